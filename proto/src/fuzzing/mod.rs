@@ -1,0 +1,5 @@
+//! Fuzz target bodies, shared by `proto/fuzz` (cargo-fuzz) and `cargo test` (corpus replay).
+//!
+//! Each body takes arbitrary bytes and asserts the invariants of one parser: no panic, bounded
+//! output, and the round trips that must hold. The fuzz crate calls them from its targets; the
+//! test `tests/fuzz_corpus.rs` replays every file of the committed corpus through them on stable.
