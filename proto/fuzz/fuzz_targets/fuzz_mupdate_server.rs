@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| corvid_proto::fuzzing::mupdate::fuzz_mupdate_server(data));
