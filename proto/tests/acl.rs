@@ -3,8 +3,11 @@
 
 use corvid_proto::acl::{Acl, Identifier, ImplicitRights, Principal, Rights, RightsChange};
 use corvid_proto::fuzzing::acl::fuzz_acl;
+use corvid_proto::lex::literal_at_line_end;
 use proptest::collection::vec;
 use proptest::prelude::*;
+
+mod common;
 
 /// Every letter that owns a right.
 const LETTERS: &[u8] = b"lrswipkxtean0123456789";
@@ -267,4 +270,53 @@ fn fuzz_corpus_replays() {
         seeds += 1;
     }
     assert!((5..=20).contains(&seeds), "{seeds} seeds");
+}
+
+/// The ACL literals of the ACTIVATE commands in a transcript: each line that follows the
+/// location line (`server!partition {n+}`), checked against its announced length.
+fn activated_acls(name: &str) -> Vec<Vec<u8>> {
+    let client: Vec<Vec<u8>> = common::transcript(name)
+        .into_iter()
+        .filter(|(side, _)| *side == common::Side::Client)
+        .map(|(_, line)| line.strip_suffix(b"\r\n").unwrap().to_vec())
+        .collect();
+    client
+        .windows(2)
+        .filter(|pair| pair[0].contains(&b'!'))
+        .map(|pair| {
+            let header = literal_at_line_end(&pair[0]).unwrap().unwrap();
+            assert_eq!(header.len, pair[1].len() as u64);
+            pair[1].clone()
+        })
+        .collect()
+}
+
+#[test]
+fn cyrus_activate_acls() {
+    let acls = activated_acls("acl-activate.txt");
+    assert_eq!(acls.len(), 2);
+    let implicit = ImplicitRights::CYRUS;
+    let bob = Acl::parse(&acls[0]).unwrap();
+    let full = Rights::parse(b"lrswipkxtecdan").unwrap();
+    assert_eq!(bob.granted(&Principal::user(b"bob")), full);
+    assert_eq!(bob.granted(&Principal::user(b"alice")), Rights::NONE);
+    let alice = Acl::parse(&acls[1]).unwrap();
+    assert_eq!(alice.granted(&Principal::user(b"bob")), Rights::POST);
+    assert_eq!(
+        alice.effective_rights(&Principal::user(b"alice"), Some(b"alice"), &implicit),
+        full
+    );
+    // Setting what is already there writes the same bytes, since Cyrus wrote them canonically.
+    assert_eq!(
+        alice
+            .modify(b"alice", RightsChange::Add(Rights::LOOKUP))
+            .unwrap(),
+        acls[1]
+    );
+    assert_eq!(
+        alice
+            .modify(b"bob", RightsChange::Replace(Rights::READ))
+            .unwrap(),
+        b"alice\tlrswipkxtecdan\tanyone\tp\tbob\tr\t"
+    );
 }
