@@ -278,13 +278,15 @@ fn activated_acls(name: &str) -> Vec<Vec<u8>> {
     let client: Vec<Vec<u8>> = common::transcript(name)
         .into_iter()
         .filter(|(side, _)| *side == common::Side::Client)
-        .map(|(_, line)| line.strip_suffix(b"\r\n").unwrap().to_vec())
+        .map(|(_, line)| line.strip_suffix(b"\r\n").expect("CRLF").to_vec())
         .collect();
     client
         .windows(2)
         .filter(|pair| pair[0].contains(&b'!'))
         .map(|pair| {
-            let header = literal_at_line_end(&pair[0]).unwrap().unwrap();
+            let header = literal_at_line_end(&pair[0])
+                .and_then(Result::ok)
+                .expect("a literal announces the ACL");
             assert_eq!(header.len, pair[1].len() as u64);
             pair[1].clone()
         })
