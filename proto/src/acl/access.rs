@@ -2,9 +2,9 @@
 //!
 //! Evaluation follows Cyrus so that a frontend answers as its backends would: the union of
 //! the rights of every positive entry that applies to the principal, minus the union of the
-//! rights of every negative entry that applies, plus rights no ACL can take away: the mailbox
-//! owner's implicit rights (Cyrus `implicit_owner_rights`, `lkxan` by default) and an admin's
-//! (`l` and `a` on every mailbox). An entry applies when its identifier is the principal's
+//! rights of every negative entry that applies, plus rights no ACL can take away: an admin's
+//! (`l` and `a` on every mailbox) or else, on their own mailbox, the owner's (Cyrus
+//! `implicit_owner_rights`, `lkxan` by default). An entry applies when its identifier is the principal's
 //! user id, `anyone` (everybody, the anonymous user too), `anonymous` (the anonymous user
 //! only), or `group:x` for a group `x` the principal is in.
 
@@ -109,39 +109,37 @@ impl Acl<'_> {
 
     /// MYRIGHTS: everything `who` may do on a mailbox with this ACL, whose owner is `owner`
     /// (`None` for a shared mailbox): [`Acl::granted`] plus the implicit rights, which no
-    /// negative entry removes.
+    /// negative entry removes. As in Cyrus's `printmyrights`, an admin gets the admin's
+    /// implicit rights *instead of* the owner's, even on a mailbox of their own.
     pub fn effective_rights(
         &self,
         who: &Principal<'_>,
         owner: Option<&[u8]>,
         implicit: &ImplicitRights,
     ) -> Rights {
-        let mut rights = self.granted(who);
-        if owner.is_some() && owner == who.user {
-            rights |= implicit.owner;
-        }
-        if who.is_admin {
-            rights |= implicit.admin;
-        }
-        rights
+        let implicit = if who.is_admin {
+            implicit.admin
+        } else if owner.is_some() && owner == who.user {
+            implicit.owner
+        } else {
+            Rights::NONE
+        };
+        self.granted(who) | implicit
     }
 }
 
 /// The LISTRIGHTS answer for one identifier (RFC 4314 §3.7), as the writer prints it.
 ///
-/// Like Cyrus, corvid reports as required the implicit owner rights when the identifier owns
-/// the mailbox and nothing otherwise, then every other right as its own optional group:
-/// `l r s w i p k x t e a n c d 0 1 2 3 4 5 6 7 8 9`, leaving out what the required rights
-/// already cover (RFC 4314 lists each right once; a legacy letter is left out when all its
-/// members are required).
+/// As Cyrus answers it: the required rights are the implicit owner rights when the identifier
+/// owns the mailbox, `p` on anybody else's personal mailbox ("anyone can post to an INBOX"),
+/// and none on a shared mailbox; every other right follows as its own optional group, in
+/// Cyrus's written order (legacy `c`/`d` included when any of their members is optional):
+/// `"" l r s w i p k x t e c d a n 0 1 2 3 4 5 6 7 8 9` on a shared mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListRights {
     /// The rights the identifier always has.
     pub required: Rights,
 }
-
-/// The optional rights in the order LISTRIGHTS lists them.
-const OPTIONAL_ORDER: &[u8; 24] = b"lrswipkxteancd0123456789";
 
 impl ListRights {
     /// The answer for `identifier` on a mailbox owned by `owner` (`None`: shared).
@@ -150,24 +148,17 @@ impl ListRights {
         owner: Option<&[u8]>,
         implicit: &ImplicitRights,
     ) -> ListRights {
-        let required = if owner == Some(identifier) {
-            implicit.owner
-        } else {
-            Rights::NONE
+        let required = match owner {
+            Some(owner) if owner == identifier => implicit.owner,
+            Some(_) => Rights::POST,
+            None => Rights::NONE,
         };
         ListRights { required }
     }
 
-    /// The optional rights, one letter per group, in order.
-    pub fn optional(&self) -> impl Iterator<Item = u8> + '_ {
-        OPTIONAL_ORDER.iter().copied().filter(|&letter| {
-            let covered = match letter {
-                b'c' => Rights::LEGACY_CREATE,
-                b'd' => Rights::LEGACY_DELETE,
-                _ => Rights::from_letter(letter).unwrap_or_default(),
-            };
-            !self.required.contains(covered)
-        })
+    /// The rights that may be granted or not, each its own group.
+    pub fn optional(&self) -> Rights {
+        Rights::ALL - self.required
     }
 
     /// Appends `required SP optional...` as it follows the identifier in the response:
@@ -178,7 +169,7 @@ impl ListRights {
         } else {
             self.required.write(out);
         }
-        for letter in self.optional() {
+        for letter in self.optional().letters() {
             out.extend_from_slice(&[b' ', letter]);
         }
     }
@@ -276,8 +267,17 @@ mod tests {
             admin: Rights::ALL,
         };
         assert_eq!(
+            acl.effective_rights(&alice, Some(b"alice"), &custom),
+            custom.owner
+        );
+        // Cyrus: an admin gets the admin's implicit rights, not the owner's as well.
+        assert_eq!(
             acl.effective_rights(&alice.admin(), Some(b"alice"), &custom),
             Rights::ALL
+        );
+        assert_eq!(
+            acl.effective_rights(&alice.admin(), Some(b"alice"), &implicit),
+            rights("la")
         );
     }
 
@@ -298,17 +298,25 @@ mod tests {
     #[test]
     fn listrights() {
         let implicit = ImplicitRights::CYRUS;
-        let mut out = Vec::new();
-        ListRights::for_identifier(b"bob", Some(b"alice"), &implicit).write(&mut out);
-        assert_eq!(out, b"\"\" l r s w i p k x t e a n c d 0 1 2 3 4 5 6 7 8 9");
-        out.clear();
-        let owner = ListRights::for_identifier(b"alice", Some(b"alice"), &implicit);
-        assert_eq!(owner.required, rights("lkxan"));
-        owner.write(&mut out);
-        assert_eq!(out, b"lkxcan r s w i p t e d 0 1 2 3 4 5 6 7 8 9");
+        let written = |identifier: &[u8], owner: Option<&[u8]>| {
+            let mut out = Vec::new();
+            ListRights::for_identifier(identifier, owner, &implicit).write(&mut out);
+            String::from_utf8(out).unwrap()
+        };
         assert_eq!(
-            ListRights::for_identifier(b"alice", None, &implicit).required,
-            Rights::NONE
+            written(b"bob", None),
+            "\"\" l r s w i p k x t e c d a n 0 1 2 3 4 5 6 7 8 9"
         );
+        assert_eq!(
+            written(b"bob", Some(b"alice")),
+            "p l r s w i k x t e c d a n 0 1 2 3 4 5 6 7 8 9"
+        );
+        assert_eq!(
+            written(b"alice", Some(b"alice")),
+            "lkxcan r s w i p t e d 0 1 2 3 4 5 6 7 8 9"
+        );
+        let owner = ListRights::for_identifier(b"alice", Some(b"alice"), &implicit);
+        assert_eq!(owner.required | owner.optional(), Rights::ALL);
+        assert!(!owner.required.intersects(owner.optional()));
     }
 }

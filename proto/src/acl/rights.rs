@@ -77,6 +77,10 @@ impl Rights {
     pub const ANNOTATE: Rights = Rights(bit(b'n'));
     /// Every right, the user rights `0`-`9` included.
     pub const ALL: Rights = Rights((1 << LETTERS.len()) - 1);
+    /// The rights that let a user learn a mailbox exists: Cyrus answers MYRIGHTS as if the
+    /// mailbox did not exist unless the user holds one of `l r i k x a`.
+    pub const REVEAL_EXISTENCE: Rights =
+        Rights(bit(b'l') | bit(b'r') | bit(b'i') | bit(b'k') | bit(b'x') | bit(b'a'));
     /// What the legacy `c` stands for: `k` and `x`.
     pub const LEGACY_CREATE: Rights = Rights(bit(b'k') | bit(b'x'));
     /// What the legacy `d` stands for: `t` and `e`.
@@ -286,6 +290,7 @@ mod tests {
         assert_eq!(parse("lrsd").to_string(), "lrsted");
         assert_eq!(parse("lrsc").to_string(), "lrskxc");
         assert_eq!((Rights::LOOKUP | Rights::POST).to_string(), "lp");
+        assert_eq!(Rights::REVEAL_EXISTENCE.to_string(), "lrikxca");
     }
 
     #[test]

@@ -205,7 +205,7 @@ fn write_entry(out: &mut Vec<u8>, identifier: &[u8], rights: Rights) {
 }
 
 impl<'a> Entry<'a> {
-    /// The identifier as written, with the `-` of a negative entry.
+    /// The identifier as written, with the `-` of a negative entry (what GETACL prints).
     pub fn raw_identifier(&self) -> &'a [u8] {
         &self.raw[..self.identifier_len]
     }
@@ -231,7 +231,7 @@ impl<'a> Entry<'a> {
         self.rights
     }
 
-    /// The rights field as written.
+    /// The rights field as written (what Cyrus prints in a GETACL response).
     pub fn rights_text(&self) -> &'a [u8] {
         &self.raw[self.identifier_len + 1..self.raw.len() - 1]
     }
