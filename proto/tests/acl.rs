@@ -156,7 +156,11 @@ proptest! {
     }
 
     #[test]
-    fn edits_keep_other_entries_verbatim(acl in loose_acl(), id in identifier(), change in change()) {
+    fn edits_keep_other_entries_verbatim(
+        acl in loose_acl(),
+        id in identifier(),
+        change in change(),
+    ) {
         let acl = Acl::parse(&acl).unwrap();
         let edited = acl.modify(&id, change).unwrap();
         let new = Acl::parse(&edited).unwrap();

@@ -4,9 +4,9 @@
 //! the rights of every positive entry that applies to the principal, minus the union of the
 //! rights of every negative entry that applies, plus rights no ACL can take away: an admin's
 //! (`l` and `a` on every mailbox) or else, on their own mailbox, the owner's (Cyrus
-//! `implicit_owner_rights`, `lkxan` by default). An entry applies when its identifier is the principal's
-//! user id, `anyone` (everybody, the anonymous user too), `anonymous` (the anonymous user
-//! only), or `group:x` for a group `x` the principal is in.
+//! `implicit_owner_rights`, `lkxan` by default). An entry applies when its identifier is the
+//! principal's user id, `anyone` (everybody, the anonymous user too), `anonymous` (the
+//! anonymous user only), or `group:x` for a group `x` the principal is in.
 
 use super::{Acl, Identifier, Rights};
 
