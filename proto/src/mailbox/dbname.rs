@@ -34,15 +34,17 @@ const HIER_SEP: u8 = 0x1F;
 /// The dbname bytes of an internal name, produced lazily.
 fn dbname_bytes(name: &[u8]) -> impl Iterator<Item = u8> + '_ {
     let domain_end = memchr::memchr(b'!', name);
-    name.iter().enumerate().map(move |(i, &b)| match domain_end {
-        Some(end) if i < end => b,
-        Some(end) if i == end => DOMAIN_SEP,
-        _ => match b {
-            b'.' => HIER_SEP,
-            b'^' => b'.',
-            _ => b,
-        },
-    })
+    name.iter()
+        .enumerate()
+        .map(move |(i, &b)| match domain_end {
+            Some(end) if i < end => b,
+            Some(end) if i == end => DOMAIN_SEP,
+            _ => match b {
+                b'.' => HIER_SEP,
+                b'^' => b'.',
+                _ => b,
+            },
+        })
 }
 
 /// Compares two internal names in Cyrus dbname order, without allocating.
@@ -128,7 +130,10 @@ mod tests {
 
     #[test]
     fn dbname_key_maps_domain_and_separators() {
-        assert_eq!(to_dbname_key(b"user.john.my^box"), b"user\x1fjohn\x1fmy.box");
+        assert_eq!(
+            to_dbname_key(b"user.john.my^box"),
+            b"user\x1fjohn\x1fmy.box"
+        );
         assert_eq!(
             to_dbname_key(b"example.com!user.john.Sent"),
             b"example.com\x1duser\x1fjohn\x1fSent"
@@ -195,9 +200,17 @@ mod tests {
         };
         assert_eq!(
             in_range("user.john"),
-            ["user.john", "user.john.Sent", "user.john.Sent.x", "user.john.Sent-Items"]
+            [
+                "user.john",
+                "user.john.Sent",
+                "user.john.Sent.x",
+                "user.john.Sent-Items"
+            ]
         );
-        assert_eq!(in_range("user.john.Sent"), ["user.john.Sent", "user.john.Sent.x"]);
+        assert_eq!(
+            in_range("user.john.Sent"),
+            ["user.john.Sent", "user.john.Sent.x"]
+        );
         assert_eq!(
             in_range("example.com!user.john"),
             ["example.com!user.john", "example.com!user.john.Sent"]
@@ -211,7 +224,10 @@ mod tests {
             .into_iter()
             .map(DbName::from)
             .collect();
-        let got: Vec<_> = set.range(subtree_range(b"lists")).map(DbName::as_bytes).collect();
+        let got: Vec<_> = set
+            .range(subtree_range(b"lists"))
+            .map(DbName::as_bytes)
+            .collect();
         assert_eq!(got, [&b"lists"[..], b"lists!user.a", b"lists.x"]);
         assert!(!in_subtree(b"lists!user.a", b"lists"));
         assert!(in_subtree(b"lists.x", b"lists"));

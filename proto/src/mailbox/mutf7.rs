@@ -280,7 +280,10 @@ mod tests {
     fn rejects_each_kind_with_its_position() {
         use Mutf7ErrorKind::*;
         assert_eq!(validate(b"ab\x7f"), Err(error(2, NotPrintable(0x7f))));
-        assert_eq!(validate("é".as_bytes()).unwrap_err().kind, NotPrintable(0xc3));
+        assert_eq!(
+            validate("é".as_bytes()).unwrap_err().kind,
+            NotPrintable(0xc3)
+        );
         assert_eq!(validate(b"&AO/-"), Err(error(3, BadBase64(b'/'))));
         assert_eq!(validate(b"&AOE="), Err(error(4, BadBase64(b'='))));
         assert_eq!(validate(b"x&AOE"), Err(error(5, Unterminated)));
@@ -301,7 +304,10 @@ mod tests {
     #[test]
     fn error_message_names_the_position() {
         let e = validate(b"&AO/-").unwrap_err();
-        assert_eq!(e.to_string(), "invalid modified UTF-7 at byte 3: byte 0x2f is not modified base64");
+        assert_eq!(
+            e.to_string(),
+            "invalid modified UTF-7 at byte 3: byte 0x2f is not modified base64"
+        );
     }
 
     proptest! {
