@@ -191,18 +191,11 @@ impl fmt::Display for User {
     }
 }
 
-/// The mapping between external and internal names, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The mapping between external and internal names, validated; [`Default`] uses
+/// [`NamespaceConfig::default`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Namespace {
     config: NamespaceConfig,
-}
-
-impl Default for Namespace {
-    fn default() -> Self {
-        Namespace {
-            config: NamespaceConfig::default(),
-        }
-    }
 }
 
 /// Which tree an external name's first component selects.
