@@ -238,13 +238,14 @@ impl<'a> Reader<'a> {
             return Err(Stop::TooLarge(Limit::Literal));
         };
         self.close_segment();
+        // The sender of a `{n}` waits for a continuation before it sends anything more, even
+        // for `{0}`; if bytes are here already, it did not wait and needs none.
+        let unanswered = self.granted.is_some_and(|granted| self.pos > granted);
+        if header.needs_continuation() && unanswered && self.rest().is_empty() {
+            return Err(Stop::Continue(self.pos));
+        }
         let Some(payload) = self.rest().get(..len) else {
-            return Err(match self.granted {
-                Some(granted) if header.needs_continuation() && self.pos > granted => {
-                    Stop::Continue(self.pos)
-                }
-                _ => Stop::Incomplete,
-            });
+            return Err(Stop::Incomplete);
         };
         self.pos += len;
         self.segment = self.pos;
@@ -356,6 +357,14 @@ mod tests {
             Err(Stop::Incomplete)
         );
         assert_eq!(Reader::new(input, SMALL).string(), Err(Stop::Incomplete));
+        assert_eq!(
+            Reader::granting(b"{0}\r\n", SMALL, 0).string(),
+            Err(Stop::Continue(5))
+        );
+        assert_eq!(
+            Reader::granting(b"{3}\r\nab", SMALL, 0).string(),
+            Err(Stop::Incomplete)
+        );
         assert_eq!(
             Reader::granting(b"{3+}\r\n", SMALL, 0).string(),
             Err(Stop::Incomplete)
