@@ -101,7 +101,9 @@ fn messages(name: &str) -> Vec<Message> {
             Side::Client if continued => {
                 continued = false;
                 let last = out.iter_mut().rev().find(|m| m.side == Side::Client);
-                last.unwrap().bytes.extend_from_slice(&bytes);
+                last.expect("a continued command")
+                    .bytes
+                    .extend_from_slice(&bytes);
             }
             Side::Client if auth_tag.is_some() => out.push(message(Kind::Sasl, bytes)),
             Side::Client => {

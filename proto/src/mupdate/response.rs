@@ -174,8 +174,8 @@ pub(crate) fn fields<const N: usize>(reader: &mut Reader<'_>) -> Result<[Vec<u8>
     Ok(out)
 }
 
-/// Reads a status line's text: a string, or (leniently) the raw rest of the line; none at all
-/// is the empty text.
+/// Reads a status line's text: a string, or (leniently) the raw rest of the line, which may not
+/// hold NUL (no string can); none at all is the empty text.
 pub(crate) fn status_text(reader: &mut Reader<'_>) -> Result<Vec<u8>, Stop> {
     if reader.at_line_end()? {
         reader.line_end()?;
@@ -187,7 +187,10 @@ pub(crate) fn status_text(reader: &mut Reader<'_>) -> Result<Vec<u8>, Stop> {
         reader.line_end()?;
         Ok(text)
     } else {
-        reader.text_to_line_end().map(<[u8]>::to_vec)
+        match reader.text_to_line_end()? {
+            text if text.contains(&0) => Err(Stop::Syntax),
+            text => Ok(text.to_vec()),
+        }
     }
 }
 
@@ -353,6 +356,7 @@ mod tests {
             b"X1 DELETE \"a\" \"b\"\r\n",
             b"X1 RESERVE \"a\"\r\n",
             b"X1 OK \"a\" b\r\n",
+            b"X1 OK a\0b\r\n",
             b"+ go ahead\r\n",
         ] {
             assert_eq!(decode(input), Err(DecodeError::Malformed), "{input:?}");
