@@ -402,7 +402,9 @@ impl CommandDecoder {
             Err(Failure::Wait(_)) => step(0, Outcome::Incomplete),
             Err(Failure::Reject(error)) => {
                 self.granted = 0;
-                let line_ended = input[..reader.pos()].ends_with(b"\n");
+                let line_ended = input
+                    .get(..reader.pos())
+                    .is_some_and(|read| read.ends_with(b"\n"));
                 self.skip = match error.reason {
                     _ if line_ended => Skip::Nothing,
                     Reason::LineTooLong => Skip::Overlong,
@@ -418,10 +420,9 @@ impl CommandDecoder {
         let mut at = 0;
         loop {
             let rest = input.get(at..).unwrap_or_default();
-            let line_end = memchr::memchr(b'\n', rest);
-            match (self.skip, line_end) {
-                (Skip::Nothing, _) => return at,
-                (Skip::Payload(left), _) => {
+            match self.skip {
+                Skip::Nothing => return at,
+                Skip::Payload(left) => {
                     let here = left.min(rest.len() as u64);
                     at += here as usize;
                     if here < left {
@@ -430,12 +431,21 @@ impl CommandDecoder {
                     }
                     self.skip = Skip::Line;
                 }
-                (Skip::Overlong, Some(lf)) => {
+                Skip::Overlong => {
+                    let Some(lf) = memchr::memchr(b'\n', rest) else {
+                        return at + rest.len();
+                    };
                     at += lf + 1;
                     self.skip = Skip::Nothing;
                 }
-                (Skip::Overlong, None) => return at + rest.len(),
-                (Skip::Line, Some(lf)) => {
+                Skip::Line => {
+                    let Some(lf) = memchr::memchr(b'\n', rest) else {
+                        if rest.len() <= self.limits.max_line {
+                            return at;
+                        }
+                        self.skip = Skip::Overlong;
+                        continue;
+                    };
                     let line = &rest[..lf];
                     at += lf + 1;
                     self.skip = match literal_at_line_end(line.strip_suffix(b"\r").unwrap_or(line))
@@ -444,10 +454,6 @@ impl CommandDecoder {
                         _ => Skip::Nothing,
                     };
                 }
-                (Skip::Line, None) if rest.len() > self.limits.max_line => {
-                    self.skip = Skip::Overlong;
-                }
-                (Skip::Line, None) => return at,
             }
         }
     }
@@ -749,6 +755,33 @@ mod tests {
             Outcome::Done(command("B1", CommandKind::Noop))
         );
         assert_eq!(step.consumed, 16);
+    }
+
+    #[test]
+    fn a_huge_literal_is_refused_and_skipped_without_being_kept() {
+        let mut decoder = CommandDecoder::new(SMALL);
+        let step = decoder.decode(b"A1 FIND {100000+}\r\n");
+        assert_eq!(
+            step.outcome,
+            Outcome::Rejected(CommandError {
+                tag: Some(b"A1".to_vec()),
+                reason: Reason::LiteralTooLarge
+            })
+        );
+        assert_eq!(step.consumed, 8);
+        let step = decoder.decode(b"{100000+}\r\n");
+        assert_eq!((step.consumed, step.outcome), (11, Outcome::Incomplete));
+        let chunk = [b'x'; 1000];
+        for _ in 0..100 {
+            let step = decoder.decode(&chunk);
+            assert_eq!((step.consumed, step.outcome), (1000, Outcome::Incomplete));
+        }
+        let step = decoder.decode(b"\r\nA2 NOOP\r\n");
+        assert_eq!(
+            step.outcome,
+            Outcome::Done(command("A2", CommandKind::Noop))
+        );
+        assert_eq!(step.consumed, 11);
     }
 
     #[test]
