@@ -83,11 +83,11 @@ impl Banner {
     pub fn decode(input: &[u8], limits: Limits) -> Result<Decoded<Banner>, DecodeError> {
         let mut reader = Reader::new(input, limits);
         match read_banner(&mut reader) {
-            Ok(Ok(banner)) => Ok(Decoded::Done {
+            Ok(Greeting::Banner(banner)) => Ok(Decoded::Done {
                 value: banner,
                 consumed: reader.pos(),
             }),
-            Ok(Err(text)) => Err(DecodeError::Refused(text)),
+            Ok(Greeting::Bye(text)) => Err(DecodeError::Refused(text)),
             Err(stop) => decoded(Err(stop)),
         }
     }
@@ -115,8 +115,15 @@ fn utf8(bytes: Vec<u8>) -> Result<String, Stop> {
     String::from_utf8(bytes).map_err(|_| Stop::Syntax)
 }
 
-/// Reads banner lines up to `* OK MUPDATE`; the inner error is a `* BYE`'s text.
-fn read_banner(reader: &mut Reader<'_>) -> Result<Result<Banner, Vec<u8>>, Stop> {
+/// What a server greets with.
+enum Greeting {
+    Banner(Banner),
+    /// `* BYE` and its text.
+    Bye(Vec<u8>),
+}
+
+/// Reads banner lines up to `* OK MUPDATE`, or a `* BYE`.
+fn read_banner(reader: &mut Reader<'_>) -> Result<Greeting, Stop> {
     let mut mechanisms = Vec::new();
     let mut starttls = false;
     let mut compress = Vec::new();
@@ -139,7 +146,7 @@ fn read_banner(reader: &mut Reader<'_>) -> Result<Result<Banner, Vec<u8>>, Stop>
                 reader.line_end()?;
                 partial_update = true;
             }
-            b"BYE" => return Ok(Err(status_text(reader)?)),
+            b"BYE" => return Ok(Greeting::Bye(status_text(reader)?)),
             b"OK" => break,
             _ => extensions.push(reader.line_since(line_start)?.to_vec()),
         }
@@ -150,7 +157,7 @@ fn read_banner(reader: &mut Reader<'_>) -> Result<Result<Banner, Vec<u8>>, Stop>
     }
     let [host, implementation, version, role] = fields(reader)?;
     let role = utf8(role)?;
-    Ok(Ok(Banner {
+    Ok(Greeting::Banner(Banner {
         mechanisms,
         starttls,
         compress,
