@@ -25,6 +25,7 @@ pub fn transcript(name: &str) -> Vec<(Side, Vec<u8>)> {
         .join(name);
     let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out: Vec<(Side, Vec<u8>)> = Vec::new();
+    let text = text.strip_suffix(b"\n").unwrap_or(&text);
     for line in text.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let side = match line.get(..3) {
