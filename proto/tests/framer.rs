@@ -22,7 +22,11 @@ fn sessions() -> Vec<(String, Vec<u8>, Vec<Event>)> {
                 .filter(|(s, _)| *s == side)
                 .map(|(_, b)| &b[..])
                 .collect();
-            out.push((format!("{name} {side:?}"), stream(&t, side), expected(&entries)));
+            out.push((
+                format!("{name} {side:?}"),
+                stream(&t, side),
+                expected(&entries),
+            ));
         }
     }
     out
@@ -37,12 +41,12 @@ fn expected(entries: &[&[u8]]) -> Vec<Event> {
     for entry in entries {
         let mut rest = *entry;
         while !rest.is_empty() {
-            let end = rest.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+            let end = rest.windows(2).position(|w| w == b"\r\n").expect("a CRLF") + 2;
             let (line, after) = rest.split_at(end);
             rest = after;
             let then = match lex::literal_at_line_end(&line[..end - 2]) {
                 None => LineEnd::EndOfMessage,
-                Some(header) => LineEnd::Literal(header.unwrap()),
+                Some(header) => LineEnd::Literal(header.expect("a valid header")),
             };
             events.push(Event::Line {
                 bytes: line.to_vec(),
@@ -67,7 +71,10 @@ fn run(reads: Vec<&[u8]>, input: &[u8]) -> Framed {
     let limits = FramerLimits::default();
     let framed = drive(reads, limits);
     framed.check(input, limits);
-    assert!(framed.passed == input, "the events' bytes are not the input");
+    assert!(
+        framed.passed == input,
+        "the events' bytes are not the input"
+    );
     framed
 }
 
@@ -194,7 +201,11 @@ fn hostile_input_keeps_its_bounds() {
             b"h \0\0 NOOP\r\n"
         ]
     );
-    assert!(framed.events.contains(&Event::Literal(b"\r\n{5}\r\n\0\r\n".to_vec())));
+    assert!(
+        framed
+            .events
+            .contains(&Event::Literal(b"\r\n{5}\r\n\0\r\n".to_vec()))
+    );
 }
 
 #[test]

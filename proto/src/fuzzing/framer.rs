@@ -101,7 +101,10 @@ impl Framed {
     /// discarded bytes come only after an error.
     pub fn check(&self, input: &[u8], limits: FramerLimits) {
         let max_pending = Framer::new(limits).max_pending();
-        assert!(input.starts_with(&self.passed), "the events' bytes are not the input");
+        assert!(
+            input.starts_with(&self.passed),
+            "the events' bytes are not the input"
+        );
         assert!(self.closed || input.len() - self.passed.len() <= max_pending);
         assert!(self.max_pending <= max_pending);
         let mut message_start = true;
@@ -167,7 +170,10 @@ pub fn fuzz_framer(data: &[u8]) {
     let read_size = 1 + usize::from(control >> 3);
     let whole = drive([input], limits);
     whole.check(input, limits);
-    assert!(whole.events.len() <= 2 * input.len() + 1, "unbounded events");
+    assert!(
+        whole.events.len() <= 2 * input.len() + 1,
+        "unbounded events"
+    );
     for reads in [input.chunks(1), input.chunks(read_size)] {
         let split = drive(reads, limits);
         split.check(input, limits);

@@ -294,8 +294,7 @@ impl Framer {
     /// nothing unless the last event was a line that announced a synchronizing literal.
     pub fn refuse_literal(&mut self) -> bool {
         match self.state {
-            State::Payload { remaining, header } if !header.non_sync && remaining == header.len =>
-            {
+            State::Payload { remaining, header } if !header.non_sync && remaining == header.len => {
                 self.end_message();
                 true
             }
@@ -311,9 +310,7 @@ impl Framer {
             return self.end_line(line, without_line_end(line));
         }
         if buf.len() < self.limits.max_line {
-            self.state = State::Line {
-                scanned: buf.len(),
-            };
+            self.state = State::Line { scanned: buf.len() };
             return Ok(None);
         }
         self.state = State::LongLine;
@@ -523,14 +520,30 @@ mod tests {
             events(input, FramerLimits::default()),
             [
                 end(b"a1 NOOP\r\n", true),
-                line(b"a2 LOGIN {3}\r\n", true, LineEnd::Literal(header(3, false, false))),
+                line(
+                    b"a2 LOGIN {3}\r\n",
+                    true,
+                    LineEnd::Literal(header(3, false, false))
+                ),
                 Event::Literal(b"bob".to_vec()),
-                line(b" {2+}\r\n", false, LineEnd::Literal(header(2, true, false))),
+                line(
+                    b" {2+}\r\n",
+                    false,
+                    LineEnd::Literal(header(2, true, false))
+                ),
                 Event::Literal(b"pw".to_vec()),
                 end(b"\r\n", false),
-                line(b"a3 APPEND x ~{4}\r\n", true, LineEnd::Literal(header(4, false, true))),
+                line(
+                    b"a3 APPEND x ~{4}\r\n",
+                    true,
+                    LineEnd::Literal(header(4, false, true))
+                ),
                 Event::Literal(b"\0\r\n\0".to_vec()),
-                line(b" {0}\r\n", false, LineEnd::Literal(header(0, false, false))),
+                line(
+                    b" {0}\r\n",
+                    false,
+                    LineEnd::Literal(header(0, false, false))
+                ),
                 end(b"\r\n", false),
                 end(b"DONE\n", true),
             ]
@@ -543,7 +556,11 @@ mod tests {
         assert_eq!(
             events(input, FramerLimits::default()),
             [
-                line(b"* 1 FETCH (BODY[] {12}\r\n", true, LineEnd::Literal(header(12, false, false))),
+                line(
+                    b"* 1 FETCH (BODY[] {12}\r\n",
+                    true,
+                    LineEnd::Literal(header(12, false, false))
+                ),
                 Event::Literal(b"x {5}\r\n\r\n\n\r\n".to_vec()),
                 end(b")\r\n", false),
             ]
@@ -639,7 +656,11 @@ mod tests {
         assert_eq!(
             events(input, small(100, 1000)),
             [
-                line(b"abc LOGIN {2}\r\n", true, LineEnd::Literal(header(2, false, false))),
+                line(
+                    b"abc LOGIN {2}\r\n",
+                    true,
+                    LineEnd::Literal(header(2, false, false))
+                ),
                 Event::Literal(b"me".to_vec()),
                 Event::Error(FrameError::LiteralTooLarge {
                     tag: tag(b"abc"),
@@ -700,7 +721,10 @@ mod tests {
     #[test]
     fn tags_are_kept_inline_up_to_capacity() {
         let exact = [b'x'; Tag::CAPACITY];
-        assert_eq!(tag(&exact).map(|t| t.as_bytes().to_vec()), Some(exact.to_vec()));
+        assert_eq!(
+            tag(&exact).map(|t| t.as_bytes().to_vec()),
+            Some(exact.to_vec())
+        );
         assert_eq!(tag(&[b'x'; Tag::CAPACITY + 1]), None);
         assert_eq!(Tag::at_line_start(b"* 1 FETCH"), None);
         assert_eq!(Tag::at_line_start(b"abc"), None);
