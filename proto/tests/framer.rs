@@ -120,8 +120,83 @@ fn every_prefix_frames_a_prefix_of_the_whole() {
     }
 }
 
+/// One part of a generated message: line text, its line end, and the literal it announces.
+type Part = (String, bool, Option<(Vec<u8>, bool, bool)>);
+
+/// Writes a message made of `parts` (the last one's literal, if any, is dropped so the message
+/// ends) and the events it must frame to.
+fn message(tag: u16, parts: &[Part]) -> (Vec<u8>, Vec<Event>) {
+    let mut wire = Vec::new();
+    let mut events = Vec::new();
+    for (at, (text, bare_lf, literal)) in parts.iter().enumerate() {
+        let mut line = if at == 0 {
+            format!("t{tag} ").into_bytes()
+        } else {
+            Vec::new()
+        };
+        line.extend_from_slice(text.as_bytes());
+        let literal = literal.as_ref().filter(|_| at + 1 < parts.len());
+        let then = match literal {
+            Some((payload, non_sync, binary)) => {
+                let header = lex::LiteralHeader {
+                    len: payload.len() as u64,
+                    non_sync: *non_sync,
+                    binary: *binary,
+                };
+                header.write(&mut line);
+                LineEnd::Literal(header)
+            }
+            None => LineEnd::EndOfMessage,
+        };
+        line.extend_from_slice(if *bare_lf { b"\n" } else { b"\r\n" });
+        wire.extend_from_slice(&line);
+        events.push(Event::Line {
+            bytes: line,
+            first: at == 0,
+            then,
+        });
+        if let Some((payload, ..)) = literal.filter(|(payload, ..)| !payload.is_empty()) {
+            wire.extend_from_slice(payload);
+            events.push(Event::Literal(payload.clone()));
+        }
+        if then == LineEnd::EndOfMessage {
+            break;
+        }
+    }
+    (wire, events)
+}
+
+/// A generated part; its text has no `{`, `}` or `~`, so only the header it is given can end it.
+fn part() -> impl Strategy<Value = Part> {
+    (
+        "[a-zA-Z0-9 ()\\[\\]*\"+]{0,24}",
+        any::<bool>(),
+        prop::option::of((
+            prop::collection::vec(any::<u8>(), 0..64),
+            any::<bool>(),
+            any::<bool>(),
+        )),
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn generated_messages_frame_back_at_random_split_points(
+        messages in prop::collection::vec(prop::collection::vec(part(), 1..5), 1..12),
+        points in prop::collection::vec(0usize..2000, 0..30),
+    ) {
+        let mut wire = Vec::new();
+        let mut events = Vec::new();
+        for (tag, parts) in (0u16..).zip(&messages) {
+            let (w, e) = message(tag, parts);
+            wire.extend(w);
+            events.extend(e);
+        }
+        let framed = run(split_at_points(&wire, &points), &wire);
+        prop_assert_eq!(framed.events, events);
+    }
 
     #[test]
     fn sessions_frame_alike_at_random_split_points(
