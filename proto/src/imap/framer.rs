@@ -17,6 +17,9 @@
 //! it has searched a partial line and never searches those bytes again, so the work is linear in
 //! the input however it is split into reads.
 //!
+//! A client sends a synchronizing literal's payload only after a `+`; when the proxy (or the
+//! backend) answers a tagged NO or BAD instead, [`Framer::refuse_literal`] ends the message.
+//!
 //! ```
 //! use corvid_proto::imap::framer::{Frame, Framer, LineEnd};
 //!
