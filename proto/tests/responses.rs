@@ -305,16 +305,14 @@ fn code() -> impl Strategy<Value = Option<Code<'static>>> {
 }
 
 fn tag() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(
-        any::<u8>().prop_filter("tag char", |&b| is_tag_char(b)),
-        1..8,
-    )
+    let tag_chars: Vec<u8> = (0..=u8::MAX).filter(|&b| is_tag_char(b)).collect();
+    proptest::collection::vec(prop::sample::select(tag_chars), 1..8)
 }
 
 proptest! {
     #[test]
     fn astring_round_trip_in_smallest_form(
-        value in proptest::collection::vec(any::<u8>().prop_filter("no NUL", |&b| b != 0), 0..40),
+        value in proptest::collection::vec(1..=u8::MAX, 0..40),
         utf8 in any::<bool>(),
     ) {
         let mut wire = Vec::new();
@@ -380,7 +378,7 @@ proptest! {
         lsub in any::<bool>(),
         attributes in prop_oneof![Just(&b""[..]), Just(&b"\\HasNoChildren"[..]), Just(&b"\\Noselect \\HasChildren"[..])],
         delimiter in proptest::option::of(0x21u8..0x7f),
-        mailbox in proptest::collection::vec(any::<u8>().prop_filter("no NUL", |&b| b != 0), 0..30),
+        mailbox in proptest::collection::vec(1..=u8::MAX, 0..30),
         utf8 in any::<bool>(),
     ) {
         let attributes = Atoms::new(attributes).unwrap();
@@ -403,6 +401,27 @@ proptest! {
     #[test]
     fn classify_never_panics_and_prefixes_agree(data in proptest::collection::vec(any::<u8>(), 0..64)) {
         corvid_proto::fuzzing::response::fuzz_response(&data);
+    }
+
+    #[test]
+    fn mutated_corpus_lines_keep_the_invariants(
+        pick in any::<prop::sample::Index>(),
+        edits in proptest::collection::vec(
+            (any::<prop::sample::Index>(), prop::sample::select(&b" []()\"{}~+*\\\r\n0:,\x00\xc3AN"[..]), any::<bool>()),
+            1..4,
+        ),
+    ) {
+        let t = transcript("responses-servers.txt");
+        let mut line = pick.get(&t).1.clone();
+        for (at, byte, insert) in edits {
+            let at = at.index(line.len() + 1);
+            if insert || at == line.len() {
+                line.insert(at, byte);
+            } else {
+                line[at] = byte;
+            }
+        }
+        corvid_proto::fuzzing::response::fuzz_response(&line);
     }
 
     #[test]

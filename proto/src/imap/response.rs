@@ -504,7 +504,7 @@ fn untagged(i: &[u8]) -> LexResult<'_, Untagged<'_>> {
 fn atoms_to_line_end(i: &[u8]) -> LexResult<'_, Atoms<'_>> {
     let (i, atoms) = match i.first() {
         Some(b' ') => atoms(&i[1..])?,
-        _ => (i, Atoms::default()),
+        _ => (i, Atoms(&i[..0])),
     };
     let (i, ()) = crlf(i)?;
     Ok((i, atoms))
