@@ -301,6 +301,16 @@ fn is_token(t: &[u8]) -> bool {
 ///
 /// Returns the response and the number of bytes it took: the line through its line end (and
 /// any mailbox literal inside it).
+///
+/// ```
+/// use corvid_proto::imap::response::{Code, Response, StatusKind, classify};
+///
+/// let line = b"a1 NO [TRYCREATE] Mailbox does not exist\r\n";
+/// let (Response::Tagged { tag, status }, used) = classify(line)? else { unreachable!() };
+/// assert_eq!((tag, status.kind, status.code), (&b"a1"[..], StatusKind::No, Some(Code::TryCreate)));
+/// assert_eq!(used, line.len());
+/// # Ok::<(), corvid_proto::imap::response::ResponseError>(())
+/// ```
 pub fn classify(input: &[u8]) -> Result<(Response<'_>, usize), ResponseError> {
     match response(input) {
         Ok((rest, r)) => Ok((r, input.len() - rest.len())),
@@ -366,24 +376,17 @@ fn status(kind: StatusKind, i: &[u8]) -> LexResult<'_, Status<'_>> {
     Ok((i, Status { kind, code, text }))
 }
 
-/// `[SP ["[" code "]" [SP]] text] CRLF`: everything optional, as lenient servers need.
+/// `[SP ["[" code "]"] [SP text]] CRLF`: everything optional, as lenient servers need.
 fn optional_resp_text(i: &[u8]) -> LexResult<'_, (Option<Code<'_>>, &[u8])> {
-    if i.first() != Some(&b' ') {
-        let (rest, ()) = crlf(i)?;
-        return Ok((rest, (None, &i[..0])));
-    }
-    let i = &i[1..];
-    if i.first() == Some(&b'[') {
-        let after_code = code(i).and_then(|(after, code)| match after.first() {
-            Some(b' ') => line_rest(&after[1..]).map(|(r, text)| (r, (Some(code), text))),
-            _ => crlf(after).map(|(r, ())| (r, (Some(code), &after[..0]))),
-        });
+    if let Some(bracket) = i.strip_prefix(b" ").filter(|r| r.first() == Some(&b'[')) {
+        let after_code = code(bracket)
+            .and_then(|(after, code)| tail(after).map(|(rest, text)| (rest, (Some(code), text))));
         match after_code {
             Err(nom::Err::Error(_)) => {} // not a code after all: plain text (a leniency)
             done => return done,
         }
     }
-    line_rest(i).map(|(r, text)| (r, (None, text)))
+    tail(i).map(|(rest, text)| (rest, (None, text)))
 }
 
 /// The rest of the line without its line end; any byte but CR and LF may stand in it.

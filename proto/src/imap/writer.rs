@@ -78,6 +78,19 @@ pub struct Namespace<'a> {
 }
 
 /// Writes responses into a buffer, with the session's string options.
+///
+/// ```
+/// use corvid_proto::imap::response::{Atoms, StatusKind};
+/// use corvid_proto::imap::writer::{ListKind, ResponseWriter};
+///
+/// let mut out = Vec::new();
+/// let mut w = ResponseWriter::new(&mut out, false);
+/// let attributes = Atoms::new(b"\\HasNoChildren").unwrap_or_default();
+/// w.list(ListKind::List, &attributes, Some(b'/'), b"Sent Items")?;
+/// w.status(Some(b"a1"), StatusKind::Ok, None, b"LIST completed")?;
+/// assert_eq!(out, b"* LIST (\\HasNoChildren) \"/\" \"Sent Items\"\r\na1 OK LIST completed\r\n");
+/// # Ok::<(), corvid_proto::imap::writer::WriteError>(())
+/// ```
 #[derive(Debug)]
 pub struct ResponseWriter<'o> {
     out: &'o mut Vec<u8>,
