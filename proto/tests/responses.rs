@@ -31,23 +31,20 @@ fn message_end(s: &[u8], at: usize, used: usize) -> usize {
     }
 }
 
-/// Classifies every server message of a transcript, checking that every strict prefix of each
-/// classified line is Incomplete; returns a one-line summary of each.
-fn classify_stream(name: &str) -> Vec<String> {
+/// The server messages of a transcript, checking on the way that every strict prefix of each
+/// message's classified line is Incomplete.
+fn server_messages(name: &str) -> Vec<Vec<u8>> {
     let mut s = stream(&transcript(name), Side::Server);
     // The loader reads the file's final newline as one more (empty) payload line.
     if s.ends_with(b"\r\n\r\n") {
         s.truncate(s.len() - 2);
     }
     let mut at = 0;
-    let mut summaries = Vec::new();
+    let mut messages = Vec::new();
     while at < s.len() {
-        let (response, used) = classify(&s[at..]).unwrap_or_else(|e| {
-            panic!(
-                "{name}: {e}: {:?} after {:?}",
-                String::from_utf8_lossy(&s[at..(at + 80).min(s.len())]),
-                summaries
-            )
+        let (_, used) = classify(&s[at..]).unwrap_or_else(|e| {
+            let next = String::from_utf8_lossy(&s[at..(at + 80).min(s.len())]);
+            panic!("{name}: {e}: {next:?} after {} messages", messages.len())
         });
         for cut in at..at + used {
             assert_eq!(
@@ -58,10 +55,17 @@ fn classify_stream(name: &str) -> Vec<String> {
                 cut - at
             );
         }
-        summaries.push(summary(&response));
-        at = message_end(&s, at, used);
+        let end = message_end(&s, at, used);
+        messages.push(s[at..end].to_vec());
+        at = end;
     }
-    summaries
+    messages
+}
+
+/// A one-line summary of each server message of a transcript.
+fn classify_stream(name: &str) -> Vec<String> {
+    let summarise = |m: Vec<u8>| classify(&m).map(|(r, _)| summary(&r)).expect("classified");
+    server_messages(name).into_iter().map(summarise).collect()
 }
 
 /// The variant name of a Debug rendering: `Exists(3)` -> `Exists`.
@@ -244,6 +248,105 @@ fn corpus_fields() {
             uids: b"41,43:116,118,120:211,214:540"
         })
     );
+}
+
+/// imap-codec (an independent, complete parser) agrees on every message both of us read.
+#[test]
+fn agrees_with_imap_codec() {
+    use imap_codec::ResponseCodec;
+    use imap_codec::decode::Decoder;
+    use imap_codec::imap_types::response::{self as theirs, Data};
+
+    let kind = |k: theirs::StatusKind| match k {
+        theirs::StatusKind::Ok => StatusKind::Ok,
+        theirs::StatusKind::No => StatusKind::No,
+        theirs::StatusKind::Bad => StatusKind::Bad,
+    };
+    let mut compared = 0;
+    for name in ["rfc3501-example.txt", "responses-servers.txt"] {
+        for message in server_messages(name) {
+            let Ok((_, their)) = ResponseCodec::default().decode(&message) else {
+                continue;
+            };
+            let (ours, _) = classify(&message).expect("classified");
+            let text = String::from_utf8_lossy(&message);
+            match (&their, ours) {
+                (
+                    theirs::Response::CommandContinuationRequest(_),
+                    Response::Continuation { .. },
+                ) => {}
+                (
+                    theirs::Response::Status(theirs::Status::Tagged(t)),
+                    Response::Tagged { tag, status },
+                ) => {
+                    assert_eq!(
+                        (t.tag.inner().as_bytes(), kind(t.body.kind)),
+                        (tag, status.kind),
+                        "{text}"
+                    );
+                }
+                (
+                    theirs::Response::Status(theirs::Status::Untagged(b)),
+                    Response::Untagged(Untagged::Status(s)),
+                ) => {
+                    assert_eq!(kind(b.kind), s.kind, "{text}");
+                }
+                (
+                    theirs::Response::Status(theirs::Status::Bye(_)),
+                    Response::Untagged(Untagged::Status(s)),
+                ) => {
+                    assert_eq!(s.kind, StatusKind::Bye, "{text}");
+                }
+                (theirs::Response::Data(data), Response::Untagged(u)) => match (data, u) {
+                    (Data::Exists(n), Untagged::Exists(m))
+                    | (Data::Recent(n), Untagged::Recent(m)) => {
+                        assert_eq!(*n, m, "{text}");
+                    }
+                    (Data::Expunge(n), Untagged::Expunge(m)) => assert_eq!(n.get(), m, "{text}"),
+                    (Data::Fetch { seq, .. }, Untagged::Fetch { number, .. }) => {
+                        assert_eq!(seq.get(), number, "{text}");
+                    }
+                    (Data::Capability(caps), Untagged::Capability(atoms)) => {
+                        assert_eq!(caps.as_ref().len(), atoms.iter().count(), "{text}");
+                    }
+                    (Data::Enabled { capabilities }, Untagged::Enabled(atoms)) => {
+                        assert_eq!(capabilities.len(), atoms.iter().count(), "{text}");
+                    }
+                    (Data::Flags(flags), Untagged::Flags(atoms)) => {
+                        assert_eq!(flags.len(), atoms.iter().count(), "{text}");
+                    }
+                    (
+                        Data::List {
+                            items, delimiter, ..
+                        },
+                        Untagged::List(l),
+                    )
+                    | (
+                        Data::Lsub {
+                            items, delimiter, ..
+                        },
+                        Untagged::Lsub(l),
+                    ) => {
+                        assert_eq!(items.len(), l.attributes.iter().count(), "{text}");
+                        let delimiter = delimiter.as_ref().map(|d| d.inner() as u32);
+                        assert_eq!(delimiter, l.delimiter.map(u32::from), "{text}");
+                    }
+                    (Data::Status { .. }, Untagged::MailboxStatus(_)) => {}
+                    (Data::Search(numbers, ..), Untagged::Search(span)) => {
+                        let ours = span.split(|&b| b == b' ').filter(|n| !n.is_empty()).count();
+                        assert_eq!(numbers.len(), ours, "{text}");
+                    }
+                    (Data::Quota { .. }, Untagged::Other { name, .. }) => {
+                        assert!(name.eq_ignore_ascii_case(b"QUOTA"), "{text}");
+                    }
+                    (data, u) => panic!("{text}: {data:?} vs {u:?}"),
+                },
+                (their, ours) => panic!("{text}: {their:?} vs {ours:?}"),
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared >= 50, "only {compared} messages compared");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 //! Backends misbehave; these are accepted on purpose (and nothing else):
 //!
 //! * a status without text (`a1 OK`, `* OK [READ-WRITE]`), and a bare `+` continuation;
+//! * a space before the line end of CAPABILITY and ENABLED (`* CAPABILITY IMAP4rev1 `);
 //! * status names, untagged names and code names in any case;
 //! * a text that starts with `[` but holds no well-formed response code is taken as plain text
 //!   (`code: None`), so a malformed code never fails the whole line;
@@ -406,12 +407,13 @@ fn tail(i: &[u8]) -> LexResult<'_, &[u8]> {
     }
 }
 
-/// A run of atoms up to the first byte that cannot be in one; checked with [`Atoms::new`].
+/// A run of atoms up to the first byte that cannot be in one, checked with [`Atoms::new`]; a
+/// space after the last atom is left to the caller.
 fn atoms(i: &[u8]) -> LexResult<'_, Atoms<'_>> {
-    let (rest, span) =
-        take_while(|b| is_atom_char(b) || matches!(b, b'\\' | b'*' | b' ')).parse(i)?;
+    let (_, run) = take_while(|b| is_atom_char(b) || matches!(b, b'\\' | b'*' | b' ')).parse(i)?;
+    let span = run.strip_suffix(b" ").unwrap_or(run);
     match Atoms::new(span) {
-        Some(atoms) => Ok((rest, atoms)),
+        Some(atoms) => Ok((&i[span.len()..], atoms)),
         None => invalid(i, ErrorKind::Verify),
     }
 }
@@ -503,13 +505,13 @@ fn untagged(i: &[u8]) -> LexResult<'_, Untagged<'_>> {
     }
 }
 
-/// `*(SP atom) CRLF`, as CAPABILITY and ENABLED send them.
+/// `*(SP atom) [SP] CRLF`, as CAPABILITY and ENABLED send them (a trailing space tolerated).
 fn atoms_to_line_end(i: &[u8]) -> LexResult<'_, Atoms<'_>> {
     let (i, atoms) = match i.first() {
         Some(b' ') => atoms(&i[1..])?,
         _ => (i, Atoms(&i[..0])),
     };
-    let (i, ()) = crlf(i)?;
+    let (i, ()) = crlf(i.strip_prefix(b" ").unwrap_or(i))?;
     Ok((i, atoms))
 }
 
@@ -829,7 +831,10 @@ mod tests {
             untagged(b"* ENABLED UTF8=ACCEPT\r\n"),
             Untagged::Enabled(atoms(b"UTF8=ACCEPT"))
         );
+        let u = untagged(b"* CAPABILITY IMAP4rev1 IDLE \r\n");
+        assert_eq!(u, Untagged::Capability(atoms(b"IMAP4rev1 IDLE")));
         assert!(is_invalid(b"* CAPABILITY A  B\r\n"));
+        assert!(is_invalid(b"* CAPABILITY A  \r\n"));
         assert!(is_invalid(b"* CAPABILITY A (B\r\n"));
     }
 
