@@ -481,7 +481,10 @@ proptest! {
         lsub in any::<bool>(),
         attributes in prop_oneof![Just(&b""[..]), Just(&b"\\HasNoChildren"[..]), Just(&b"\\Noselect \\HasChildren"[..])],
         delimiter in proptest::option::of(0x21u8..0x7f),
-        mailbox in proptest::collection::vec(1..=u8::MAX, 0..30),
+        mailbox in prop_oneof![
+            proptest::collection::vec(1..=u8::MAX, 0..30),
+            Just(b"iNbOx".to_vec()),
+        ],
         utf8 in any::<bool>(),
     ) {
         let attributes = Atoms::new(attributes).unwrap();
@@ -497,7 +500,8 @@ proptest! {
         };
         prop_assert_eq!(list.attributes, attributes);
         prop_assert_eq!(list.delimiter, delimiter);
-        prop_assert_eq!(list.mailbox.to_vec(), mailbox);
+        let expected = if mailbox.eq_ignore_ascii_case(b"INBOX") { b"INBOX".to_vec() } else { mailbox };
+        prop_assert_eq!(list.mailbox.to_vec(), expected);
         prop_assert_eq!(list.extended, b"");
     }
 

@@ -7,7 +7,8 @@
 //!
 //! # Strings
 //!
-//! Every string argument takes the smallest form that carries it exactly:
+//! Every string argument takes the first of these forms that carries it exactly (mailbox names
+//! too, except that INBOX, being case-insensitive, is always written `INBOX`):
 //!
 //! * an **atom** when the value is non-empty, every byte is an ASTRING-CHAR, it is not `NIL`
 //!   (in any case) and it does not start with `~` (which a reader could take for the start of a
@@ -110,8 +111,18 @@ impl<'o> ResponseWriter<'o> {
     // -----------------------------------------------------------------------------------------
     // Strings.
 
-    /// Writes an astring (and so a mailbox name: `mailbox = "INBOX" / astring`) in its
-    /// smallest form: atom, else quoted, else literal.
+    /// Writes a mailbox name (`mailbox = "INBOX" / astring`): INBOX, which is case-insensitive
+    /// (RFC 3501 §5.1), in its canonical spelling `INBOX`; any other name as an astring.
+    pub fn mailbox(&mut self, name: &[u8]) -> Result<(), WriteError> {
+        if name.eq_ignore_ascii_case(b"INBOX") {
+            self.raw(b"INBOX");
+            Ok(())
+        } else {
+            self.astring(name)
+        }
+    }
+
+    /// Writes an astring in the first form that carries it: atom, else quoted, else literal.
     pub fn astring(&mut self, value: &[u8]) -> Result<(), WriteError> {
         let atom = !value.is_empty()
             && value.iter().all(|&b| is_astring_char(b))
@@ -257,7 +268,7 @@ impl<'o> ResponseWriter<'o> {
             w.raw(b") ");
             w.delimiter(delimiter)?;
             w.raw(b" ");
-            w.astring(mailbox)
+            w.mailbox(mailbox)
         })
     }
 
@@ -298,7 +309,7 @@ impl<'o> ResponseWriter<'o> {
     ) -> Result<(), WriteError> {
         self.line(|w| {
             w.raw(b"* STATUS ");
-            w.astring(mailbox)?;
+            w.mailbox(mailbox)?;
             w.raw(b" (");
             for (at, &(name, value)) in items.iter().enumerate() {
                 if name.is_empty() || !name.iter().all(|&b| is_atom_char(b)) {
@@ -391,7 +402,7 @@ impl<'o> ResponseWriter<'o> {
     ) -> Result<(), WriteError> {
         self.line(|w| {
             w.raw(prefix);
-            w.astring(mailbox)?;
+            w.mailbox(mailbox)?;
             rest(w)
         })
     }
@@ -560,6 +571,23 @@ mod tests {
             "\"Entwürfe\"".as_bytes()
         );
         assert_eq!(astring(b"a\0b", false), Err(WriteError::Nul));
+    }
+
+    #[test]
+    fn mailbox_names() {
+        let out = written(false, |w| {
+            for name in [
+                &b"inbox"[..],
+                b"INBOX",
+                b"Inbox/Sent",
+                b"NIL",
+                b"Sent Items",
+            ] {
+                w.mailbox(name).unwrap();
+                w.raw(b",");
+            }
+        });
+        assert_eq!(out, b"INBOX,INBOX,Inbox/Sent,\"NIL\",\"Sent Items\",");
     }
 
     #[test]
