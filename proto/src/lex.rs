@@ -427,20 +427,30 @@ pub fn string(i: &[u8]) -> LexResult<'_, AString<'_>> {
     }
 }
 
+/// Does `i` start a string (quoted or literal) rather than an atom? `~` opens a literal8 only
+/// when `{` follows it: `~/Mail/saved` is an atom (RFC 4314's own example).
+fn starts_string(i: &[u8]) -> Result<bool, nom::Err<Error<&[u8]>>> {
+    match i {
+        [] | [b'~'] => Err(nom::Err::Incomplete(nom::Needed::new(1))),
+        [b'"' | b'{', ..] | [b'~', b'{', ..] => Ok(true),
+        _ => Ok(false),
+    }
+}
+
 /// An astring: an atom of ASTRING-CHARs, a quoted string or a literal.
 pub fn astring(i: &[u8]) -> LexResult<'_, AString<'_>> {
-    match i.first() {
-        Some(b'"' | b'{' | b'~') | None => string(i),
-        Some(_) => astring_atom(i).map(|(r, a)| (r, AString::Atom(a))),
+    if starts_string(i)? {
+        return string(i);
     }
+    astring_atom(i).map(|(r, a)| (r, AString::Atom(a)))
 }
 
 /// A LIST pattern (`list-mailbox`): an atom of list-chars, a quoted string or a literal.
 pub fn list_mailbox(i: &[u8]) -> LexResult<'_, AString<'_>> {
-    match i.first() {
-        Some(b'"' | b'{' | b'~') | None => string(i),
-        Some(_) => list_atom(i).map(|(r, a)| (r, AString::Atom(a))),
+    if starts_string(i)? {
+        return string(i);
     }
+    list_atom(i).map(|(r, a)| (r, AString::Atom(a)))
 }
 
 #[cfg(test)]
@@ -501,6 +511,11 @@ mod tests {
         assert!(error(astring(b"\"a\\x\"")));
         assert!(error(astring(b"\"a\rb\"")));
         assert!(error(astring(b"(x")));
+        assert_eq!(
+            astring(b"~/Mail "),
+            Ok((&b" "[..], AString::Atom(b"~/Mail")))
+        );
+        assert!(incomplete(astring(b"~")));
         assert!(error(astring(b"{99999999999999999999}\r\n")));
         assert!(error(astring(b"{2}\r\na\0")));
         assert!(error(literal_header(b"{5x}\r\n")));

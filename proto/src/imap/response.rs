@@ -521,7 +521,7 @@ fn list_data(i: &[u8]) -> LexResult<'_, ListData<'_>> {
     let (i, ()) = sp(i)?;
     let (i, delimiter) = delimiter(i)?;
     let (i, ()) = sp(i)?;
-    let (i, mailbox) = astring(i)?;
+    let (i, mailbox) = lex::astring(i)?;
     let (i, extended) = tail(i)?;
     Ok((
         i,
@@ -546,21 +546,9 @@ fn delimiter(i: &[u8]) -> LexResult<'_, Option<u8>> {
     }
 }
 
-/// An astring as [`lex::astring`] reads it, except that an atom may start with `~`
-/// (`~/Mail/saved`, RFC 4314's own example): only `~{` opens a literal8.
-fn astring(i: &[u8]) -> LexResult<'_, AString<'_>> {
-    match i {
-        [b'~'] => Err(nom::Err::Incomplete(nom::Needed::new(1))),
-        [b'~', next, ..] if *next != b'{' => {
-            lex::astring_atom(i).map(|(rest, a)| (rest, AString::Atom(a)))
-        }
-        _ => lex::astring(i),
-    }
-}
-
 /// `mailbox [SP rest] CRLF`.
 fn mailbox_data(i: &[u8]) -> LexResult<'_, MailboxData<'_>> {
-    let (i, mailbox) = astring(i)?;
+    let (i, mailbox) = lex::astring(i)?;
     let (i, rest) = tail(i)?;
     Ok((i, MailboxData { mailbox, rest }))
 }
