@@ -124,7 +124,12 @@ fn check_prefixes(input: &[u8]) {
     for cut in 0..input.len() {
         let part = parse_head(&input[..cut]);
         if cut < decided_at && whole.is_ok() {
-            assert_eq!(part, Err(HeadError::Incomplete), "{:?} cut at {cut}", text(input));
+            assert_eq!(
+                part,
+                Err(HeadError::Incomplete),
+                "{:?} cut at {cut}",
+                text(input)
+            );
         } else {
             assert!(
                 part == Err(HeadError::Incomplete) || part == whole,
@@ -277,8 +282,16 @@ fn encode(out: &mut Vec<u8>, value: &[u8], pick: usize) {
             out.push(b'"');
         }
         Form::Literal | Form::NonSync | Form::Binary => {
-            let prefix = if matches!(form, Form::Binary) { "~" } else { "" };
-            let plus = if matches!(form, Form::NonSync) { "+" } else { "" };
+            let prefix = if matches!(form, Form::Binary) {
+                "~"
+            } else {
+                ""
+            };
+            let plus = if matches!(form, Form::NonSync) {
+                "+"
+            } else {
+                ""
+            };
             out.extend_from_slice(format!("{prefix}{{{}{plus}}}\r\n", value.len()).as_bytes());
             out.extend_from_slice(value);
         }
@@ -298,7 +311,14 @@ struct Template {
 
 const TEMPLATES: &[Template] = &[
     t("SELECT", CommandKind::Select, 1, "", "", true),
-    t("EXAMINE", CommandKind::Examine, 1, "", " (CONDSTORE)", false),
+    t(
+        "EXAMINE",
+        CommandKind::Examine,
+        1,
+        "",
+        " (CONDSTORE)",
+        false,
+    ),
     t("CREATE", CommandKind::Create, 1, "", "", true),
     t("DELETE", CommandKind::Delete, 1, "", "", true),
     t("SUBSCRIBE", CommandKind::Subscribe, 1, "", "", true),
@@ -357,9 +377,7 @@ fn routed_values(args: Args<'_>) -> Vec<Vec<u8>> {
 
 fn tag_strategy() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(
-        any::<u8>().prop_filter("tag char", |&b| {
-            corvid_proto::lex::is_tag_char(b)
-        }),
+        any::<u8>().prop_filter("tag char", |&b| corvid_proto::lex::is_tag_char(b)),
         1..8,
     )
 }

@@ -20,7 +20,9 @@ pub enum Side {
 /// written as its lines under the line that announces it, and its `{n}` counts those lines with
 /// CRLF after each. A line `.` alone ends a payload block without adding anything.
 pub fn transcript(name: &str) -> Vec<(Side, Vec<u8>)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out: Vec<(Side, Vec<u8>)> = Vec::new();
     for line in text.split(|&b| b == b'\n') {
