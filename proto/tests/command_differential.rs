@@ -142,9 +142,13 @@ fn compare(input: &[u8]) -> Outcome {
             Outcome::Agreed
         }
         (Ok(_), Err(_)) => Outcome::OursOnly,
-        (Err(HeadError::Invalid { reason, .. }), _) if reason == Reason::LiteralTooLong => {
-            Outcome::PolicyRefused
-        }
+        (
+            Err(HeadError::Invalid {
+                reason: Reason::LiteralTooLong,
+                ..
+            }),
+            _,
+        ) => Outcome::PolicyRefused,
         (Err(HeadError::Invalid { .. }), Err(CommandDecodeError::Failed)) => Outcome::BothRefused,
         (ours, theirs) => panic!("{shown:?}: ours {ours:?}, imap-codec {theirs:?}"),
     }

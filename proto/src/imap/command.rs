@@ -259,22 +259,48 @@ macro_rules! command_kinds {
             Unknown,
         }
 
+        /// Each known name's [`name_key`], as constants to match on.
+        #[allow(non_upper_case_globals)]
+        mod keys {
+            $(pub(super) const $kind: u128 = super::name_key($name.as_bytes());)*
+        }
+
         impl CommandKind {
             /// The command a name denotes, ignoring ASCII case.
             pub fn from_name(name: &[u8]) -> CommandKind {
-                let mut buf = [0u8; 16];
-                let Some(upper) = buf.get_mut(..name.len()) else {
+                if name.len() > 16 {
                     return CommandKind::Unknown;
+                }
+                // Built in registers, little-endian like `name_key`, 8 bytes a word.
+                let word = |bytes: &[u8]| {
+                    bytes.iter().rev().fold(0u64, |w, &b| w << 8 | u64::from(b & !0x20))
                 };
-                upper.copy_from_slice(name);
-                upper.make_ascii_uppercase();
-                match core::str::from_utf8(upper) {
-                    $(Ok($name) => CommandKind::$kind,)*
+                let (low, high) = name.split_at(name.len().min(8));
+                match u128::from(word(high)) << 64 | u128::from(word(low)) {
+                    $(keys::$kind => CommandKind::$kind,)*
                     _ => CommandKind::Unknown,
                 }
             }
         }
     };
+}
+
+/// A known command name (upper-case letters, at most 16) as one number, zero-padded, so that
+/// recognising a name is one integer match.
+///
+/// [`CommandKind::from_name`] builds the same number from what was sent by clearing bit 0x20
+/// of each byte: exactly the case-folding of letters, and no other byte an atom may hold turns
+/// into a letter that way, so no other name can match.
+const fn name_key(name: &[u8]) -> u128 {
+    assert!(name.len() <= 16);
+    let mut buf = [0u8; 16];
+    let mut at = 0;
+    while at < name.len() {
+        assert!(name[at].is_ascii_uppercase());
+        buf[at] = name[at];
+        at += 1;
+    }
+    u128::from_le_bytes(buf)
 }
 
 command_kinds! {
@@ -344,8 +370,40 @@ enum Fail {
 /// A parsing step: the rest of the input and a value, or why it failed.
 type Step<'a, T> = Result<(&'a [u8], T), Fail>;
 
-/// Reads the routed arguments that follow a command name.
-type ArgsParser = for<'a> fn(&'a [u8]) -> Step<'a, Args<'a>>;
+/// The shape of a command's routed arguments: which reader reads them.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    None,
+    Mailbox,
+    Rename,
+    Copy,
+    List,
+    Lsub,
+    SetAcl,
+    AclIdentifier,
+    GetMetadata,
+    Login,
+    Authenticate,
+}
+
+impl Shape {
+    /// Reads the routed arguments that follow the command name.
+    fn read(self, i: &[u8]) -> Step<'_, Args<'_>> {
+        match self {
+            Shape::None => Ok((i, Args::None)),
+            Shape::Mailbox => one_mailbox(i),
+            Shape::Rename => rename(i),
+            Shape::Copy => copy(i),
+            Shape::List => list(i),
+            Shape::Lsub => lsub(i),
+            Shape::SetAcl => set_acl(i),
+            Shape::AclIdentifier => acl_identifier(i),
+            Shape::GetMetadata => get_metadata(i),
+            Shape::Login => login(i),
+            Shape::Authenticate => authenticate(i),
+        }
+    }
+}
 
 impl CommandKind {
     /// May this command follow `UID`? Unknown commands may: their syntax is the backend's.
@@ -358,28 +416,28 @@ impl CommandKind {
     }
 
     /// How to read this command's routed arguments, and what may follow them.
-    fn grammar(self) -> (ArgsParser, Tail) {
+    fn grammar(self) -> (Shape, Tail) {
         use CommandKind::*;
         match self {
             Capability | Noop | Logout | Starttls | Namespace | Idle | Check | Close | Unselect => {
-                (no_args, Tail::Closed)
+                (Shape::None, Tail::Closed)
             }
-            Authenticate => (authenticate, Tail::Closed),
-            Login => (login, Tail::Closed),
-            Select | Examine | Create => (one_mailbox, Tail::Open),
+            Authenticate => (Shape::Authenticate, Tail::Closed),
+            Login => (Shape::Login, Tail::Closed),
+            Select | Examine | Create => (Shape::Mailbox, Tail::Open),
             Delete | Subscribe | Unsubscribe | GetAcl | MyRights | GetQuotaRoot => {
-                (one_mailbox, Tail::Closed)
+                (Shape::Mailbox, Tail::Closed)
             }
-            Status | Append | SetMetadata => (one_mailbox, Tail::Required),
-            Rename => (rename, Tail::Open),
-            List => (list, Tail::Closed),
-            Lsub => (lsub, Tail::Closed),
-            Copy | Move => (copy, Tail::Closed),
-            SetAcl => (set_acl, Tail::Closed),
-            DeleteAcl | ListRights => (acl_identifier, Tail::Closed),
-            GetMetadata => (get_metadata, Tail::Required),
+            Status | Append | SetMetadata => (Shape::Mailbox, Tail::Required),
+            Rename => (Shape::Rename, Tail::Open),
+            List => (Shape::List, Tail::Closed),
+            Lsub => (Shape::Lsub, Tail::Closed),
+            Copy | Move => (Shape::Copy, Tail::Closed),
+            SetAcl => (Shape::SetAcl, Tail::Closed),
+            DeleteAcl | ListRights => (Shape::AclIdentifier, Tail::Closed),
+            GetMetadata => (Shape::GetMetadata, Tail::Required),
             Id | Enable | Compress | Expunge | Search | Sort | Thread | Fetch | Store
-            | GetQuota | SetQuota | Unknown => (no_args, Tail::Open),
+            | GetQuota | SetQuota | Unknown => (Shape::None, Tail::Open),
         }
     }
 }
@@ -412,8 +470,8 @@ pub fn parse_head(input: &[u8]) -> Result<CommandHead<'_>, HeadError<'_>> {
     if uid && !kind.takes_uid() {
         return Err(invalid(Some(tag), Reason::Uid));
     }
-    let (read_args, tail) = kind.grammar();
-    let (i, args) = read_args(i).map_err(fail)?;
+    let (shape, tail) = kind.grammar();
+    let (i, args) = shape.read(i).map_err(fail)?;
     let (i, complete) = finish(i, tail).map_err(fail)?;
     Ok(CommandHead {
         tag,
@@ -498,7 +556,7 @@ fn finish(i: &[u8], tail: Tail) -> Step<'_, bool> {
 /// literal8.
 fn routed<'a>(
     i: &'a [u8],
-    atom: fn(&'a [u8]) -> LexResult<'a, &'a [u8]>,
+    atom: impl Fn(&'a [u8]) -> LexResult<'a, &'a [u8]>,
     reason: Reason,
 ) -> Step<'a, AString<'a>> {
     match i {
@@ -588,10 +646,6 @@ fn parenthesised(i: &[u8]) -> Step<'_, &[u8]> {
 
 // ---------------------------------------------------------------------------------------------
 // Argument parsers, one per command shape.
-
-fn no_args(i: &[u8]) -> Step<'_, Args<'_>> {
-    Ok((i, Args::None))
-}
 
 fn one_mailbox(i: &[u8]) -> Step<'_, Args<'_>> {
     let (i, m) = mailbox(space(i)?)?;
