@@ -266,8 +266,8 @@ macro_rules! command_kinds {
         }
 
         impl CommandKind {
-            /// The command a name denotes, ignoring ASCII case.
-            pub fn from_name(name: &[u8]) -> CommandKind {
+            /// The command an atom names, ignoring ASCII case.
+            fn from_name(name: &[u8]) -> CommandKind {
                 if name.len() > 16 {
                     return CommandKind::Unknown;
                 }
@@ -288,9 +288,9 @@ macro_rules! command_kinds {
 /// A known command name (upper-case letters, at most 16) as one number, zero-padded, so that
 /// recognising a name is one integer match.
 ///
-/// [`CommandKind::from_name`] builds the same number from what was sent by clearing bit 0x20
-/// of each byte: exactly the case-folding of letters, and no other byte an atom may hold turns
-/// into a letter that way, so no other name can match.
+/// `CommandKind::from_name` builds the same number from the atom sent by clearing bit 0x20 of
+/// each byte: that folds the case of letters, and turns no other byte into a letter. Only NUL
+/// and SP would turn into the padding, and an atom holds neither, so no other name can match.
 const fn name_key(name: &[u8]) -> u128 {
     assert!(name.len() <= 16);
     let mut buf = [0u8; 16];
@@ -561,15 +561,19 @@ fn routed<'a>(
 ) -> Step<'a, AString<'a>> {
     match i {
         [b'"', ..] => token(lex::quoted(i), reason).map(|(r, q)| (r, AString::Quoted(q))),
-        [b'{', ..] | [b'~', b'{', ..] => {
-            let (_, header) = token(lex::literal_header(i), reason)?;
-            if header.len > MAX_ROUTED_LITERAL {
-                return Err(Fail::Invalid(Reason::LiteralTooLong));
-            }
-            token(lex::literal(i), reason).map(|(r, (h, p))| (r, AString::Literal(h, p)))
-        }
+        [b'{', ..] | [b'~', b'{', ..] => bounded_literal(i, reason),
         _ => token(atom(i), reason).map(|(r, a)| (r, AString::Atom(a))),
     }
+}
+
+/// A literal (`{n}`, `{n+}`, `~{n}`) of at most [`MAX_ROUTED_LITERAL`] octets, refused as soon
+/// as its header shows it is longer.
+fn bounded_literal(i: &[u8], reason: Reason) -> Step<'_, AString<'_>> {
+    let (_, header) = token(lex::literal_header(i), reason)?;
+    if header.len > MAX_ROUTED_LITERAL {
+        return Err(Fail::Invalid(Reason::LiteralTooLong));
+    }
+    token(lex::literal(i), reason).map(|(r, (h, p))| (r, AString::Literal(h, p)))
 }
 
 fn mailbox(i: &[u8]) -> Step<'_, AString<'_>> {
@@ -637,7 +641,7 @@ fn parenthesised(i: &[u8]) -> Step<'_, &[u8]> {
                 after
             }
             [b'"', ..] => token(lex::quoted(rest), reason)?.0,
-            [b'{', ..] | [b'~', b'{', ..] => routed(rest, lex::astring_atom, reason)?.0,
+            [b'{', ..] | [b'~', b'{', ..] => bounded_literal(rest, reason)?.0,
             [0 | b'\r' | b'\n', ..] => return Err(Fail::Invalid(reason)),
             [_, after @ ..] => after,
         };
