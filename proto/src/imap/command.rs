@@ -360,15 +360,14 @@ enum Tail {
     Required,
 }
 
-/// Why a step failed, before the tag is attached.
-#[derive(Debug, Clone, Copy)]
-enum Fail {
-    Incomplete,
-    Invalid(Reason),
-}
+/// A parsing step: the rest of the input and a value, or why it failed (an `Invalid` step
+/// carries no tag yet: [`parse_head`] sets it).
+type Step<'a, T> = Result<(&'a [u8], T), HeadError<'a>>;
 
-/// A parsing step: the rest of the input and a value, or why it failed.
-type Step<'a, T> = Result<(&'a [u8], T), Fail>;
+/// The error of a step that found invalid bytes.
+fn refuse<T>(reason: Reason) -> Result<T, HeadError<'static>> {
+    Err(HeadError::Invalid { tag: None, reason })
+}
 
 /// The shape of a command's routed arguments: which reader reads them.
 #[derive(Debug, Clone, Copy)]
@@ -455,24 +454,33 @@ pub fn parse_head(input: &[u8]) -> Result<CommandHead<'_>, HeadError<'_>> {
         [b'\r' | b'\n', ..] => return Err(invalid(Some(tag), Reason::MissingCommand)),
         _ => return Err(invalid(None, Reason::Tag)),
     };
-    let fail = |f| match f {
-        Fail::Incomplete => HeadError::Incomplete,
-        Fail::Invalid(reason) => invalid(Some(tag), reason),
-    };
-    let (i, first) = command_name(body).map_err(fail)?;
+    let mut result = command(input, tag, body);
+    if let Err(HeadError::Invalid { tag: unset, .. }) = &mut result {
+        *unset = Some(tag);
+    }
+    result
+}
+
+/// The command after its tag: `[UID SP] name`, the routed arguments, and what follows them.
+fn command<'a>(
+    input: &'a [u8],
+    tag: &'a [u8],
+    body: &'a [u8],
+) -> Result<CommandHead<'a>, HeadError<'a>> {
+    let (i, first) = command_name(body)?;
     let (i, uid, name) = if first.eq_ignore_ascii_case(b"UID") {
-        let (i, name) = space(i).and_then(|i| command_name(i)).map_err(fail)?;
+        let (i, name) = command_name(space(i)?)?;
         (i, true, name)
     } else {
         (i, false, first)
     };
     let kind = CommandKind::from_name(name);
     if uid && !kind.takes_uid() {
-        return Err(invalid(Some(tag), Reason::Uid));
+        return refuse(Reason::Uid);
     }
     let (shape, tail) = kind.grammar();
-    let (i, args) = shape.read(i).map_err(fail)?;
-    let (i, complete) = finish(i, tail).map_err(fail)?;
+    let (i, args) = shape.read(i)?;
+    let (i, complete) = finish(i, tail)?;
     Ok(CommandHead {
         tag,
         uid,
@@ -511,8 +519,8 @@ fn invalid(tag: Option<&[u8]>, reason: Reason) -> HeadError<'_> {
 /// Lifts a lexer result into a step, naming what was wrong if it is invalid.
 fn token<T>(result: LexResult<'_, T>, reason: Reason) -> Step<'_, T> {
     result.map_err(|e| match e {
-        nom::Err::Incomplete(_) => Fail::Incomplete,
-        nom::Err::Error(_) | nom::Err::Failure(_) => Fail::Invalid(reason),
+        nom::Err::Incomplete(_) => HeadError::Incomplete,
+        nom::Err::Error(_) | nom::Err::Failure(_) => HeadError::Invalid { tag: None, reason },
     })
 }
 
@@ -522,18 +530,18 @@ fn span<'a>(from: &'a [u8], rest: &[u8]) -> &'a [u8] {
 }
 
 /// One space between arguments.
-fn space(i: &[u8]) -> Result<&[u8], Fail> {
+fn space(i: &[u8]) -> Result<&[u8], HeadError<'_>> {
     match i {
-        [] => Err(Fail::Incomplete),
+        [] => Err(HeadError::Incomplete),
         [b' ', rest @ ..] => Ok(rest),
-        [b'\r' | b'\n', ..] => Err(Fail::Invalid(Reason::MissingArgument)),
-        _ => Err(Fail::Invalid(Reason::Separator)),
+        [b'\r' | b'\n', ..] => refuse(Reason::MissingArgument),
+        _ => refuse(Reason::Separator),
     }
 }
 
 fn command_name(i: &[u8]) -> Step<'_, &[u8]> {
     match i.first() {
-        Some(b'\r' | b'\n') => Err(Fail::Invalid(Reason::MissingCommand)),
+        Some(b'\r' | b'\n') => refuse(Reason::MissingCommand),
         _ => token(lex::atom(i), Reason::CommandName),
     }
 }
@@ -571,7 +579,7 @@ fn routed<'a>(
 fn bounded_literal(i: &[u8], reason: Reason) -> Step<'_, AString<'_>> {
     let (_, header) = token(lex::literal_header(i), reason)?;
     if header.len > MAX_ROUTED_LITERAL {
-        return Err(Fail::Invalid(Reason::LiteralTooLong));
+        return refuse(Reason::LiteralTooLong);
     }
     token(lex::literal(i), reason).map(|(r, (h, p))| (r, AString::Literal(h, p)))
 }
@@ -600,7 +608,7 @@ fn sequence_set(i: &[u8]) -> Step<'_, &[u8]> {
             rest = sequence_number(after)?;
         }
         match rest {
-            [] => return Err(Fail::Incomplete),
+            [] => return Err(HeadError::Incomplete),
             [b',', after @ ..] => rest = after,
             _ => return Ok((rest, span(i, rest))),
         }
@@ -608,12 +616,12 @@ fn sequence_set(i: &[u8]) -> Step<'_, &[u8]> {
 }
 
 /// `*` or a non-zero number.
-fn sequence_number(i: &[u8]) -> Result<&[u8], Fail> {
+fn sequence_number(i: &[u8]) -> Result<&[u8], HeadError<'_>> {
     match i {
-        [] => Err(Fail::Incomplete),
+        [] => Err(HeadError::Incomplete),
         [b'*', rest @ ..] => Ok(rest),
         _ => match token(lex::number(i), Reason::SequenceSet)? {
-            (_, 0) => Err(Fail::Invalid(Reason::SequenceSet)),
+            (_, 0) => refuse(Reason::SequenceSet),
             (rest, _) => Ok(rest),
         },
     }
@@ -627,12 +635,12 @@ fn parenthesised(i: &[u8]) -> Step<'_, &[u8]> {
     let mut rest = i;
     loop {
         rest = match rest {
-            [] => return Err(Fail::Incomplete),
+            [] => return Err(HeadError::Incomplete),
             [b'(', after @ ..] => {
                 depth += 1;
                 after
             }
-            _ if depth == 0 => return Err(Fail::Invalid(reason)),
+            _ if depth == 0 => return refuse(reason),
             [b')', after @ ..] => {
                 depth -= 1;
                 if depth == 0 {
@@ -642,7 +650,7 @@ fn parenthesised(i: &[u8]) -> Step<'_, &[u8]> {
             }
             [b'"', ..] => token(lex::quoted(rest), reason)?.0,
             [b'{', ..] | [b'~', b'{', ..] => bounded_literal(rest, reason)?.0,
-            [0 | b'\r' | b'\n', ..] => return Err(Fail::Invalid(reason)),
+            [0 | b'\r' | b'\n', ..] => return refuse(reason),
             [_, after @ ..] => after,
         };
     }
@@ -691,7 +699,7 @@ fn list(i: &[u8]) -> Step<'_, Args<'_>> {
         [b' ', after @ ..] => {
             let (after, keyword) = token(lex::atom(after), Reason::Argument)?;
             if !keyword.eq_ignore_ascii_case(b"RETURN") {
-                return Err(Fail::Invalid(Reason::Argument));
+                return refuse(Reason::Argument);
             }
             let (after, options) = parenthesised(space(after)?)?;
             (after, Some(options))
@@ -719,13 +727,13 @@ fn patterns(i: &[u8]) -> Step<'_, Patterns<'_>> {
     let mut rest = after_first;
     loop {
         rest = match rest {
-            [] => return Err(Fail::Incomplete),
+            [] => return Err(HeadError::Incomplete),
             [b')', after @ ..] => {
                 let more = span(after_first, after);
                 return Ok((after, Patterns { first, more }));
             }
             [b' ', after @ ..] => pattern(after)?.0,
-            _ => return Err(Fail::Invalid(Reason::Pattern)),
+            _ => return refuse(Reason::Pattern),
         };
     }
 }
