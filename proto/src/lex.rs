@@ -212,6 +212,36 @@ impl LiteralHeader {
     }
 }
 
+/// How a literal was sent, apart from its length (which its payload carries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LiteralForm {
+    /// `{n+}`: sent without waiting for a continuation.
+    pub non_sync: bool,
+    /// `~{n}`: a literal8.
+    pub binary: bool,
+}
+
+impl LiteralForm {
+    /// The header that announces a payload of `len` octets in this form.
+    pub fn header(self, len: usize) -> LiteralHeader {
+        LiteralHeader {
+            len: len as u64,
+            non_sync: self.non_sync,
+            binary: self.binary,
+        }
+    }
+}
+
+impl LiteralHeader {
+    /// The form of this literal, without its length.
+    pub fn form(&self) -> LiteralForm {
+        LiteralForm {
+            non_sync: self.non_sync,
+            binary: self.binary,
+        }
+    }
+}
+
 /// Appends `n` in decimal.
 pub(crate) fn write_decimal(out: &mut Vec<u8>, n: u64) {
     let mut buf = [0u8; 20];
@@ -331,8 +361,9 @@ pub enum AString<'a> {
     Atom(&'a [u8]),
     /// A quoted string: the bytes between the quotes, escapes (`\"`, `\\`) not yet removed.
     Quoted(&'a [u8]),
-    /// A literal: its header and payload.
-    Literal(LiteralHeader, &'a [u8]),
+    /// A literal: its form (`{n}`, `{n+}`, `~{n}`) and payload; the payload's length is the
+    /// announced length.
+    Literal(LiteralForm, &'a [u8]),
 }
 
 impl<'a> AString<'a> {
@@ -422,7 +453,7 @@ pub fn string(i: &[u8]) -> LexResult<'_, AString<'_>> {
     match i.first() {
         None => Err(nom::Err::Incomplete(nom::Needed::new(1))),
         Some(b'"') => quoted(i).map(|(r, q)| (r, AString::Quoted(q))),
-        Some(b'{' | b'~') => literal(i).map(|(r, (h, p))| (r, AString::Literal(h, p))),
+        Some(b'{' | b'~') => literal(i).map(|(r, (h, p))| (r, AString::Literal(h.form(), p))),
         Some(_) => invalid(i, ErrorKind::Alt),
     }
 }
@@ -480,8 +511,7 @@ mod tests {
         assert_eq!(
             l,
             AString::Literal(
-                LiteralHeader {
-                    len: 5,
+                LiteralForm {
                     non_sync: true,
                     binary: false
                 },

@@ -25,9 +25,9 @@ fn astring(a: AString<'_>) -> String {
     match a {
         AString::Atom(raw) => text(raw),
         AString::Quoted(raw) => format!("\"{}\"", text(raw)),
-        AString::Literal(header, payload) => {
+        AString::Literal(form, payload) => {
             let mut wire = Vec::new();
-            header.write(&mut wire);
+            form.header(payload.len()).write(&mut wire);
             wire.extend_from_slice(payload);
             text(&wire)
         }

@@ -122,27 +122,47 @@ pub struct ListArgs<'a> {
 
 /// The patterns of a LIST: one, or a parenthesised list of several (RFC 5258).
 ///
-/// Iterating re-reads the already validated list in place, so it allocates nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Iterating re-reads the already validated patterns in place, so it allocates nothing. Two
+/// `Patterns` are equal when they hold the same patterns.
+#[derive(Clone, Copy)]
 pub struct Patterns<'a> {
-    first: AString<'a>,
-    /// The bytes after the first pattern in a parenthesised list, through its `)`; empty for
-    /// a single pattern.
-    more: &'a [u8],
+    /// The input from the first pattern (or the list's `(`) to the end of what was parsed.
+    from: &'a [u8],
 }
 
 impl<'a> Patterns<'a> {
     /// The first (often the only) pattern.
     pub fn first(&self) -> AString<'a> {
-        self.first
+        // The patterns were validated when the head was parsed: there is always a first.
+        self.iter().next().unwrap_or(AString::Atom(&[]))
     }
 
     /// Every pattern, in order.
     pub fn iter(&self) -> PatternIter<'a> {
-        PatternIter {
-            first: Some(self.first),
-            more: self.more,
+        match self.from {
+            [b'(', list @ ..] => PatternIter {
+                rest: list,
+                list: true,
+            },
+            single => PatternIter {
+                rest: single,
+                list: false,
+            },
         }
+    }
+}
+
+impl PartialEq for Patterns<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Patterns<'_> {}
+
+impl std::fmt::Debug for Patterns<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -158,30 +178,22 @@ impl<'a> IntoIterator for Patterns<'a> {
 /// The iterator over [`Patterns`].
 #[derive(Debug, Clone)]
 pub struct PatternIter<'a> {
-    first: Option<AString<'a>>,
-    more: &'a [u8],
+    /// Where the next pattern starts; empty when there is none.
+    rest: &'a [u8],
+    /// Are these the patterns of a parenthesised list?
+    list: bool,
 }
 
 impl<'a> Iterator for PatternIter<'a> {
     type Item = AString<'a>;
 
     fn next(&mut self) -> Option<AString<'a>> {
-        if let Some(first) = self.first.take() {
-            return Some(first);
-        }
-        let [b' ', rest @ ..] = self.more else {
-            return None;
+        let (after, next) = pattern(self.rest).ok()?;
+        self.rest = match after {
+            [b' ', more @ ..] if self.list => more,
+            _ => &[],
         };
-        match pattern(rest) {
-            Ok((rest, p)) => {
-                self.more = rest;
-                Some(p)
-            }
-            Err(_) => {
-                self.more = &[];
-                None
-            }
-        }
+        Some(next)
     }
 }
 
@@ -259,11 +271,11 @@ macro_rules! command_kinds {
             Unknown,
         }
 
-        /// Each known name's [`name_key`], as constants to match on.
-        #[allow(non_upper_case_globals)]
-        mod keys {
-            $(pub(super) const $kind: u128 = super::name_key($name.as_bytes());)*
-        }
+        /// Every known name's [`name_key`] with its kind.
+        const KNOWN: &[(u128, CommandKind)] = &[$((name_key($name.as_bytes()), CommandKind::$kind),)*];
+
+        /// [`KNOWN`] laid out by [`slot`]: a perfect hash table, found when compiling.
+        static TABLE: NameTable = NameTable::build(KNOWN);
 
         impl CommandKind {
             /// The command an atom names, ignoring ASCII case.
@@ -271,18 +283,62 @@ macro_rules! command_kinds {
                 if name.len() > 16 {
                     return CommandKind::Unknown;
                 }
-                // Built in registers, little-endian like `name_key`, 8 bytes a word.
-                let word = |bytes: &[u8]| {
-                    bytes.iter().rev().fold(0u64, |w, &b| w << 8 | u64::from(b & !0x20))
-                };
-                let (low, high) = name.split_at(name.len().min(8));
-                match u128::from(word(high)) << 64 | u128::from(word(low)) {
-                    $(keys::$kind => CommandKind::$kind,)*
-                    _ => CommandKind::Unknown,
-                }
+                // Little-endian like `name_key`; clearing bit 0x20 of every byte folds case
+                // and leaves the zero padding as it is.
+                let mut buf = [0u8; 16];
+                buf[..name.len()].copy_from_slice(name);
+                let key = u128::from_le_bytes(buf) & !0x2020_2020_2020_2020_2020_2020_2020_2020;
+                TABLE.get(key)
             }
         }
     };
+}
+
+/// Slots in the command-name hash table (a power of two).
+const NAME_SLOTS: usize = 128;
+
+/// The slot of a name key under a multiplier: multiplicative hashing of the key's two halves.
+const fn slot(key: u128, multiplier: u64) -> usize {
+    let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+    (folded.wrapping_mul(multiplier) >> (64 - NAME_SLOTS.trailing_zeros())) as usize
+}
+
+/// A perfect hash table from name keys to command kinds: one multiply, one load, one compare.
+struct NameTable {
+    multiplier: u64,
+    slots: [(u128, CommandKind); NAME_SLOTS],
+}
+
+impl NameTable {
+    /// Tries odd multipliers until every known key has a slot of its own (at compile time).
+    const fn build(known: &[(u128, CommandKind)]) -> NameTable {
+        let mut multiplier: u64 = 0x9e37_79b9_7f4a_7c15;
+        loop {
+            let mut slots = [(0u128, CommandKind::Unknown); NAME_SLOTS];
+            let mut at = 0;
+            let mut clash = false;
+            while at < known.len() && !clash {
+                let (key, kind) = known[at];
+                let i = slot(key, multiplier);
+                clash = slots[i].0 != 0;
+                slots[i] = (key, kind);
+                at += 1;
+            }
+            if !clash {
+                return NameTable { multiplier, slots };
+            }
+            multiplier = multiplier.wrapping_add(0x2_0000_0002);
+        }
+    }
+
+    fn get(&self, key: u128) -> CommandKind {
+        let (known, kind) = self.slots[slot(key, self.multiplier)];
+        if known == key {
+            kind
+        } else {
+            CommandKind::Unknown
+        }
+    }
 }
 
 /// A known command name (upper-case letters, at most 16) as one number, zero-padded, so that
@@ -581,7 +637,7 @@ fn bounded_literal(i: &[u8], reason: Reason) -> Step<'_, AString<'_>> {
     if header.len > MAX_ROUTED_LITERAL {
         return refuse(Reason::LiteralTooLong);
     }
-    token(lex::literal(i), reason).map(|(r, (h, p))| (r, AString::Literal(h, p)))
+    token(lex::literal(i), reason).map(|(r, (h, p))| (r, AString::Literal(h.form(), p)))
 }
 
 fn mailbox(i: &[u8]) -> Step<'_, AString<'_>> {
@@ -719,29 +775,31 @@ fn list(i: &[u8]) -> Step<'_, Args<'_>> {
 
 /// One pattern, or a parenthesised list of at least one.
 fn patterns(i: &[u8]) -> Step<'_, Patterns<'_>> {
+    let found = Patterns { from: i };
     let [b'(', list @ ..] = i else {
-        let (i, first) = pattern(i)?;
-        return Ok((i, Patterns { first, more: &[] }));
+        let (i, _) = pattern(i)?;
+        return Ok((i, found));
     };
-    let (after_first, first) = pattern(list)?;
-    let mut rest = after_first;
+    let mut rest = pattern(list)?.0;
     loop {
         rest = match rest {
             [] => return Err(HeadError::Incomplete),
-            [b')', after @ ..] => {
-                let more = span(after_first, after);
-                return Ok((after, Patterns { first, more }));
-            }
+            [b')', after @ ..] => return Ok((after, found)),
             [b' ', after @ ..] => pattern(after)?.0,
             _ => return refuse(Reason::Pattern),
         };
     }
 }
 
+/// Exactly one pattern (LSUB has no list form).
+fn pattern_single(i: &[u8]) -> Step<'_, Patterns<'_>> {
+    let (rest, _) = pattern(i)?;
+    Ok((rest, Patterns { from: i }))
+}
+
 fn lsub(i: &[u8]) -> Step<'_, Args<'_>> {
     let (i, reference) = mailbox(space(i)?)?;
-    let (i, first) = pattern(space(i)?)?;
-    let patterns = Patterns { first, more: &[] };
+    let (i, patterns) = pattern_single(space(i)?)?;
     Ok((
         i,
         Args::List(ListArgs {
@@ -832,7 +890,7 @@ fn authenticate(i: &[u8]) -> Step<'_, Args<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lex::LiteralHeader;
+    use crate::lex::LiteralForm;
 
     fn head(input: &[u8]) -> CommandHead<'_> {
         parse_head(input).unwrap_or_else(|e| panic!("{input:?}: {e:?}"))
@@ -859,12 +917,8 @@ mod tests {
     }
 
     fn literal(len: u64, non_sync: bool, binary: bool, payload: &[u8]) -> AString<'_> {
-        let header = LiteralHeader {
-            len,
-            non_sync,
-            binary,
-        };
-        AString::Literal(header, payload)
+        assert_eq!(len, payload.len() as u64);
+        AString::Literal(LiteralForm { non_sync, binary }, payload)
     }
 
     #[test]
