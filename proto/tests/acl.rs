@@ -1,5 +1,5 @@
 //! Properties of the ACL module: round trips, verbatim edits, evaluation, every prefix, and the
-//! replay of the `fuzz_acl` seed corpus.
+//! ACTIVATE transcript replay.
 
 use corvid_proto::acl::{Acl, Identifier, ImplicitRights, Principal, Rights, RightsChange};
 use corvid_proto::fuzzing::acl::fuzz_acl;
@@ -263,17 +263,6 @@ proptest! {
         data.extend(text);
         fuzz_acl(&data);
     }
-}
-
-#[test]
-fn fuzz_corpus_replays() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/fuzz_acl");
-    let mut seeds = 0;
-    for file in std::fs::read_dir(&dir).unwrap() {
-        fuzz_acl(&std::fs::read(file.unwrap().path()).unwrap());
-        seeds += 1;
-    }
-    assert!((5..=20).contains(&seeds), "{seeds} seeds");
 }
 
 /// The ACL literals of the ACTIVATE commands in a transcript: each line that follows the

@@ -133,18 +133,6 @@ mod tests {
     }
 
     #[test]
-    fn seed_corpus_replays() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/fuzz_command_head");
-        let mut seeds = 0;
-        for entry in std::fs::read_dir(dir).expect("the seed corpus") {
-            let data = std::fs::read(entry.expect("a seed").path()).expect("a readable seed");
-            fuzz_command_head(&data);
-            seeds += 1;
-        }
-        assert!((5..=20).contains(&seeds), "{seeds} seeds");
-    }
-
-    #[test]
     fn hostile_inputs() {
         for data in [
             &b""[..],
