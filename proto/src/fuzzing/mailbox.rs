@@ -33,7 +33,9 @@ fn check_mutf7(data: &[u8]) {
     }
     let text = String::from_utf8_lossy(data);
     let wire = mutf7::encode(&text);
-    assert!(wire.len() <= 3 * text.len() + 2);
+    // The worst case is a lone character outside printable ASCII between printable ones: one
+    // byte of UTF-8 becomes `&` + 3 base64 characters + `-` (a control character, `&AAg-`).
+    assert!(wire.len() <= 5 * text.len());
     assert_eq!(mutf7::decode(wire.as_bytes()).as_deref(), Ok(&*text));
 }
 
