@@ -278,8 +278,12 @@ impl Namespace {
             Some((local, domain)) if vd => (local, Some(domain)),
             _ => (userid, None),
         };
+        // A domain is a host name: letters, digits, `-`, `_` and `.` (anything else, `&` say,
+        // would make the internal name invalid modified UTF-7).
         let valid_domain = domain.is_none_or(|d| {
-            !d.is_empty() && d.bytes().all(|b| b.is_ascii_graphic() && b != DOMAIN_END)
+            !d.is_empty()
+                && d.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         });
         let valid_local = !(vd && local.contains('@'))
             && self
@@ -748,6 +752,8 @@ mod tests {
             "a@b@c",
             "a!b",
             "jo hn@ex ample",
+            "john@pl&om",
+            "john@ex!ample.com",
         ] {
             assert_eq!(ns.user(bad), Err(NameError::InvalidUserid), "{bad:?}");
         }
