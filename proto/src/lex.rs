@@ -15,7 +15,7 @@
 //! One documented leniency (a *quirk*, as Dovecot and Cyrus also accept it): a line may end in a
 //! bare LF instead of CRLF; see [`crlf`].
 
-use nom::bytes::streaming::{tag, take, take_while1};
+use nom::bytes::streaming::{tag, take};
 use nom::error::{Error, ErrorKind};
 use nom::{IResult, Parser};
 
@@ -69,6 +69,10 @@ const fn tag_char(b: u8) -> bool {
     astring_char(b) && b != b'+'
 }
 
+const fn digit(b: u8) -> bool {
+    b.is_ascii_digit()
+}
+
 /// Bytes allowed unescaped between double quotes: any but NUL, CR, LF, `"` and `\`
 /// (8-bit bytes are allowed, as RFC 9051 allows UTF-8 in quoted strings).
 const fn quoted_plain(b: u8) -> bool {
@@ -80,6 +84,7 @@ static ASTRING_CHAR: [bool; 256] = class!(astring_char);
 static LIST_CHAR: [bool; 256] = class!(list_char);
 static TAG_CHAR: [bool; 256] = class!(tag_char);
 static QUOTED_PLAIN: [bool; 256] = class!(quoted_plain);
+static DIGIT: [bool; 256] = class!(digit);
 
 /// Is `b` an ATOM-CHAR?
 pub fn is_atom_char(b: u8) -> bool {
@@ -129,24 +134,34 @@ pub fn crlf(i: &[u8]) -> LexResult<'_, ()> {
     }
 }
 
+/// One or more bytes of a class, as a streaming parser: incomplete when the input ends inside
+/// the run (it may go on), invalid when the first byte is not in the class.
+fn run_of<'a>(i: &'a [u8], class: &[bool; 256], kind: ErrorKind) -> LexResult<'a, &'a [u8]> {
+    match i.iter().position(|&b| !class[b as usize]) {
+        None => Err(nom::Err::Incomplete(nom::Needed::new(1))),
+        Some(0) => invalid(i, kind),
+        Some(n) => Ok((&i[n..], &i[..n])),
+    }
+}
+
 /// 1*ATOM-CHAR.
 pub fn atom(i: &[u8]) -> LexResult<'_, &[u8]> {
-    take_while1(is_atom_char).parse(i)
+    run_of(i, &ATOM_CHAR, ErrorKind::TakeWhile1)
 }
 
 /// 1*ASTRING-CHAR: the atom form of an astring (it may contain `]`).
 pub fn astring_atom(i: &[u8]) -> LexResult<'_, &[u8]> {
-    take_while1(is_astring_char).parse(i)
+    run_of(i, &ASTRING_CHAR, ErrorKind::TakeWhile1)
 }
 
 /// 1*list-char: the atom form of a LIST pattern (it may contain `%`, `*` and `]`).
 pub fn list_atom(i: &[u8]) -> LexResult<'_, &[u8]> {
-    take_while1(is_list_char).parse(i)
+    run_of(i, &LIST_CHAR, ErrorKind::TakeWhile1)
 }
 
 /// A command or response tag: 1*(ASTRING-CHAR except `+`).
 pub fn tag_token(i: &[u8]) -> LexResult<'_, &[u8]> {
-    take_while1(is_tag_char).parse(i)
+    run_of(i, &TAG_CHAR, ErrorKind::TakeWhile1)
 }
 
 /// The value of a run of ASCII digits, if it is no larger than `max`.
@@ -160,7 +175,7 @@ fn digits_value(digits: &[u8], max: u64) -> Option<u64> {
 
 /// Digits as an unsigned number no larger than `max`; more digits than fit is invalid.
 fn bounded_number(i: &[u8], max: u64) -> LexResult<'_, u64> {
-    let (rest, digits) = take_while1(|b: u8| b.is_ascii_digit()).parse(i)?;
+    let (rest, digits) = run_of(i, &DIGIT, ErrorKind::Digit)?;
     match digits_value(digits, max) {
         Some(n) => Ok((rest, n)),
         None => invalid(i, ErrorKind::TooLarge),

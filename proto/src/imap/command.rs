@@ -283,11 +283,12 @@ macro_rules! command_kinds {
                 if name.len() > 16 {
                     return CommandKind::Unknown;
                 }
-                // Little-endian like `name_key`; clearing bit 0x20 of every byte folds case
-                // and leaves the zero padding as it is.
+                // Little-endian like `name_key`; clearing bit 0x20 of each byte folds case.
                 let mut buf = [0u8; 16];
-                buf[..name.len()].copy_from_slice(name);
-                let key = u128::from_le_bytes(buf) & !0x2020_2020_2020_2020_2020_2020_2020_2020;
+                for (key, &b) in buf.iter_mut().zip(name) {
+                    *key = b & !0x20;
+                }
+                let key = u128::from_le_bytes(buf);
                 TABLE.get(key)
             }
         }
@@ -615,9 +616,6 @@ fn finish(i: &[u8], tail: Tail) -> Step<'_, bool> {
 
 /// An astring whose atom form is read by `atom`, with literals bounded by
 /// [`MAX_ROUTED_LITERAL`].
-///
-/// Unlike [`lex::astring`], an atom may start with `~` (an ATOM-CHAR): only `~{` opens a
-/// literal8.
 fn routed<'a>(
     i: &'a [u8],
     atom: impl Fn(&'a [u8]) -> LexResult<'a, &'a [u8]>,
