@@ -740,13 +740,7 @@ fn copy(i: &[u8]) -> Step<'_, Args<'_>> {
 /// [SP "RETURN" SP return-options]`.
 fn list(i: &[u8]) -> Step<'_, Args<'_>> {
     let i = space(i)?;
-    let (i, selection) = match i {
-        [b'(', ..] => {
-            let (i, options) = parenthesised(i)?;
-            (space(i)?, Some(options))
-        }
-        _ => (i, None),
-    };
+    let (i, selection) = leading_options(i)?;
     let (i, reference) = mailbox(i)?;
     let (i, patterns) = patterns(space(i)?)?;
     let (i, return_options) = match i {
@@ -842,16 +836,22 @@ fn set_acl(i: &[u8]) -> Step<'_, Args<'_>> {
     ))
 }
 
+/// An optional parenthesised option list and the space after it (LIST's selection options,
+/// GETMETADATA's options), as sent.
+fn leading_options(i: &[u8]) -> Step<'_, Option<&[u8]>> {
+    match i {
+        [b'(', ..] => {
+            let (i, options) = parenthesised(i)?;
+            Ok((space(i)?, Some(options)))
+        }
+        _ => Ok((i, None)),
+    }
+}
+
 /// `GETMETADATA [SP options] SP mailbox` (the entries follow).
 fn get_metadata(i: &[u8]) -> Step<'_, Args<'_>> {
     let i = space(i)?;
-    let (i, options) = match i {
-        [b'(', ..] => {
-            let (i, options) = parenthesised(i)?;
-            (space(i)?, Some(options))
-        }
-        _ => (i, None),
-    };
+    let (i, options) = leading_options(i)?;
     let (i, mailbox) = mailbox(i)?;
     Ok((i, Args::GetMetadata { options, mailbox }))
 }
