@@ -59,6 +59,21 @@ pub enum Reason {
     LineTooLong,
     /// `BAD` (corvid's own words): literals larger than the literal limit.
     LiteralTooLarge,
+    /// `NO` to AUTHENTICATE: wrong user or password (libsasl's words, as Cyrus relays them).
+    AuthenticationFailure,
+    /// `NO` to AUTHENTICATE: the user may not act as the authorization id asked for
+    /// (libsasl's words).
+    AuthorizationFailure,
+    /// `NO` to AUTHENTICATE: a mechanism the server does not offer (libsasl's words).
+    NoMechanism,
+    /// `NO` (corvid's own words): a write that the session's role does not allow, such as a
+    /// backend writing an entry that points at another server.
+    PermissionDenied,
+    /// Untagged `BYE` (corvid's own words): a streaming client read so slowly that the changes
+    /// it has not yet been sent are no longer kept; it must reconnect and take a full dump.
+    TooFarBehind,
+    /// Untagged `BYE` (corvid's own words): the connection was idle past the server's timeout.
+    IdleTimeout,
 }
 
 impl Reason {
@@ -90,6 +105,12 @@ impl Reason {
             Reason::ServerUnable => "Server Unable",
             Reason::LineTooLong => "Line too long",
             Reason::LiteralTooLarge => "Literal too large",
+            Reason::AuthenticationFailure => "authentication failure",
+            Reason::AuthorizationFailure => "authorization failure",
+            Reason::NoMechanism => "no mechanism available",
+            Reason::PermissionDenied => "permission denied",
+            Reason::TooFarBehind => "too far behind the update stream",
+            Reason::IdleTimeout => "idle for too long",
         }
     }
 }

@@ -1,0 +1,15 @@
+//! The MUPDATE master: the murder's authoritative mailbox table, served over RFC 3656.
+//!
+//! [`auth`] says who may log in and what each role may do; [`state`] is the shared state
+//! (table, writes, durability, change log); [`session`] is one connection's protocol state
+//! machine. All three are sans-IO. [`server`] is the glommio driver that moves bytes between
+//! sockets, sessions and the disk.
+
+pub mod auth;
+pub mod server;
+pub mod session;
+pub mod state;
+
+pub use auth::{Identity, Role, Users};
+pub use session::{Action, Session, SessionConfig};
+pub use state::{Master, Write};

@@ -1,0 +1,354 @@
+//! The master's I/O driver: one glommio executor that moves bytes between sockets, sessions and
+//! the disk, and nothing else.
+//!
+//! A connection task reads into its buffer, hands the bytes to its [`Session`], and writes what
+//! the session releases. The committer task takes each batch of accepted changes, appends it to
+//! the store on glommio's blocking pool (write and `fdatasync`), marks it durable and wakes the
+//! connections: group commit, since every change accepted while one sync runs goes into the
+//! next. Password checks run on the blocking pool too. Every socket has `TCP_NODELAY` set.
+//!
+//! Stopping: the master keeps nothing in memory that is not on disk or about to be, and never
+//! answers before the disk, so SIGTERM and SIGKILL are equally safe ways to stop it.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use corvid_proto::mupdate::{Reason, Response, Status};
+use event_listener::Event;
+use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
+use glommio::net::{TcpListener, TcpStream};
+use glommio::{LocalExecutorBuilder, Placement};
+
+use super::auth::Users;
+use super::session::{Action, Session, SessionConfig};
+use super::state::Master;
+use crate::store::{Recovery, Store, StoreError};
+
+/// How the master runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The data directory (snapshots and log).
+    pub data_dir: PathBuf,
+    /// Who may log in.
+    pub users: Users,
+    /// What sessions share (banner, limits, output budget).
+    pub session: SessionConfig,
+    /// Connections beyond this are answered `* BYE "Server Unable"` and closed.
+    pub max_connections: usize,
+    /// Changes kept for streaming sessions that lag (and, later, for resuming followers).
+    pub changes_kept: usize,
+    /// A connection silent this long is closed (RFC 3656 asks at least 15 minutes).
+    pub idle_timeout: Duration,
+    /// Delay before answering a failed login.
+    pub failed_login_delay: Duration,
+}
+
+/// Why the master stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The store could not be opened.
+    #[error("opening the store: {0}")]
+    Store(#[from] StoreError),
+    /// The listening socket could not be set up.
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: io::Error,
+    },
+    /// The disk refused a commit: the master stops rather than answer without durability.
+    #[error("writing the log: {0}")]
+    Commit(io::Error),
+    /// The executor could not start (io_uring or locked memory).
+    #[error("starting the executor: {0}")]
+    Executor(String),
+}
+
+/// What the tasks of the executor share.
+struct Shared {
+    config: ServerConfig,
+    users: Arc<Users>,
+    master: RefCell<Master>,
+    /// Notified when changes are accepted: wakes the committer.
+    accepted: Event,
+    /// Notified when changes become durable: wakes connections with gated output.
+    durable: Event,
+    connections: Cell<usize>,
+    /// Set when a commit failed: every task stops.
+    failed: RefCell<Option<io::Error>>,
+}
+
+/// Runs the master until a commit fails (it never returns otherwise). `ready` is called once
+/// the store is recovered and the socket listens, with what recovery found.
+pub fn run(
+    config: ServerConfig,
+    ready: impl FnOnce(&Recovery) + Send + 'static,
+) -> Result<(), ServerError> {
+    // A plain bind first: glommio binds with SO_REUSEPORT, which would let a second master
+    // share the port silently.
+    std::net::TcpListener::bind(config.listen).map_err(|source| ServerError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let executor = LocalExecutorBuilder::new(Placement::Unbound)
+        .name("mupdate")
+        .io_memory(256 << 10)
+        .ring_depth(256)
+        .spawn(move || serve(config, ready))
+        .map_err(|error| ServerError::Executor(error.to_string()))?;
+    executor
+        .join()
+        .map_err(|error| ServerError::Executor(error.to_string()))?
+}
+
+async fn serve(config: ServerConfig, ready: impl FnOnce(&Recovery)) -> Result<(), ServerError> {
+    let (store, table, recovery) = Store::open(&config.data_dir)?;
+    let listener = TcpListener::bind(config.listen).map_err(|source| ServerError::Listen {
+        addr: config.listen,
+        source: source.into(),
+    })?;
+    let shared = Rc::new(Shared {
+        users: Arc::new(config.users.clone()),
+        master: RefCell::new(Master::new(table, config.changes_kept)),
+        config,
+        accepted: Event::new(),
+        durable: Event::new(),
+        connections: Cell::new(0),
+        failed: RefCell::new(None),
+    });
+    tracing::info!(
+        listen = %shared.config.listen,
+        entries = shared.master.borrow().table().len(),
+        snapshot_seq = recovery.snapshot_seq,
+        replayed = recovery.replayed,
+        torn_bytes = recovery.torn_bytes,
+        "mupdate master ready"
+    );
+    ready(&recovery);
+    let committer = glommio::spawn_local(commit_loop(shared.clone(), store));
+    let acceptor = accept_loop(shared.clone(), listener);
+    future::or(committer, acceptor).await
+}
+
+async fn accept_loop(shared: Rc<Shared>, listener: TcpListener) -> Result<(), ServerError> {
+    loop {
+        let stream = match listener.accept().await {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        glommio::spawn_local(async move {
+            if shared.connections.get() >= shared.config.max_connections {
+                let mut bye = Vec::new();
+                Response::untagged(Status::Bye, Reason::ServerUnable).encode(&mut bye);
+                let mut stream = stream;
+                let _ = stream.write_all(&bye).await;
+                return;
+            }
+            shared.connections.set(shared.connections.get() + 1);
+            let peer = stream.peer_addr().ok();
+            if let Err(error) = connection(&shared, stream).await {
+                tracing::debug!(?peer, %error, "client connection ended");
+            }
+            shared.connections.set(shared.connections.get() - 1);
+        })
+        .detach();
+    }
+}
+
+/// Appends each batch of accepted changes to the log and makes it durable, one sync at a
+/// time; changes accepted meanwhile wait for the next.
+async fn commit_loop(shared: Rc<Shared>, store: Store) -> Result<(), ServerError> {
+    let mut store = Some(store);
+    loop {
+        let listener = shared.accepted.listen();
+        let batch = shared.master.borrow_mut().take_batch();
+        let Some(batch) = batch else {
+            listener.await;
+            continue;
+        };
+        let Some(mut owned) = store.take() else {
+            return Err(ServerError::Commit(io::Error::other("store lost")));
+        };
+        let (owned, result) = glommio::executor()
+            .spawn_blocking(move || {
+                let result = owned.append(&batch.bytes);
+                (owned, result.map(|()| batch.through))
+            })
+            .await;
+        store = Some(owned);
+        match result {
+            Ok(through) => {
+                shared.master.borrow_mut().committed(through);
+                shared.durable.notify(usize::MAX);
+            }
+            Err(error) => {
+                tracing::error!(%error, "commit failed: stopping the master");
+                *shared.failed.borrow_mut() = Some(io::Error::new(error.kind(), error.to_string()));
+                shared.durable.notify(usize::MAX);
+                return Err(ServerError::Commit(error));
+            }
+        }
+    }
+}
+
+/// What woke a connection.
+enum Wake {
+    Read(io::Result<usize>),
+    Durable,
+    Idle,
+}
+
+async fn connection(shared: &Shared, mut stream: TcpStream) -> io::Result<()> {
+    let config = &shared.config.session;
+    let mut session = Session::new(config, false);
+    let mut input: Vec<u8> = Vec::new();
+    let mut output: Vec<u8> = Vec::new();
+    loop {
+        if shared.failed.borrow().is_some() {
+            return Ok(());
+        }
+        // Take input already buffered, as far as the session can now.
+        if session.wants_input(config) && !input.is_empty() {
+            let (used, action) = {
+                let mut master = shared.master.borrow_mut();
+                session.receive(&input, &mut master, config)
+            };
+            input.drain(..used);
+            if shared.master.borrow().has_batch() {
+                shared.accepted.notify(1);
+            }
+            if let Some(action) = action {
+                perform(shared, &mut session, &mut stream, action).await?;
+                continue;
+            }
+            if used > 0 {
+                continue;
+            }
+        }
+        // Send what is released.
+        {
+            let master = shared.master.borrow();
+            session.produce(&master, config);
+            session.release(master.durable_seq(), &mut output);
+        }
+        if !output.is_empty() {
+            with_timeout(shared, stream.write_all(&output)).await?;
+            output.clear();
+            continue;
+        }
+        if session.is_closing() && !session.has_output() {
+            return stream.close().await;
+        }
+        // Wait for input, for durability (when output waits on it), or for the idle timeout.
+        let waits_on_disk = session.has_output() || session.is_streaming();
+        let durable = waits_on_disk.then(|| shared.durable.listen());
+        let reading = session.wants_input(config);
+        let start = input.len();
+        if reading {
+            input.resize(start + 8192, 0);
+        }
+        let wake = {
+            let read = async {
+                if reading {
+                    Wake::Read(stream.read(&mut input[start..]).await)
+                } else {
+                    future::pending().await
+                }
+            };
+            let durable = async {
+                match durable {
+                    Some(listener) => {
+                        listener.await;
+                        Wake::Durable
+                    }
+                    None => future::pending().await,
+                }
+            };
+            let idle = async {
+                glommio::timer::sleep(shared.config.idle_timeout).await;
+                Wake::Idle
+            };
+            future::or(read, future::or(durable, idle)).await
+        };
+        match wake {
+            Wake::Read(Ok(0)) => return Ok(()),
+            Wake::Read(Ok(n)) => input.truncate(start + n),
+            Wake::Read(Err(error)) => return Err(error),
+            Wake::Durable => input.truncate(start),
+            Wake::Idle => {
+                input.truncate(start);
+                let mut bye = Vec::new();
+                Response::untagged(Status::Bye, Reason::IdleTimeout).encode(&mut bye);
+                let _ = with_timeout(shared, stream.write_all(&bye)).await;
+                return Ok(());
+            }
+        }
+        if input.is_empty() && input.capacity() > 64 << 10 {
+            input = Vec::new();
+        }
+    }
+}
+
+async fn perform(
+    shared: &Shared,
+    session: &mut Session,
+    stream: &mut TcpStream,
+    action: Action,
+) -> io::Result<()> {
+    match action {
+        Action::Verify(login) => {
+            let users = shared.users.clone();
+            let who = login.authcid().to_string();
+            let result = glommio::executor()
+                .spawn_blocking(move || users.check(&login))
+                .await;
+            match &result {
+                Ok(identity) => {
+                    tracing::info!(user = %identity.user, authcid = %who, role = ?identity.role, "login");
+                }
+                Err(error) => {
+                    tracing::warn!(authcid = %who, %error, "login failed");
+                    glommio::timer::sleep(shared.config.failed_login_delay).await;
+                }
+            }
+            session.verified(result, &shared.master.borrow());
+            Ok(())
+        }
+        Action::StartTls => {
+            // No TLS configuration yet: the session never offers STARTTLS, so never asks.
+            let mut output = Vec::new();
+            session.release(u64::MAX, &mut output);
+            stream.write_all(&output).await?;
+            Err(io::Error::other("STARTTLS without a TLS configuration"))
+        }
+    }
+}
+
+/// Bounds a write: a client that stops reading is dropped after the idle timeout.
+async fn with_timeout(
+    shared: &Shared,
+    write: impl Future<Output = io::Result<()>>,
+) -> io::Result<()> {
+    let timeout = async {
+        glommio::timer::sleep(shared.config.idle_timeout).await;
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "client stopped reading",
+        ))
+    };
+    future::or(write, timeout).await
+}
