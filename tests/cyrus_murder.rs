@@ -284,6 +284,8 @@ fn mupdatetest_talks_to_the_master() {
         transcript.contains("X2 OK \"Search completed\""),
         "{transcript}"
     );
+    // Cyrus reads arguments as strings only: a bare atom is refused.
+    assert!(transcript.contains("X3 BAD"), "{transcript}");
     assert!(transcript.contains("Q01 OK \"bye-bye\""), "{transcript}");
     assert_eq!(
         find(&ep, "user.dave"),
