@@ -1,0 +1,494 @@
+//! Support for corvid's end-to-end tests: real peers started by the test on 127.0.0.1.
+//!
+//! * [`cyrus`]: Cyrus IMAP 3.6 instances from Debian's packages (a MUPDATE master, backends, a
+//!   frontend slave) and the `mupdatetest` runner. Install them with `ci/install-peers`.
+//! * [`MupdateEndpoint`]: where a MUPDATE master listens and the admin that may log in to it.
+//!   Tests are written against this, so that they can be pointed at Cyrus's master or ours.
+//! * [`MupdateClient`]: a tiny blocking MUPDATE client on `corvid_proto::mupdate`.
+//! * [`ImapClient`]: a tiny blocking IMAP client (LOGIN, then one command at a time).
+//! * [`run_bounded`], [`free_port`], [`wait_until`]: process and polling helpers; everything
+//!   here is bounded in time.
+//!
+//! Used from a test file as `mod support;`; not every test file uses every item.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod cyrus;
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use corvid_proto::mupdate::{
+    AuthReply, Banner, Command as MupCommand, CommandKind, DecodeError, Decoded, Limits, Record,
+    Response, Status,
+};
+
+/// How long one network read may block before the helpers give up.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local_addr").port()
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, for at most `bound`.
+pub fn wait_until<T>(bound: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + bound;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs `command` with `stdin` as its input and kills it if it has not finished within `bound`.
+/// Returns its output (the status is a failure when it was killed).
+pub fn run_bounded(command: &mut Command, stdin: &[u8], bound: Duration) -> io::Result<Output> {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let mut out = child.stdout.take().expect("stdout is piped");
+    let mut err = child.stderr.take().expect("stderr is piped");
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + bound;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            break child.wait()?;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = writer.join();
+    Ok(Output {
+        status,
+        stdout: reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    })
+}
+
+/// Where a MUPDATE master listens, and the admin (user and password) that may log in to it.
+/// Backends and slaves log in with the same credentials (a Cyrus master lets only admins in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MupdateEndpoint {
+    /// The address to connect to (always 127.0.0.1 here).
+    pub host: String,
+    /// The TCP port.
+    pub port: u16,
+    /// An admin user of the master.
+    pub user: String,
+    /// Its password.
+    pub password: String,
+}
+
+impl MupdateEndpoint {
+    /// `host:port`, the form Cyrus's `mupdate_server` needs (`mupdate_port` is never read).
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// Connects and logs in as the admin.
+    pub fn connect(&self) -> io::Result<MupdateClient> {
+        let mut client = MupdateClient::connect(&self.addr())?;
+        client.authenticate(&self.user, &self.password)?;
+        Ok(client)
+    }
+
+    /// Every record whose location starts with `prefix` (all of them for `None`), in the
+    /// master's order.
+    pub fn list(&self, prefix: Option<&str>) -> Vec<Record> {
+        let mut client = self.connect().expect("connect to the MUPDATE master");
+        let records = client.list(prefix).expect("MUPDATE LIST");
+        client.logout();
+        records
+    }
+}
+
+/// A MUPDATE master under test: Cyrus's today, `corvid mupdate` later.
+pub trait MupdateMaster {
+    /// Where it listens, with admin credentials.
+    fn endpoint(&self) -> MupdateEndpoint;
+    /// Its logs so far, for failure messages.
+    fn logs(&self) -> String;
+}
+
+/// Reads from `stream` into `buf` until `decode` makes a whole value of its front.
+fn read_decoded<T>(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    decode: impl Fn(&[u8]) -> Result<Decoded<T>, DecodeError>,
+) -> io::Result<T> {
+    loop {
+        match decode(buf).map_err(protocol_error)? {
+            Decoded::Done { value, consumed } => {
+                buf.drain(..consumed);
+                return Ok(value);
+            }
+            Decoded::Incomplete => {
+                let mut chunk = [0u8; 16 * 1024];
+                let n = stream.read(&mut chunk)?;
+                if n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "MUPDATE server closed the connection",
+                    ));
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+    }
+}
+
+fn protocol_error(what: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
+}
+
+/// A blocking MUPDATE client: one connection, one command at a time.
+#[derive(Debug)]
+pub struct MupdateClient {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    /// The server's capability banner.
+    pub banner: Banner,
+    next_tag: u32,
+}
+
+impl MupdateClient {
+    /// Connects and reads the banner.
+    pub fn connect(addr: &str) -> io::Result<Self> {
+        let mut stream = TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        let mut buf = Vec::new();
+        let banner = read_decoded(&mut stream, &mut buf, |input| {
+            Banner::decode(input, Limits::default())
+        })?;
+        Ok(MupdateClient {
+            stream,
+            buf,
+            banner,
+            next_tag: 1,
+        })
+    }
+
+    fn read_with<T>(
+        &mut self,
+        decode: impl Fn(&[u8]) -> Result<Decoded<T>, DecodeError>,
+    ) -> io::Result<T> {
+        read_decoded(&mut self.stream, &mut self.buf, decode)
+    }
+
+    /// Reads one response.
+    pub fn read_response(&mut self) -> io::Result<Response> {
+        self.read_with(|input| Response::decode(input, Limits::default()))
+    }
+
+    fn send(&mut self, kind: CommandKind) -> io::Result<Vec<u8>> {
+        let tag = format!("T{}", self.next_tag).into_bytes();
+        self.next_tag += 1;
+        let mut out = Vec::new();
+        MupCommand {
+            tag: tag.clone(),
+            kind,
+        }
+        .encode(&mut out);
+        self.stream.write_all(&out)?;
+        Ok(tag)
+    }
+
+    /// Logs in with SASL PLAIN (empty authorization id, as Cyrus's own client does).
+    pub fn authenticate(&mut self, user: &str, password: &str) -> io::Result<()> {
+        let response = format!("\0{user}\0{password}").into_bytes();
+        self.send(CommandKind::Authenticate {
+            mechanism: "PLAIN".to_owned(),
+            initial_response: Some(response),
+        })?;
+        match self.read_with(|input| AuthReply::decode(input, Limits::default()))? {
+            AuthReply::Done(Response::Status {
+                status: Status::Ok, ..
+            }) => Ok(()),
+            other => Err(protocol_error(format!("AUTHENTICATE failed: {other:?}"))),
+        }
+    }
+
+    /// Sends a command and reads up to its tagged status: the records, and the status.
+    pub fn command(&mut self, kind: CommandKind) -> io::Result<(Vec<Record>, Status, String)> {
+        let tag = self.send(kind)?;
+        let mut records = Vec::new();
+        loop {
+            match self.read_response()? {
+                Response::Record { record, .. } => records.push(record),
+                Response::Status {
+                    tag: Some(t),
+                    status,
+                    text,
+                } if t == tag => {
+                    return Ok((records, status, String::from_utf8_lossy(&text).into_owned()));
+                }
+                Response::Status {
+                    status: Status::Bye,
+                    text,
+                    ..
+                } => {
+                    return Err(protocol_error(format!(
+                        "BYE {}",
+                        String::from_utf8_lossy(&text)
+                    )));
+                }
+                Response::Status { .. } => {}
+            }
+        }
+    }
+
+    fn expect_ok(&mut self, kind: CommandKind) -> io::Result<Vec<Record>> {
+        let what = format!("{kind:?}");
+        match self.command(kind)? {
+            (records, Status::Ok, _) => Ok(records),
+            (_, status, text) => Err(protocol_error(format!("{what}: {status:?} {text}"))),
+        }
+    }
+
+    /// `LIST [prefix]`.
+    pub fn list(&mut self, prefix: Option<&str>) -> io::Result<Vec<Record>> {
+        self.expect_ok(CommandKind::List {
+            prefix: prefix.map(|p| p.as_bytes().to_vec()),
+        })
+    }
+
+    /// `FIND name`: the record, if the master has one.
+    pub fn find(&mut self, name: &str) -> io::Result<Option<Record>> {
+        let records = self.expect_ok(CommandKind::Find {
+            name: name.as_bytes().to_vec(),
+        })?;
+        Ok(records.into_iter().next())
+    }
+
+    /// `DELETE name`.
+    pub fn delete(&mut self, name: &str) -> io::Result<()> {
+        self.expect_ok(CommandKind::Delete {
+            name: name.as_bytes().to_vec(),
+        })
+        .map(drop)
+    }
+
+    /// `ACTIVATE name location acl`.
+    pub fn activate(&mut self, name: &str, location: &str, acl: &str) -> io::Result<()> {
+        self.expect_ok(CommandKind::Activate {
+            name: name.as_bytes().to_vec(),
+            location: location.as_bytes().to_vec(),
+            acl: acl.as_bytes().to_vec(),
+        })
+        .map(drop)
+    }
+
+    /// `RESERVE name location`.
+    pub fn reserve(&mut self, name: &str, location: &str) -> io::Result<()> {
+        self.expect_ok(CommandKind::Reserve {
+            name: name.as_bytes().to_vec(),
+            location: location.as_bytes().to_vec(),
+        })
+        .map(drop)
+    }
+
+    /// `LOGOUT`, ignoring errors.
+    pub fn logout(mut self) {
+        let _ = self.command(CommandKind::Logout);
+    }
+}
+
+/// One mailbox as a master or a `ctl_mboxlist -d` dump sees it: where it lives and its ACL
+/// string (`id TAB rights TAB ...`), or `None` for a reserved name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Entry {
+    /// `server!partition`.
+    pub location: String,
+    /// The ACL string, `None` when the name is only reserved.
+    pub acl: Option<String>,
+}
+
+/// A master's records as a map from mailbox name to [`Entry`].
+pub fn table(records: &[Record]) -> std::collections::BTreeMap<String, Entry> {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    records
+        .iter()
+        .filter_map(|record| match record {
+            Record::Mailbox {
+                name,
+                location,
+                acl,
+            } => Some((
+                text(name),
+                Entry {
+                    location: text(location),
+                    acl: Some(text(acl)),
+                },
+            )),
+            Record::Reserve { name, location } => Some((
+                text(name),
+                Entry {
+                    location: text(location),
+                    acl: None,
+                },
+            )),
+            Record::Delete { .. } => None,
+        })
+        .collect()
+}
+
+/// The names of records, in the order given.
+pub fn names(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.name()).into_owned())
+        .collect()
+}
+
+/// A blocking IMAP client for driving a backend: LOGIN, then one command at a time.
+#[derive(Debug)]
+pub struct ImapClient {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    next_tag: u32,
+    /// The greeting line.
+    pub greeting: String,
+}
+
+/// Quotes a string for IMAP (names with spaces, and the like; no CR/LF).
+pub fn imap_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+impl ImapClient {
+    /// Connects, reads the greeting and logs in with LOGIN.
+    pub fn login(addr: &str, user: &str, password: &str) -> io::Result<Self> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        let writer = stream.try_clone()?;
+        let mut client = ImapClient {
+            reader: BufReader::new(stream),
+            writer,
+            next_tag: 1,
+            greeting: String::new(),
+        };
+        client.greeting = client.read_line()?;
+        if !client.greeting.starts_with("* OK") {
+            return Err(protocol_error(format!("greeting: {}", client.greeting)));
+        }
+        let login = format!("LOGIN {} {}", imap_quote(user), imap_quote(password));
+        client.ok(&login)?;
+        Ok(client)
+    }
+
+    fn read_line(&mut self) -> io::Result<String> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "IMAP server closed the connection",
+            ));
+        }
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+
+    /// Sends `command` (without tag) and reads up to its tagged response. Returns the untagged
+    /// lines (a literal's bytes inlined) and the tagged line.
+    pub fn command(&mut self, command: &str) -> io::Result<(Vec<String>, String)> {
+        let tag = format!("c{}", self.next_tag);
+        self.next_tag += 1;
+        self.writer
+            .write_all(format!("{tag} {command}\r\n").as_bytes())?;
+        let mut untagged = Vec::new();
+        loop {
+            let mut line = self.read_line()?;
+            // A literal at the end of a line: its bytes, then the rest of the response.
+            while let Some(n) = line
+                .strip_suffix('}')
+                .and_then(|l| l.rsplit_once('{'))
+                .and_then(|(_, n)| n.parse::<usize>().ok())
+            {
+                let mut literal = vec![0u8; n];
+                self.reader.read_exact(&mut literal)?;
+                line.push_str("\r\n");
+                line.push_str(&String::from_utf8_lossy(&literal));
+                line.push_str(&self.read_line()?);
+            }
+            if line.starts_with(&format!("{tag} ")) {
+                return Ok((untagged, line));
+            }
+            untagged.push(line);
+        }
+    }
+
+    /// Runs `command` and fails unless it ends in OK.
+    pub fn ok(&mut self, command: &str) -> io::Result<Vec<String>> {
+        let (untagged, tagged) = self.command(command)?;
+        match tagged.split_whitespace().nth(1) {
+            Some("OK") => Ok(untagged),
+            _ => Err(protocol_error(format!("{command}: {tagged}"))),
+        }
+    }
+
+    /// `CREATE name`.
+    pub fn create(&mut self, name: &str) -> io::Result<()> {
+        self.ok(&format!("CREATE {}", imap_quote(name))).map(drop)
+    }
+
+    /// `DELETE name`.
+    pub fn delete(&mut self, name: &str) -> io::Result<()> {
+        self.ok(&format!("DELETE {}", imap_quote(name))).map(drop)
+    }
+
+    /// `RENAME from to`.
+    pub fn rename(&mut self, from: &str, to: &str) -> io::Result<()> {
+        self.ok(&format!("RENAME {} {}", imap_quote(from), imap_quote(to)))
+            .map(drop)
+    }
+
+    /// `SETACL name identifier rights`.
+    pub fn setacl(&mut self, name: &str, identifier: &str, rights: &str) -> io::Result<()> {
+        self.ok(&format!(
+            "SETACL {} {} {}",
+            imap_quote(name),
+            imap_quote(identifier),
+            imap_quote(rights)
+        ))
+        .map(drop)
+    }
+
+    /// `LOGOUT`, ignoring errors.
+    pub fn logout(mut self) {
+        let _ = self.command("LOGOUT");
+    }
+}
