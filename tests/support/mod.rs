@@ -1,5 +1,6 @@
 //! Support for corvid's end-to-end tests: real peers started by the test on 127.0.0.1.
 //!
+//! * [`corvid`]: `corvid mupdate` from the binary under test, killable and restartable.
 //! * [`cyrus`]: Cyrus IMAP 3.6 instances from Debian's packages (a MUPDATE master, backends, a
 //!   frontend slave) and the `mupdatetest` runner. Install them with `ci/install-peers`.
 //! * [`MupdateEndpoint`]: where a MUPDATE master listens and the admin that may log in to it.
@@ -12,6 +13,7 @@
 //! Used from a test file as `mod support;`; not every test file uses every item.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod corvid;
 pub mod cyrus;
 
 use std::io::{self, BufRead, BufReader, Read, Write};

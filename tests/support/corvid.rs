@@ -1,0 +1,142 @@
+//! corvid's own servers, started from the binary under test (`CARGO_BIN_EXE_corvid`).
+//!
+//! [`CorvidMaster`] runs `corvid mupdate` on a free port of 127.0.0.1 with a fresh data
+//! directory, waits for its banner, and stops it by pid on drop. It can be killed (SIGKILL) and
+//! restarted on the same directory and port, for the durability tests. Its stderr (the log) goes
+//! to a file in its directory, shown by [`MupdateMaster::logs`].
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::{MupdateClient, MupdateEndpoint, MupdateMaster, free_port, wait_until};
+
+/// The admin every test master has.
+pub const ADMIN: (&str, &str) = ("mupduser", "mupdpass");
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A `corvid mupdate` process.
+#[derive(Debug)]
+pub struct CorvidMaster {
+    child: Option<Child>,
+    dir: PathBuf,
+    port: u16,
+    extra: Vec<String>,
+}
+
+impl CorvidMaster {
+    /// Starts one with [`ADMIN`] as its admin.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts one with extra flags (`--backend be1:pw:be1`, say).
+    pub fn start_with(extra: &[&str]) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "corvid-mupdate-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create the master's directory");
+        let mut master = CorvidMaster {
+            child: None,
+            dir,
+            port: free_port(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        master.launch();
+        master
+    }
+
+    fn launch(&mut self) {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("stderr.log"))
+            .expect("open the master's log");
+        let child = Command::new(env!("CARGO_BIN_EXE_corvid"))
+            .arg("mupdate")
+            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(["--admin", &format!("{}:{}", ADMIN.0, ADMIN.1)])
+            .args(&self.extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start corvid mupdate");
+        self.child = Some(child);
+        let addr = format!("127.0.0.1:{}", self.port);
+        let ready = wait_until(Duration::from_secs(20), || {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("corvid mupdate exited with {status}:\n{}", self.logs());
+            }
+            MupdateClient::connect(&addr).ok()
+        });
+        assert!(
+            ready.is_some(),
+            "corvid mupdate not ready:\n{}",
+            self.logs()
+        );
+    }
+
+    /// The data directory (snapshots and log).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// The instance's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Kills the process with SIGKILL (no chance to clean up) and waits for it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the process again on the same directory and port.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+impl MupdateMaster for CorvidMaster {
+    fn endpoint(&self) -> MupdateEndpoint {
+        MupdateEndpoint {
+            host: "127.0.0.1".to_owned(),
+            port: self.port,
+            user: ADMIN.0.to_owned(),
+            password: ADMIN.1.to_owned(),
+        }
+    }
+
+    fn logs(&self) -> String {
+        fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for CorvidMaster {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() || std::env::var_os("CORVID_KEEP_TEST_DIRS").is_some() {
+            eprintln!("kept corvid mupdate in {}", self.dir.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
