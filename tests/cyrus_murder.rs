@@ -8,6 +8,9 @@
 //! Needs Debian's Cyrus packages (`ci/install-peers`); every server is started here on
 //! 127.0.0.1 and stopped by pid.
 
+// Tests: a step that fails should fail the test, and the helpers are not `#[test]` functions.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::collections::BTreeMap;
