@@ -79,6 +79,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         changes_kept: 1 << 20,
         idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
         failed_login_delay: Duration::from_secs(1),
+        snapshot_after_bytes: 64 << 20,
     };
     server::run(config, |_| {}).context("mupdate master")?;
     Ok(())

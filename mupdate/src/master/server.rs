@@ -27,7 +27,8 @@ use glommio::{LocalExecutorBuilder, Placement};
 use super::auth::Users;
 use super::session::{Action, Session, SessionConfig};
 use super::state::Master;
-use crate::store::{Recovery, Store, StoreError};
+use crate::store::{Recovery, Store, StoreError, write_snapshot};
+use crate::table::Base;
 
 /// How the master runs.
 #[derive(Debug, Clone)]
@@ -48,6 +49,9 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// Delay before answering a failed login.
     pub failed_login_delay: Duration,
+    /// A log segment this large triggers a snapshot (and a new segment), as does an overlay
+    /// grown past a fraction of the base.
+    pub snapshot_after_bytes: u64,
 }
 
 /// Why the master stopped.
@@ -84,6 +88,10 @@ struct Shared {
     connections: Cell<usize>,
     /// Set when a commit failed: every task stops.
     failed: RefCell<Option<io::Error>>,
+    /// A snapshot is being built and written.
+    snapshotting: Cell<bool>,
+    /// A snapshot is on disk: the next commit starts a new log segment.
+    rotate: Cell<bool>,
 }
 
 /// Runs the master until a commit fails (it never returns otherwise). `ready` is called once
@@ -123,6 +131,8 @@ async fn serve(config: ServerConfig, ready: impl FnOnce(&Recovery)) -> Result<()
         durable: Event::new(),
         connections: Cell::new(0),
         failed: RefCell::new(None),
+        snapshotting: Cell::new(false),
+        rotate: Cell::new(false),
     });
     tracing::info!(
         listen = %shared.config.listen,
@@ -170,10 +180,20 @@ async fn accept_loop(shared: Rc<Shared>, listener: TcpListener) -> Result<(), Se
 }
 
 /// Appends each batch of accepted changes to the log and makes it durable, one sync at a
-/// time; changes accepted meanwhile wait for the next.
+/// time; changes accepted meanwhile wait for the next. Starts a snapshot when the log segment
+/// or the table's overlay has grown enough.
 async fn commit_loop(shared: Rc<Shared>, store: Store) -> Result<(), ServerError> {
     let mut store = Some(store);
     loop {
+        let segment_len = store.as_ref().map_or(0, Store::segment_len);
+        if !shared.snapshotting.get()
+            && !shared.rotate.get()
+            && (segment_len > shared.config.snapshot_after_bytes
+                || shared.master.borrow().table().wants_rebuild())
+        {
+            shared.snapshotting.set(true);
+            glommio::spawn_local(snapshot(shared.clone())).detach();
+        }
         let listener = shared.accepted.listen();
         let batch = shared.master.borrow_mut().take_batch();
         let Some(batch) = batch else {
@@ -183,9 +203,18 @@ async fn commit_loop(shared: Rc<Shared>, store: Store) -> Result<(), ServerError
         let Some(mut owned) = store.take() else {
             return Err(ServerError::Commit(io::Error::other("store lost")));
         };
+        // After a snapshot, the batch opens a new segment named by its first change.
+        let rotate_at = shared
+            .rotate
+            .replace(false)
+            .then(|| shared.master.borrow().durable_seq() + 1);
         let (owned, result) = glommio::executor()
             .spawn_blocking(move || {
-                let result = owned.append(&batch.bytes);
+                let rotated = match rotate_at {
+                    Some(first) => owned.rotate(first).map_err(io::Error::other),
+                    None => Ok(()),
+                };
+                let result = rotated.and_then(|()| owned.append(&batch.bytes));
                 (owned, result.map(|()| batch.through))
             })
             .await;
@@ -203,6 +232,32 @@ async fn commit_loop(shared: Rc<Shared>, store: Store) -> Result<(), ServerError
             }
         }
     }
+}
+
+/// Folds the table's overlay into a new base on the blocking pool, writes it as a snapshot,
+/// installs it, and asks the committer for a new log segment. A failure is logged and
+/// retried at a later trigger: the log alone keeps everything durable.
+async fn snapshot(shared: Rc<Shared>) {
+    let table = shared.master.borrow().table().clone();
+    let dir = shared.config.data_dir.clone();
+    let started = std::time::Instant::now();
+    let built = glommio::executor()
+        .spawn_blocking(move || -> Result<Base, StoreError> {
+            let base = table.rebuild()?;
+            write_snapshot(&dir, &base)?;
+            Ok(base)
+        })
+        .await;
+    match built {
+        Ok(base) => {
+            let (seq, entries) = (base.seq(), base.len());
+            let installed = shared.master.borrow_mut().install_base(Arc::new(base));
+            shared.rotate.set(true);
+            tracing::info!(seq, entries, installed, elapsed = ?started.elapsed(), "snapshot written");
+        }
+        Err(error) => tracing::error!(%error, "snapshot failed; the log keeps every change"),
+    }
+    shared.snapshotting.set(false);
 }
 
 /// What woke a connection.

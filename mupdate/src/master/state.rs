@@ -8,12 +8,13 @@
 //! in a change log, from which streaming sessions send updates.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use corvid_proto::mupdate::Reason;
 
 use super::auth::{Identity, Role};
 use crate::store::wal;
-use crate::table::{Change, EntryRef, MailboxTable, State, server_of};
+use crate::table::{Base, Change, EntryRef, MailboxTable, State, server_of};
 
 /// A write a session asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +208,30 @@ impl Master {
     /// Records that every change up to `through` is on disk.
     pub fn committed(&mut self, through: u64) {
         self.durable_seq = self.durable_seq.max(through);
+    }
+
+    /// Replaces the table's base with `base` (built from this table, on another thread, when
+    /// it was at `base.seq()`), carrying over every change made since as its current state.
+    /// Returns `false`, changing nothing, if those changes are no longer all kept.
+    pub fn install_base(&mut self, base: Arc<Base>) -> bool {
+        let Some(since) = self.changes_after(base.seq()) else {
+            return false;
+        };
+        let since: Vec<(u64, Change)> = since
+            .map(|change| {
+                let now = match self.table.get(&change.name) {
+                    Some(entry) => Change::upsert(entry),
+                    None => Change::Delete {
+                        name: change.name.clone(),
+                    },
+                };
+                (change.seq, now)
+            })
+            .collect();
+        let seq = self.table.seq();
+        self.table.install(base, since);
+        debug_assert_eq!(self.table.seq(), seq);
+        true
     }
 
     /// The changes after `seq`, in order; `None` if some of them are no longer kept.
@@ -477,5 +502,48 @@ mod tests {
         assert!(change.concerns(&[]));
         assert!(change.concerns(&[b"be1".to_vec()]));
         assert!(!change.concerns(&[b"be2".to_vec()]));
+    }
+
+    #[test]
+    fn a_base_built_meanwhile_is_installed_with_later_changes() {
+        let mut master = Master::new(MailboxTable::default(), 100);
+        let who = admin();
+        for i in 0..5 {
+            master
+                .write(&who, activate(&format!("user.u{i}"), "be1!p", ""))
+                .unwrap();
+        }
+        let base = Arc::new(master.table().rebuild().unwrap());
+        master
+            .write(
+                &who,
+                Write::Delete {
+                    name: "user.u0".into(),
+                },
+            )
+            .unwrap();
+        master
+            .write(&who, activate("user.u9", "be2!p", "x\tl\t"))
+            .unwrap();
+        master
+            .write(&who, activate("user.u1", "be3!p", ""))
+            .unwrap();
+        let before: Vec<_> = master.table().iter().map(|e| Change::upsert(e)).collect();
+        assert!(master.install_base(base));
+        assert_eq!(master.table().base().len(), 5);
+        assert_eq!(master.table().overlay_len(), 3);
+        let after: Vec<_> = master.table().iter().map(|e| Change::upsert(e)).collect();
+        assert_eq!(after, before);
+        assert_eq!(master.table().seq(), 8);
+        // A base older than the change log is refused.
+        let mut short = Master::new(MailboxTable::default(), 2);
+        let old = Arc::new(short.table().rebuild().unwrap());
+        for i in 0..5 {
+            short
+                .write(&who, activate(&format!("user.u{i}"), "be1!p", ""))
+                .unwrap();
+        }
+        assert!(!short.install_base(old));
+        assert_eq!(short.table().len(), 5);
     }
 }
