@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use corvid_mupdate::master::auth::QuickRole;
 use corvid_mupdate::master::server::{self, ServerConfig};
-use corvid_mupdate::master::{SessionConfig, Users};
-use corvid_proto::mupdate::{Banner, Limits, Role};
+use corvid_mupdate::master::{self, SessionConfig, Users};
+use corvid_proto::mupdate::Limits;
 
 /// Flags of `corvid mupdate`.
 #[derive(Debug, clap::Args)]
@@ -60,17 +60,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         data_dir: args.data_dir,
         users,
         session: SessionConfig {
-            banner: Banner {
-                mechanisms: vec!["PLAIN".into()],
-                starttls: false,
-                compress: Vec::new(),
-                partial_update: true,
-                extensions: Vec::new(),
-                host,
-                implementation: "corvid".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                role: Role::Master,
-            },
+            banner: master::banner(&host),
             starttls: false,
             limits: Limits::default(),
             output_budget: 256 << 10,

@@ -5,5 +5,6 @@
 //! format lives in `corvid-proto::mupdate`; this crate adds state, storage and I/O.
 
 pub mod master;
+pub mod resume;
 pub mod store;
 pub mod table;

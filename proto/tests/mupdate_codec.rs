@@ -458,6 +458,9 @@ fn command_arguments(kind: &CommandKind) -> Vec<Vec<u8>> {
         CommandKind::Delete { name } | CommandKind::Find { name } => vec![name.clone()],
         CommandKind::List { prefix } => prefix.iter().cloned().collect(),
         CommandKind::Update { hosts } => hosts.clone(),
+        CommandKind::Resume { position, hosts } => std::iter::once(position.clone())
+            .chain(hosts.iter().cloned())
+            .collect(),
         CommandKind::Compress { algorithm } => vec![algorithm.as_bytes().to_vec()],
         CommandKind::Noop | CommandKind::Logout | CommandKind::StartTls => Vec::new(),
     }
@@ -500,6 +503,8 @@ fn command_kind() -> impl Strategy<Value = CommandKind> {
         field().prop_map(|name| CommandKind::Find { name }),
         proptest::option::of(field()).prop_map(|prefix| CommandKind::List { prefix }),
         proptest::collection::vec(field(), 0..4).prop_map(|hosts| CommandKind::Update { hosts }),
+        (field(), proptest::collection::vec(field(), 0..3))
+            .prop_map(|(position, hosts)| CommandKind::Resume { position, hosts }),
         Just(CommandKind::Noop),
         Just(CommandKind::Logout),
         Just(CommandKind::StartTls),

@@ -13,3 +13,21 @@ pub mod state;
 pub use auth::{Identity, Role, Users};
 pub use session::{Action, Session, SessionConfig};
 pub use state::{Master, Write};
+
+use corvid_proto::mupdate::{Banner, Role as BannerRole};
+
+/// The banner of a corvid master calling itself `host`: SASL PLAIN, Cyrus's PARTIAL-UPDATE,
+/// and the resumable stream ([`crate::resume`]).
+pub fn banner(host: &str) -> Banner {
+    Banner {
+        mechanisms: vec!["PLAIN".into()],
+        starttls: false,
+        compress: Vec::new(),
+        partial_update: true,
+        extensions: vec![crate::resume::CAPABILITY.to_vec()],
+        host: host.to_string(),
+        implementation: "corvid".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        role: BannerRole::Master,
+    }
+}

@@ -125,7 +125,7 @@ async fn serve(config: ServerConfig, ready: impl FnOnce(&Recovery)) -> Result<()
     })?;
     let shared = Rc::new(Shared {
         users: Arc::new(config.users.clone()),
-        master: RefCell::new(Master::new(table, config.changes_kept)),
+        master: RefCell::new(Master::new(table, config.changes_kept).with_epoch(recovery.epoch)),
         config,
         accepted: Event::new(),
         durable: Event::new(),

@@ -27,6 +27,7 @@ use corvid_proto::mupdate::{
 
 use super::auth::{Identity, Login, LoginError};
 use super::state::{Master, Refusal, Write};
+use crate::resume::{self, Position};
 use crate::table::EntryRef;
 
 /// Entries a scan looks at per call of [`Session::produce`], matching or not, so that a LIST
@@ -66,11 +67,13 @@ enum Phase {
     Verifying { tag: Vec<u8> },
     /// Logged in.
     Ready(Identity),
-    /// After UPDATE's dump: sending changes after `cursor` that concern `hosts`.
+    /// After UPDATE's dump: sending changes after `cursor` that concern `hosts` (and, after
+    /// XRESUME, reporting the position after each piece).
     Streaming {
         tag: Vec<u8>,
         hosts: Vec<Vec<u8>>,
         cursor: u64,
+        positions: bool,
     },
     /// After LOGOUT or BYE: nothing more is read.
     Closing,
@@ -84,11 +87,25 @@ enum Work {
         tag: Vec<u8>,
         after: Option<Box<[u8]>>,
         filter: Filter,
-        /// UPDATE: stream after the dump, from the change the dump started at.
-        then_stream: Option<u64>,
+        /// UPDATE or XRESUME: stream after the dump, from the change the dump started at.
+        then_stream: Option<Stream>,
     },
-    /// NOOP in streaming: answered once every change up to `seq` has been queued.
-    Barrier { tag: Vec<u8>, seq: u64 },
+    /// Answered with `reason` once every change up to `seq` has been queued: NOOP in
+    /// streaming, and the end of an XRESUME's delta.
+    Barrier {
+        tag: Vec<u8>,
+        seq: u64,
+        reason: Reason,
+    },
+}
+
+/// The stream that follows a dump.
+#[derive(Debug)]
+struct Stream {
+    /// The change the dump started at.
+    from: u64,
+    /// XRESUME: report positions.
+    positions: bool,
 }
 
 #[derive(Debug)]
@@ -246,6 +263,7 @@ impl Session {
                 self.work = Some(Work::Barrier {
                     tag,
                     seq: master.last_seq(),
+                    reason: Reason::NoopDone,
                 });
             }
             _ if self.is_streaming() => {
@@ -289,14 +307,8 @@ impl Session {
                     then_stream: None,
                 });
             }
-            CommandKind::Update { hosts } => {
-                self.work = Some(Work::Scan {
-                    tag,
-                    after: None,
-                    filter: Filter::Hosts(hosts),
-                    then_stream: Some(master.last_seq()),
-                });
-            }
+            CommandKind::Update { hosts } => self.dump(master, tag, hosts, false),
+            CommandKind::Resume { position, hosts } => self.resume(master, tag, &position, hosts),
             CommandKind::Activate {
                 name,
                 location,
@@ -322,6 +334,42 @@ impl Session {
             }
         }
         None
+    }
+
+    /// UPDATE (and XRESUME when a delta cannot be had): every entry, then the stream.
+    fn dump(&mut self, master: &Master, tag: Vec<u8>, hosts: Vec<Vec<u8>>, positions: bool) {
+        self.work = Some(Work::Scan {
+            tag,
+            after: None,
+            filter: Filter::Hosts(hosts),
+            then_stream: Some(Stream {
+                from: master.last_seq(),
+                positions,
+            }),
+        });
+    }
+
+    /// XRESUME: the changes since the follower's position if this master still has them (same
+    /// epoch, not ahead of us, still in the change log), else a dump.
+    fn resume(&mut self, master: &Master, tag: Vec<u8>, position: &[u8], hosts: Vec<Vec<u8>>) {
+        let since = Position::parse(position)
+            .filter(|p| p.epoch == master.epoch() && p.seq <= master.last_seq())
+            .filter(|p| master.changes_after(p.seq).is_some());
+        self.respond(master, resume::opening_line(since.is_some()));
+        let Some(since) = since else {
+            return self.dump(master, tag, hosts, true);
+        };
+        self.work = Some(Work::Barrier {
+            tag: tag.clone(),
+            seq: master.last_seq(),
+            reason: Reason::StreamingStarts,
+        });
+        self.phase = Phase::Streaming {
+            tag,
+            hosts,
+            cursor: since.seq,
+            positions: true,
+        };
     }
 
     fn write(&mut self, master: &mut Master, who: Option<Identity>, tag: &[u8], write: Write) {
@@ -439,18 +487,30 @@ impl Session {
                         return;
                     }
                     match (then_stream, filter) {
-                        (Some(cursor), Filter::Hosts(hosts)) => {
+                        (Some(Stream { from, positions }), Filter::Hosts(hosts)) => {
+                            if positions {
+                                let position = Position {
+                                    epoch: master.epoch(),
+                                    seq: from,
+                                };
+                                self.respond(master, position.line());
+                            }
                             self.answer(master, &tag, Status::Ok, Reason::StreamingStarts);
-                            self.phase = Phase::Streaming { tag, hosts, cursor };
+                            self.phase = Phase::Streaming {
+                                tag,
+                                hosts,
+                                cursor: from,
+                                positions,
+                            };
                         }
                         _ => self.answer(master, &tag, Status::Ok, Reason::ListComplete),
                     }
                 }
-                Some(Work::Barrier { tag, seq }) => {
+                Some(Work::Barrier { tag, seq, reason }) => {
                     if self.stream(master, config, seq) {
-                        self.answer(master, &tag, Status::Ok, Reason::NoopDone);
+                        self.answer(master, &tag, Status::Ok, reason);
                     } else {
-                        self.work = Some(Work::Barrier { tag, seq });
+                        self.work = Some(Work::Barrier { tag, seq, reason });
                         return;
                     }
                 }
@@ -496,7 +556,13 @@ impl Session {
     /// Queues the changes up to `through` that the stream has not sent; whether it got there.
     /// A session so far behind that the changes are no longer kept is told so and closed.
     fn stream(&mut self, master: &Master, config: &SessionConfig, through: u64) -> bool {
-        let Phase::Streaming { tag, hosts, cursor } = &mut self.phase else {
+        let Phase::Streaming {
+            tag,
+            hosts,
+            cursor,
+            positions,
+        } = &mut self.phase
+        else {
             return true;
         };
         let Some(changes) = master.changes_after(*cursor) else {
@@ -506,6 +572,7 @@ impl Session {
             self.push(master.last_seq(), bye);
             return true;
         };
+        let start = *cursor;
         let mut piece = Vec::new();
         for change in changes.take_while(|c| c.seq <= through) {
             if self.out_bytes + piece.len() >= config.output_budget {
@@ -523,6 +590,13 @@ impl Session {
             *cursor = change.seq;
         }
         let done = *cursor >= through;
+        if *positions && *cursor > start {
+            let position = Position {
+                epoch: master.epoch(),
+                seq: *cursor,
+            };
+            position.line().encode(&mut piece);
+        }
         self.push(master.last_seq(), piece);
         done
     }

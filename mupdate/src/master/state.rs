@@ -120,6 +120,7 @@ pub struct Master {
     batch: Batch,
     changes: VecDeque<LoggedChange>,
     changes_kept: usize,
+    epoch: u64,
 }
 
 impl Master {
@@ -134,7 +135,19 @@ impl Master {
             batch: Batch::default(),
             changes: VecDeque::new(),
             changes_kept: changes_kept.max(1),
+            epoch: 0,
         }
+    }
+
+    /// Sets the store's epoch, which positions in the resumable stream carry.
+    pub fn with_epoch(mut self, epoch: u64) -> Master {
+        self.epoch = epoch;
+        self
+    }
+
+    /// The store's epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// The table, with every accepted change applied (durable or not yet).

@@ -59,6 +59,9 @@ pub enum StoreError {
 /// What recovery found, for the start-up log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovery {
+    /// The store's epoch: drawn at random when the directory was first used, so that followers
+    /// can tell this store's history from any other's (see `crate::resume`).
+    pub epoch: u64,
     /// The sequence number of the snapshot used (0: none).
     pub snapshot_seq: u64,
     /// Snapshots that were skipped because they did not validate.
@@ -90,6 +93,7 @@ impl Store {
         fs::create_dir_all(dir).map_err(io_error("creating", dir))?;
         let files = Files::list(dir)?;
         let mut recovery = Recovery {
+            epoch: read_or_create_epoch(dir)?,
             snapshot_seq: 0,
             damaged_snapshots: Vec::new(),
             replayed: 0,
@@ -199,6 +203,28 @@ impl Store {
         }
         sync_dir(&self.dir)
     }
+}
+
+/// The epoch in `dir/epoch` (16 hex digits), written durably with a new random one if missing
+/// or unreadable.
+fn read_or_create_epoch(dir: &Path) -> Result<u64, StoreError> {
+    let path = dir.join("epoch");
+    if let Ok(text) = fs::read_to_string(&path)
+        && let Ok(epoch) = u64::from_str_radix(text.trim(), 16)
+    {
+        return Ok(epoch);
+    }
+    let epoch = rand::random::<u64>();
+    let temporary = path.with_extension("tmp");
+    {
+        let mut file = File::create(&temporary).map_err(io_error("creating", &temporary))?;
+        io::Write::write_all(&mut file, format!("{epoch:016x}\n").as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(io_error("writing", &temporary))?;
+    }
+    fs::rename(&temporary, &path).map_err(io_error("renaming", &temporary))?;
+    sync_dir(dir)?;
+    Ok(epoch)
 }
 
 fn remove(path: &Path) -> Result<(), StoreError> {

@@ -51,9 +51,13 @@ fn reopening_replays_the_log() {
     commit(&mut store, &mut table, 1, 10);
     commit(&mut store, &mut table, 11, 100);
     drop(store);
+    let epoch = recovery.epoch;
     let (_, reopened, recovery) = Store::open(dir.path()).unwrap();
     assert_eq!(recovery.replayed, 110);
+    assert_eq!(recovery.epoch, epoch, "the epoch lasts");
     same(&table, &reopened);
+    let other = tempfile::tempdir().unwrap();
+    assert_ne!(Store::open(other.path()).unwrap().2.epoch, epoch);
 }
 
 #[test]

@@ -81,6 +81,15 @@ pub enum CommandKind {
         /// Host names to filter on; empty for everything.
         hosts: Vec<Vec<u8>>,
     },
+    /// `XRESUME position [host ...]` (corvid's extension, advertised as `* X-CORVID-RESUME`):
+    /// like UPDATE, but a follower that has seen the stream up to `position` receives only
+    /// what changed since, when the master still knows (corvid-mupdate's `resume` module).
+    Resume {
+        /// Where the follower's copy stands, as the master last reported it (opaque here).
+        position: Vec<u8>,
+        /// Host names to filter on; empty for everything.
+        hosts: Vec<Vec<u8>>,
+    },
     /// `NOOP`: in streaming, a barrier behind every pending update.
     Noop,
     /// `LOGOUT`.
@@ -105,6 +114,7 @@ enum Verb {
     Find,
     List,
     Update,
+    Resume,
     Noop,
     Logout,
     StartTls,
@@ -122,6 +132,7 @@ impl Verb {
             b"FIND" => Verb::Find,
             b"LIST" => Verb::List,
             b"UPDATE" => Verb::Update,
+            b"XRESUME" => Verb::Resume,
             b"NOOP" => Verb::Noop,
             b"LOGOUT" => Verb::Logout,
             b"STARTTLS" => Verb::StartTls,
@@ -138,6 +149,7 @@ impl Verb {
             Verb::Authenticate => (1, 2),
             Verb::List => (0, 1),
             Verb::Update => (0, usize::MAX),
+            Verb::Resume => (1, usize::MAX),
             Verb::Noop | Verb::Logout | Verb::StartTls => (0, 0),
         }
     }
@@ -181,6 +193,10 @@ impl Verb {
             Verb::Update => CommandKind::Update {
                 hosts: args.collect(),
             },
+            Verb::Resume => CommandKind::Resume {
+                position: next(),
+                hosts: args.collect(),
+            },
             Verb::Noop => CommandKind::Noop,
             Verb::Logout => CommandKind::Logout,
             Verb::StartTls => CommandKind::StartTls,
@@ -211,6 +227,7 @@ impl CommandKind {
             CommandKind::Find { .. } => "FIND",
             CommandKind::List { .. } => "LIST",
             CommandKind::Update { .. } => "UPDATE",
+            CommandKind::Resume { .. } => "XRESUME",
             CommandKind::Noop => "NOOP",
             CommandKind::Logout => "LOGOUT",
             CommandKind::StartTls => "STARTTLS",
@@ -256,6 +273,10 @@ impl CommandKind {
                 prefix: Some(prefix),
             } => word(prefix),
             CommandKind::Update { hosts } => hosts.iter().for_each(|host| word(host)),
+            CommandKind::Resume { position, hosts } => {
+                word(position);
+                hosts.iter().for_each(|host| word(host));
+            }
             _ => {}
         }
     }

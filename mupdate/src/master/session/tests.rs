@@ -4,20 +4,12 @@
 use super::*;
 use crate::master::auth::{QuickRole, Users};
 use crate::table::MailboxTable;
-use corvid_proto::mupdate::Role;
 
 fn config() -> SessionConfig {
     SessionConfig {
         banner: Banner {
-            mechanisms: vec!["PLAIN".into()],
-            starttls: false,
-            compress: Vec::new(),
-            partial_update: true,
-            extensions: Vec::new(),
-            host: "master.test".into(),
-            implementation: "corvid".into(),
             version: "0".into(),
-            role: Role::Master,
+            ..crate::master::banner("master.test")
         },
         starttls: false,
         limits: Limits::default(),
@@ -141,7 +133,7 @@ fn base64_plain(user: &str, password: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"))
 }
 
-const BANNER: &str = "* AUTH \"PLAIN\"\r\n* PARTIAL-UPDATE\r\n\
+const BANNER: &str = "* AUTH \"PLAIN\"\r\n* PARTIAL-UPDATE\r\n* X-CORVID-RESUME\r\n\
                       * OK MUPDATE \"master.test\" \"corvid\" \"0\" \"(master)\"\r\n";
 
 fn mailbox(tag: &str, name: &str, location: &str, acl: &str) -> String {
@@ -547,5 +539,73 @@ fn every_split_of_a_session_gives_the_same_answers() {
         let asked = out.matches("+ go ahead\r\n").count();
         assert!(asked <= 1, "split at {split}: {out}");
         assert_eq!(out.replace("+ go ahead\r\n", ""), whole, "split at {split}");
+    }
+}
+
+#[test]
+fn xresume_sends_only_what_changed_or_a_dump() {
+    let mut world = World::new();
+    world.master = Master::new(MailboxTable::default(), 5).with_epoch(0xabc);
+    let (mut writer, _) = world.connect();
+    world.login(&mut writer, "admin", "secret");
+    for name in ["user.a", "user.b", "user.c"] {
+        world.exchange(
+            &mut writer,
+            &format!("W ACTIVATE \"{name}\" \"be1!p\" \"\"\r\n"),
+        );
+    }
+    // A first follower takes a dump with positions.
+    let (mut follower, _) = world.connect();
+    world.login(&mut follower, "fe", "pwf");
+    let dump = world.exchange(&mut follower, "U1 XRESUME \"0000000000000000-0\"\r\n");
+    assert!(dump.starts_with("* OK \"dump\"\r\nU1 MAILBOX"), "{dump}");
+    assert!(
+        dump.ends_with("* OK \"position 0000000000000abc-3\"\r\nU1 OK \"streaming starts\"\r\n"),
+        "{dump}"
+    );
+    world.exchange(&mut writer, "W DELETE \"user.a\"\r\n");
+    assert_eq!(
+        world.flush(&mut follower),
+        "U1 DELETE {6+}\r\nuser.a\r\n* OK \"position 0000000000000abc-4\"\r\n"
+    );
+    // Reconnecting at position 4 after two more changes: only those two.
+    world.exchange(
+        &mut writer,
+        "W ACTIVATE \"user.b\" \"be2!p\" \"\"\r\nW DELETE \"user.c\"\r\n",
+    );
+    let (mut again, _) = world.connect();
+    world.login(&mut again, "fe", "pwf");
+    let delta = world.exchange(&mut again, "U2 XRESUME \"0000000000000abc-4\"\r\n");
+    assert_eq!(
+        delta,
+        [
+            "* OK \"delta\"\r\n".to_string(),
+            mailbox("U2", "user.b", "be2!p", ""),
+            "U2 DELETE {6+}\r\nuser.c\r\n".into(),
+            "* OK \"position 0000000000000abc-6\"\r\nU2 OK \"streaming starts\"\r\n".into(),
+        ]
+        .concat()
+    );
+    // Caught up already: an empty delta.
+    let (mut current, _) = world.connect();
+    world.login(&mut current, "fe", "pwf");
+    assert_eq!(
+        world.exchange(&mut current, "U3 XRESUME \"0000000000000abc-6\"\r\n"),
+        "* OK \"delta\"\r\nU3 OK \"streaming starts\"\r\n"
+    );
+    // Another epoch, a position ahead of the master, or one older than the kept changes: a dump.
+    for position in [
+        "0000000000000abd-4",
+        "0000000000000abc-99",
+        "0000000000000abc-0",
+        "garbage",
+    ] {
+        let (mut other, _) = world.connect();
+        world.login(&mut other, "fe", "pwf");
+        let answer = world.exchange(&mut other, &format!("U4 XRESUME \"{position}\"\r\n"));
+        assert!(
+            answer.starts_with("* OK \"dump\"\r\n"),
+            "{position}: {answer}"
+        );
     }
 }
