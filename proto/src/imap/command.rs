@@ -279,20 +279,35 @@ macro_rules! command_kinds {
 
         impl CommandKind {
             /// The command an atom names, ignoring ASCII case.
+            #[cfg(test)]
             fn from_name(name: &[u8]) -> CommandKind {
-                if name.len() > 16 {
-                    return CommandKind::Unknown;
-                }
-                // Little-endian like `name_key`; clearing bit 0x20 of each byte folds case.
-                let mut buf = [0u8; 16];
-                for (key, &b) in buf.iter_mut().zip(name) {
-                    *key = b & !0x20;
-                }
-                let key = u128::from_le_bytes(buf);
-                TABLE.get(key)
+                CommandKind::from_key(atom_key(name, name.len()))
+            }
+
+            /// The command whose [`name_key`] is `key`, if any.
+            fn from_key(key: Option<u128>) -> CommandKind {
+                key.map_or(CommandKind::Unknown, |key| TABLE.get(key))
             }
         }
     };
+}
+
+/// The [`name_key`] of the atom `at[..len]` as sent, any case: `None` when it is longer than
+/// any name. Clearing bit 0x20 of each byte folds case (see [`name_key`]).
+///
+/// The common short name (at most 8 bytes) is read as one word when 8 bytes are at hand.
+fn atom_key(at: &[u8], len: usize) -> Option<u128> {
+    const FOLD: u64 = !0x2020_2020_2020_2020;
+    if let (Some(word), 1..=8) = (at.first_chunk::<8>(), len) {
+        let name = u64::from_le_bytes(*word) & (u64::MAX >> (64 - 8 * len));
+        return Some(u128::from(name & FOLD));
+    }
+    let name = at.get(..len).filter(|name| name.len() <= 16)?;
+    let mut buf = [0u8; 16];
+    for (key, &b) in buf.iter_mut().zip(name) {
+        *key = b & !0x20;
+    }
+    Some(u128::from_le_bytes(buf))
 }
 
 /// Slots in the command-name hash table (a power of two).
@@ -345,7 +360,7 @@ impl NameTable {
 /// A known command name (upper-case letters, at most 16) as one number, zero-padded, so that
 /// recognising a name is one integer match.
 ///
-/// `CommandKind::from_name` builds the same number from the atom sent by clearing bit 0x20 of
+/// [`atom_key`] builds the same number from the atom sent by clearing bit 0x20 of
 /// each byte: that folds the case of letters, and turns no other byte into a letter. Only NUL
 /// and SP would turn into the padding, and an atom holds neither, so no other name can match.
 const fn name_key(name: &[u8]) -> u128 {
@@ -525,28 +540,54 @@ fn command<'a>(
     body: &'a [u8],
 ) -> Result<CommandHead<'a>, HeadError<'a>> {
     let (i, first) = command_name(body)?;
-    let (i, uid, name) = if first.eq_ignore_ascii_case(b"UID") {
-        let (i, name) = command_name(space(i)?)?;
-        (i, true, name)
+    let first_key = atom_key(body, first.len());
+    let (i, uid, name, key) = if first_key == Some(name_key(b"UID")) {
+        let at = space(i)?;
+        let (i, name) = command_name(at)?;
+        (i, true, name, atom_key(at, name.len()))
     } else {
-        (i, false, first)
+        (i, false, first, first_key)
     };
-    let kind = CommandKind::from_name(name);
+    let kind = CommandKind::from_key(key);
     if uid && !kind.takes_uid() {
         return refuse(Reason::Uid);
     }
     let (shape, tail) = kind.grammar();
-    let (i, args) = shape.read(i)?;
-    let (i, complete) = finish(i, tail)?;
-    Ok(CommandHead {
+    let head = CommandHead {
         tag,
         uid,
         name,
         kind,
-        args,
-        consumed: input.len() - i.len(),
-        complete,
-    })
+        args: Args::None,
+        consumed: 0,
+        complete: false,
+    };
+    // The two common shapes (no routed argument, one mailbox) each finish their own head, so
+    // that their values do not pass through the general path's merge of every `Args` variant.
+    match shape {
+        Shape::None => head.finish(input, Ok((i, Args::None)), tail),
+        Shape::Mailbox => head.finish(input, one_mailbox(i), tail),
+        _ => head.finish(input, shape.read(i), tail),
+    }
+}
+
+impl<'a> CommandHead<'a> {
+    /// Completes a head with the arguments read (ending where `read` stopped in `input`) and
+    /// what follows them.
+    #[inline(always)]
+    fn finish(
+        mut self,
+        input: &'a [u8],
+        read: Step<'a, Args<'a>>,
+        tail: Tail,
+    ) -> Result<Self, HeadError<'a>> {
+        let (i, args) = read?;
+        let (i, complete) = finish(i, tail)?;
+        self.args = args;
+        self.consumed = input.len() - i.len();
+        self.complete = complete;
+        Ok(self)
+    }
 }
 
 /// Recognises the line that ends IDLE: `DONE` in any case, then CRLF (or a bare LF). Returns
