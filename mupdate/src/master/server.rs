@@ -100,12 +100,6 @@ pub fn run(
     config: ServerConfig,
     ready: impl FnOnce(&Recovery) + Send + 'static,
 ) -> Result<(), ServerError> {
-    // A plain bind first: glommio binds with SO_REUSEPORT, which would let a second master
-    // share the port silently.
-    std::net::TcpListener::bind(config.listen).map_err(|source| ServerError::Listen {
-        addr: config.listen,
-        source,
-    })?;
     let executor = LocalExecutorBuilder::new(Placement::Unbound)
         .name("mupdate")
         .io_memory(256 << 10)
@@ -119,9 +113,9 @@ pub fn run(
 
 async fn serve(config: ServerConfig, ready: impl FnOnce(&Recovery)) -> Result<(), ServerError> {
     let (store, table, recovery) = Store::open(&config.data_dir)?;
-    let listener = TcpListener::bind(config.listen).map_err(|source| ServerError::Listen {
+    let listener = listen(config.listen).map_err(|source| ServerError::Listen {
         addr: config.listen,
-        source: source.into(),
+        source,
     })?;
     let shared = Rc::new(Shared {
         users: Arc::new(config.users.clone()),
@@ -146,6 +140,21 @@ async fn serve(config: ServerConfig, ready: impl FnOnce(&Recovery)) -> Result<()
     let committer = glommio::spawn_local(commit_loop(shared.clone(), store));
     let acceptor = accept_loop(shared.clone(), listener);
     future::or(committer, acceptor).await
+}
+
+/// Binds the listening socket for the current executor. Not glommio's own bind, which sets
+/// SO_REUSEPORT (a second master could then share the port unnoticed) and not SO_REUSEADDR (a
+/// restarted master would be refused the port while the old process's connections linger in
+/// FIN-WAIT): std's bind sets exactly SO_REUSEADDR.
+#[allow(unsafe_code)]
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let fd = listener.into_raw_fd();
+    // SAFETY: `fd` is a bound, listening TCP socket whose ownership `into_raw_fd` gave up; the
+    // glommio listener takes it over and closes it when dropped. Nothing else refers to it.
+    Ok(unsafe { TcpListener::from_raw_fd(fd) })
 }
 
 async fn accept_loop(shared: Rc<Shared>, listener: TcpListener) -> Result<(), ServerError> {

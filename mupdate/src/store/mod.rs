@@ -215,15 +215,7 @@ fn read_or_create_epoch(dir: &Path) -> Result<u64, StoreError> {
         return Ok(epoch);
     }
     let epoch = rand::random::<u64>();
-    let temporary = path.with_extension("tmp");
-    {
-        let mut file = File::create(&temporary).map_err(io_error("creating", &temporary))?;
-        io::Write::write_all(&mut file, format!("{epoch:016x}\n").as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(io_error("writing", &temporary))?;
-    }
-    fs::rename(&temporary, &path).map_err(io_error("renaming", &temporary))?;
-    sync_dir(dir)?;
+    write_atomically(&path, format!("{epoch:016x}\n").as_bytes())?;
     Ok(epoch)
 }
 
@@ -235,16 +227,21 @@ fn remove(path: &Path) -> Result<(), StoreError> {
 /// place and the directory synced, so a crash leaves either no snapshot or a whole one.
 pub fn write_snapshot(dir: &Path, base: &Base) -> Result<PathBuf, StoreError> {
     let path = snapshot_path(dir, base.seq());
+    write_atomically(&path, base.as_bytes())?;
+    Ok(path)
+}
+
+/// Replaces the file at `path` with `bytes` so that a crash leaves the old content or the new,
+/// never a mix: a temporary file, synced, renamed into place, the directory synced.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let temporary = path.with_extension("tmp");
     {
         let mut file = File::create(&temporary).map_err(io_error("creating", &temporary))?;
-        io::Write::write_all(&mut file, base.as_bytes())
-            .map_err(io_error("writing", &temporary))?;
+        io::Write::write_all(&mut file, bytes).map_err(io_error("writing", &temporary))?;
         file.sync_all().map_err(io_error("syncing", &temporary))?;
     }
-    fs::rename(&temporary, &path).map_err(io_error("renaming", &temporary))?;
-    sync_dir(dir)?;
-    Ok(path)
+    fs::rename(&temporary, path).map_err(io_error("renaming", &temporary))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 /// Reads and validates a snapshot file (every record checked).

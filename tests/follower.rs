@@ -1,0 +1,164 @@
+//! The follower (corvid-mupdate's `follower`) against a running `corvid mupdate`: the first
+//! sync is a dump; after the master is killed and restarted, the follower resumes and receives
+//! only what changed; a new follower process serves its snapshot from disk before it connects.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::sync::{Arc, atomic::AtomicBool, atomic::Ordering};
+use std::time::Duration;
+
+use corvid_mupdate::follower::{self, Credentials, FollowerConfig, SyncStats};
+use corvid_mupdate::resume::Position;
+use futures_lite::future;
+use glommio::LocalExecutorBuilder;
+use support::MupdateMaster;
+use support::corvid::{ADMIN, CorvidMaster};
+
+/// What the follower reports after each batch of changes.
+#[derive(Debug, Clone)]
+struct Seen {
+    entries: usize,
+    position: Option<Position>,
+    stats: SyncStats,
+    ready: bool,
+}
+
+/// A follower running on its own glommio executor thread until `stop` is set.
+struct Running {
+    seen: mpsc::Receiver<Seen>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn config(master: &str, state_dir: PathBuf) -> FollowerConfig {
+    FollowerConfig {
+        master: master.to_string(),
+        credentials: Credentials {
+            user: ADMIN.0.into(),
+            password: ADMIN.1.into(),
+            authzid: String::new(),
+        },
+        hosts: Vec::new(),
+        state_dir: Some(state_dir),
+        keepalive: Duration::from_secs(5),
+        min_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(400),
+        snapshot_every: Duration::from_millis(0),
+    }
+}
+
+/// Starts a follower; the first report is what it serves from disk, before connecting.
+fn start(config: FollowerConfig) -> Running {
+    let (tx, seen) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let executor = LocalExecutorBuilder::default()
+            .io_memory(256 << 10)
+            .make()
+            .unwrap();
+        executor.run(async move {
+            let follower = Rc::new(RefCell::new(follower::open(&config).unwrap()));
+            let report = |f: &follower::Follower| Seen {
+                entries: f.table().len(),
+                position: f.position(),
+                stats: f.stats(),
+                ready: f.is_ready(),
+            };
+            tx.send(report(&follower.borrow())).unwrap();
+            let updates = tx.clone();
+            let run = follower::run(follower.clone(), config, move |f, _| {
+                let _ = updates.send(report(f));
+            });
+            let watch = async {
+                while !stopped.load(Ordering::Relaxed) {
+                    glommio::timer::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            future::or(run, watch).await;
+        });
+    });
+    Running {
+        seen,
+        stop,
+        thread: Some(thread),
+    }
+}
+
+impl Running {
+    /// Waits (at most 20 s) for a report that satisfies `check`.
+    fn wait(&self, what: &str, check: impl Fn(&Seen) -> bool) -> Seen {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.seen.recv_timeout(left) {
+                Ok(seen) if check(&seen) => return seen,
+                Ok(_) => {}
+                Err(_) => panic!("follower never reached: {what}"),
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn activate(master: &CorvidMaster, names: impl Iterator<Item = String>) {
+    let mut admin = master.endpoint().connect().unwrap();
+    for name in names {
+        admin.activate(&name, "be1!default", "u\tlrs\t").unwrap();
+    }
+    admin.logout();
+}
+
+#[test]
+fn resumes_after_a_master_restart_and_starts_from_its_snapshot() {
+    let mut master = CorvidMaster::start();
+    activate(&master, (0..100).map(|i| format!("user.u{i:03}")));
+    let state = master.dir().join("follower");
+    let addr = master.endpoint().addr();
+
+    let running = start(config(&addr, state.clone()));
+    let first = running.wait("the first sync", |s| s.ready && s.entries == 100);
+    assert!(first.stats.dump, "{first:?}");
+    assert_eq!(first.stats.records, 100);
+    let position = first.position.expect("a corvid master reports positions");
+
+    // Changes stream in; then the master dies and comes back with more changes.
+    activate(&master, (0..3).map(|i| format!("user.new{i}")));
+    running.wait("three streamed changes", |s| s.entries == 103);
+    master.kill();
+    master.restart();
+    activate(&master, (3..8).map(|i| format!("user.new{i}")));
+    let resumed = running.wait("the resumed sync", |s| {
+        s.ready && s.entries == 108 && !s.stats.dump
+    });
+    assert!(
+        resumed.stats.records <= 5,
+        "only the changes since: {resumed:?}"
+    );
+    let after = resumed.position.unwrap();
+    assert_eq!(after.epoch, position.epoch, "same master, same epoch");
+    assert_eq!(after.seq, 108);
+    drop(running);
+
+    // A new follower serves its snapshot at once, even with the master gone.
+    master.kill();
+    let again = start(config(&addr, state));
+    let from_disk = again.wait("the snapshot", |_| true);
+    assert_eq!(from_disk.entries, 108);
+    assert!(!from_disk.ready);
+    assert_eq!(from_disk.position.map(|p| p.epoch), Some(position.epoch));
+}
