@@ -1,10 +1,11 @@
 //! The `corvid` binary: one clap subcommand per role, nothing else.
 //!
 //! Each server role lives in its crate and gets its subcommand here when its issue lands.
-//! Today: `corvid mupdate` (the MUPDATE master, `corvid-mupdate`). To come: `corvid proxy`,
-//! `corvid backend`, `corvid shim`, `corvid demo`, `corvid bench`, `corvid stats`,
-//! `corvid mboxlist`, `corvid tune check`.
+//! Today: `corvid mupdate` (the MUPDATE master) and `corvid mboxlist` (its table, from the
+//! command line), both from `corvid-mupdate`. To come: `corvid proxy`, `corvid backend`,
+//! `corvid shim`, `corvid demo`, `corvid bench`, `corvid stats`, `corvid tune check`.
 
+mod mboxlist;
 mod mupdate;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// The MUPDATE master: the murder's authoritative mailbox table (RFC 3656).
     Mupdate(mupdate::Args),
+    /// Read or load a running master's mailbox table (dump, load, find, list).
+    Mboxlist(mboxlist::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -33,7 +36,19 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let result = match Cli::parse().command {
         Command::Mupdate(args) => mupdate::run(args),
+        Command::Mboxlist(args) => mboxlist::run(args),
+    };
+    // Output cut short by a closed pipe (`corvid mboxlist dump | head`) is not a failure.
+    match result {
+        Err(error)
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
     }
 }

@@ -4,6 +4,7 @@
 //! with its durable store, and the follower client used by the proxy and the shim. The wire
 //! format lives in `corvid-proto::mupdate`; this crate adds state, storage and I/O.
 
+pub mod client;
 pub mod follower;
 pub mod master;
 pub mod resume;
