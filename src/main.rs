@@ -26,6 +26,8 @@ enum Command {
     Mupdate(mupdate::Args),
     /// Read or load a running master's mailbox table (dump, load, find, list).
     Mboxlist(mboxlist::Args),
+    /// Read a password on stdin and print its argon2 hash, for a configuration file.
+    HashPassword(mupdate::HashArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,6 +41,7 @@ fn main() -> anyhow::Result<()> {
     let result = match Cli::parse().command {
         Command::Mupdate(args) => mupdate::run(args),
         Command::Mboxlist(args) => mboxlist::run(args),
+        Command::HashPassword(args) => mupdate::hash_password(args),
     };
     // Output cut short by a closed pipe (`corvid mboxlist dump | head`) is not a failure.
     match result {

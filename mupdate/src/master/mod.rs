@@ -3,12 +3,15 @@
 //! [`auth`] says who may log in and what each role may do; [`state`] is the shared state
 //! (table, writes, durability, change log); [`session`] is one connection's protocol state
 //! machine. All three are sans-IO. [`server`] is the glommio driver that moves bytes between
-//! sockets, sessions and the disk.
+//! sockets, sessions and the disk; [`tls`] makes its STARTTLS configuration and [`config`]
+//! reads the configuration file.
 
 pub mod auth;
+pub mod config;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod tls;
 
 pub use auth::{Identity, Role, Users};
 pub use session::{Action, Session, SessionConfig};

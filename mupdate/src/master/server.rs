@@ -20,11 +20,11 @@ use std::time::Duration;
 
 use corvid_proto::mupdate::{Reason, Response, Status};
 use event_listener::Event;
-use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, future};
 use glommio::net::{TcpListener, TcpStream};
 use glommio::{LocalExecutorBuilder, Placement};
 
-use super::auth::Users;
+use super::auth::{Login, Users};
 use super::session::{Action, Session, SessionConfig};
 use super::state::Master;
 use crate::store::{Recovery, Store, StoreError, write_snapshot};
@@ -52,6 +52,8 @@ pub struct ServerConfig {
     /// A log segment this large triggers a snapshot (and a new segment), as does an overlay
     /// grown past a fraction of the base.
     pub snapshot_after_bytes: u64,
+    /// STARTTLS's configuration (none: STARTTLS is not offered).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Why the master stopped.
@@ -279,28 +281,68 @@ enum Wake {
 async fn connection(shared: &Shared, mut stream: TcpStream) -> io::Result<()> {
     let config = &shared.config.session;
     let mut session = Session::new(config, false);
-    let mut input: Vec<u8> = Vec::new();
+    let mut input = Vec::new();
+    if converse(shared, &mut session, &mut stream, &mut input).await? == Ended::Closed {
+        return Ok(());
+    }
+    // STARTTLS: anything the client sent after it, before the handshake, could be an
+    // injection by someone in the middle: refuse it.
+    if !input.is_empty() {
+        return Err(io::Error::other("data pipelined after STARTTLS"));
+    }
+    let Some(tls) = shared.config.tls.clone() else {
+        return Err(io::Error::other("STARTTLS without a TLS configuration"));
+    };
+    let handshake = async { futures_rustls::TlsAcceptor::from(tls).accept(stream).await };
+    let mut stream = with_timeout(shared, handshake).await?;
+    session.tls_started(config);
+    converse(shared, &mut session, &mut stream, &mut input).await?;
+    Ok(())
+}
+
+/// How a conversation on one stream ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Ended {
+    /// The session is over (LOGOUT, BYE, or the client went away).
+    Closed,
+    /// The session asked for TLS, and its answer has been sent.
+    StartTls,
+}
+
+/// Moves bytes between the client and its session until the session ends or asks for TLS.
+async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+    shared: &Shared,
+    session: &mut Session,
+    stream: &mut S,
+    input: &mut Vec<u8>,
+) -> io::Result<Ended> {
+    let config = &shared.config.session;
     let mut output: Vec<u8> = Vec::new();
     loop {
         if shared.failed.borrow().is_some() {
-            return Ok(());
+            return Ok(Ended::Closed);
         }
         // Take input already buffered, as far as the session can now.
         if session.wants_input(config) && !input.is_empty() {
             let (used, action) = {
                 let mut master = shared.master.borrow_mut();
-                session.receive(&input, &mut master, config)
+                session.receive(input, &mut master, config)
             };
             input.drain(..used);
             if shared.master.borrow().has_batch() {
                 shared.accepted.notify(1);
             }
-            if let Some(action) = action {
-                perform(shared, &mut session, &mut stream, action).await?;
-                continue;
-            }
-            if used > 0 {
-                continue;
+            match action {
+                Some(Action::Verify(login)) => {
+                    verify(shared, session, login).await;
+                    continue;
+                }
+                Some(Action::StartTls) => {
+                    flush(shared, session, stream).await?;
+                    return Ok(Ended::StartTls);
+                }
+                None if used > 0 => continue,
+                None => {}
             }
         }
         // Send what is released.
@@ -315,7 +357,8 @@ async fn connection(shared: &Shared, mut stream: TcpStream) -> io::Result<()> {
             continue;
         }
         if session.is_closing() && !session.has_output() {
-            return stream.close().await;
+            stream.close().await?;
+            return Ok(Ended::Closed);
         }
         // Wait for input, for durability (when output waits on it), or for the idle timeout.
         let waits_on_disk = session.has_output() || session.is_streaming();
@@ -349,7 +392,7 @@ async fn connection(shared: &Shared, mut stream: TcpStream) -> io::Result<()> {
             future::or(read, future::or(durable, idle)).await
         };
         match wake {
-            Wake::Read(Ok(0)) => return Ok(()),
+            Wake::Read(Ok(0)) => return Ok(Ended::Closed),
             Wake::Read(Ok(n)) => input.truncate(start + n),
             Wake::Read(Err(error)) => return Err(error),
             Wake::Durable => input.truncate(start),
@@ -358,55 +401,60 @@ async fn connection(shared: &Shared, mut stream: TcpStream) -> io::Result<()> {
                 let mut bye = Vec::new();
                 Response::untagged(Status::Bye, Reason::IdleTimeout).encode(&mut bye);
                 let _ = with_timeout(shared, stream.write_all(&bye)).await;
-                return Ok(());
+                return Ok(Ended::Closed);
             }
         }
         if input.is_empty() && input.capacity() > 64 << 10 {
-            input = Vec::new();
+            *input = Vec::new();
         }
     }
 }
 
-async fn perform(
+/// Writes everything the session has queued, waiting for the disk where answers need it.
+async fn flush<S: AsyncWrite + Unpin>(
     shared: &Shared,
     session: &mut Session,
-    stream: &mut TcpStream,
-    action: Action,
+    stream: &mut S,
 ) -> io::Result<()> {
-    match action {
-        Action::Verify(login) => {
-            let users = shared.users.clone();
-            let who = login.authcid().to_string();
-            let result = glommio::executor()
-                .spawn_blocking(move || users.check(&login))
-                .await;
-            match &result {
-                Ok(identity) => {
-                    tracing::info!(user = %identity.user, authcid = %who, role = ?identity.role, "login");
-                }
-                Err(error) => {
-                    tracing::warn!(authcid = %who, %error, "login failed");
-                    glommio::timer::sleep(shared.config.failed_login_delay).await;
-                }
-            }
-            session.verified(result, &shared.master.borrow());
-            Ok(())
+    let mut output = Vec::new();
+    while session.has_output() {
+        let listener = shared.durable.listen();
+        session.release(shared.master.borrow().durable_seq(), &mut output);
+        if output.is_empty() {
+            listener.await;
+            continue;
         }
-        Action::StartTls => {
-            // No TLS configuration yet: the session never offers STARTTLS, so never asks.
-            let mut output = Vec::new();
-            session.release(u64::MAX, &mut output);
-            stream.write_all(&output).await?;
-            Err(io::Error::other("STARTTLS without a TLS configuration"))
-        }
+        with_timeout(shared, stream.write_all(&output)).await?;
+        output.clear();
     }
+    Ok(())
 }
 
-/// Bounds a write: a client that stops reading is dropped after the idle timeout.
-async fn with_timeout(
+/// Checks a login on the blocking pool (argon2 is slow), delaying a failure.
+async fn verify(shared: &Shared, session: &mut Session, login: Login) {
+    let users = shared.users.clone();
+    let who = login.authcid().to_string();
+    let result = glommio::executor()
+        .spawn_blocking(move || users.check(&login))
+        .await;
+    match &result {
+        Ok(identity) => {
+            tracing::info!(user = %identity.user, authcid = %who, role = ?identity.role, "login");
+        }
+        Err(error) => {
+            tracing::warn!(authcid = %who, %error, "login failed");
+            glommio::timer::sleep(shared.config.failed_login_delay).await;
+        }
+    }
+    session.verified(result, &shared.master.borrow());
+}
+
+/// Bounds an operation on a client (a write, a TLS handshake): a client that stops reading is
+/// dropped after the idle timeout.
+async fn with_timeout<T>(
     shared: &Shared,
-    write: impl Future<Output = io::Result<()>>,
-) -> io::Result<()> {
+    operation: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
     let timeout = async {
         glommio::timer::sleep(shared.config.idle_timeout).await;
         Err(io::Error::new(
@@ -414,5 +462,5 @@ async fn with_timeout(
             "client stopped reading",
         ))
     };
-    future::or(write, timeout).await
+    future::or(operation, timeout).await
 }
