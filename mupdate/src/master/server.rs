@@ -271,6 +271,10 @@ async fn snapshot(shared: Rc<Shared>) {
     shared.snapshotting.set(false);
 }
 
+/// The smallest and largest read from a client.
+const MIN_READ: usize = 2 << 10;
+const MAX_READ: usize = 64 << 10;
+
 /// What woke a connection.
 enum Wake {
     Read(io::Result<usize>),
@@ -318,6 +322,9 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> io::Result<Ended> {
     let config = &shared.config.session;
     let mut output: Vec<u8> = Vec::new();
+    // Reads start small, so that an idle connection pins little memory, and grow while the
+    // client keeps filling them (a writer pipelining many commands).
+    let mut read_size = MIN_READ;
     loop {
         if shared.failed.borrow().is_some() {
             return Ok(Ended::Closed);
@@ -366,7 +373,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         let reading = session.wants_input(config);
         let start = input.len();
         if reading {
-            input.resize(start + 8192, 0);
+            input.resize(start + read_size, 0);
         }
         let wake = {
             let read = async {
@@ -393,7 +400,14 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         };
         match wake {
             Wake::Read(Ok(0)) => return Ok(Ended::Closed),
-            Wake::Read(Ok(n)) => input.truncate(start + n),
+            Wake::Read(Ok(n)) => {
+                input.truncate(start + n);
+                read_size = match n {
+                    n if n == read_size => (read_size * 2).min(MAX_READ),
+                    n if n < read_size / 4 => (read_size / 2).max(MIN_READ),
+                    _ => read_size,
+                };
+            }
             Wake::Read(Err(error)) => return Err(error),
             Wake::Durable => input.truncate(start),
             Wake::Idle => {
@@ -404,7 +418,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 return Ok(Ended::Closed);
             }
         }
-        if input.is_empty() && input.capacity() > 64 << 10 {
+        if input.is_empty() && input.capacity() > 2 * read_size {
             *input = Vec::new();
         }
     }

@@ -214,28 +214,24 @@ impl Base {
     /// The positions (in dbname order) of the entries within `bounds`.
     pub(crate) fn positions(&self, bounds: (Bound<&DbName>, Bound<&DbName>)) -> Range<usize> {
         let first = match bounds.0 {
-            Bound::Included(key) => self.partition(|name| dbname_cmp(name, key.as_bytes()).is_lt()),
-            Bound::Excluded(key) => self.partition(|name| dbname_cmp(name, key.as_bytes()).is_le()),
+            Bound::Included(key) => self.count_before(key, false),
+            Bound::Excluded(key) => self.count_before(key, true),
             Bound::Unbounded => 0,
         };
         let end = match bounds.1 {
-            Bound::Included(key) => self.partition(|name| dbname_cmp(name, key.as_bytes()).is_le()),
-            Bound::Excluded(key) => self.partition(|name| dbname_cmp(name, key.as_bytes()).is_lt()),
+            Bound::Included(key) => self.count_before(key, true),
+            Bound::Excluded(key) => self.count_before(key, false),
             Bound::Unbounded => self.len(),
         };
         first..end.max(first)
     }
 
-    /// The positions of the entries shared with someone other than their owner.
-    pub(crate) fn shared_positions(&self) -> impl Iterator<Item = usize> + '_ {
-        (self.shared.start..self.shared.end)
-            .step_by(4)
-            .filter_map(|at| self.u32_at(at).map(|p| p as usize))
-    }
-
-    /// The first position whose name does not satisfy `before` (which must hold for a prefix
-    /// of the order).
-    fn partition(&self, before: impl Fn(&[u8]) -> bool) -> usize {
+    /// How many entries sort before `key` (and, if `and_equal`, at it): a binary search.
+    fn count_before(&self, key: &DbName, and_equal: bool) -> usize {
+        let before = |name: &[u8]| {
+            let order = dbname_cmp(name, key.as_bytes());
+            order.is_lt() || (and_equal && order.is_eq())
+        };
         let (mut low, mut high) = (0, self.len());
         while low < high {
             let mid = low + (high - low) / 2;
@@ -245,6 +241,13 @@ impl Base {
             }
         }
         low
+    }
+
+    /// The positions of the entries shared with someone other than their owner.
+    pub(crate) fn shared_positions(&self) -> impl Iterator<Item = usize> + '_ {
+        (self.shared.start..self.shared.end)
+            .step_by(4)
+            .filter_map(|at| self.u32_at(at).map(|p| p as usize))
     }
 
     fn record(&self, offset: usize) -> Option<EntryRef<'_>> {
