@@ -327,3 +327,45 @@ fn mupdatetest_talks_to_the_master(kind: Kind) {
         mailbox("127.0.0.1:1!default", "dave\tlr\t")
     );
 }
+
+/// The same `mupdatetest` session against both masters gives the same answers, byte for byte
+/// (reference/murder.md §7 T4). The script avoids what crashes Cyrus 3.6.1's master (DEACTIVATE
+/// of a missing or same-location reserved name, DELETE of a missing name: §4.1, 8) and what
+/// corvid accepts on purpose (bare atoms).
+#[test]
+fn mupdatetest_answers_match_cyrus() {
+    let script = "X1 FIND \"user.none\"\n\
+                  X2 ACTIVATE \"user.a\" \"127.0.0.1:1!p\" \"a\tlrs\t\"\n\
+                  X3 RESERVE \"user.a\" \"127.0.0.1:2!p\"\n\
+                  X4 RESERVE \"user.b\" \"127.0.0.1:1!p\"\n\
+                  X5 FIND \"user.b\"\n\
+                  X6 ACTIVATE \"user.a.Sent-Items\" \"127.0.0.1:1!p\" \"a\tlrs\t\"\n\
+                  X7 ACTIVATE \"user.a.Sent\" \"127.0.0.1:1!p\" \"a\tlrs\tb\tlr\t\"\n\
+                  X8 ACTIVATE \"user.a.Sent.x\" \"127.0.0.1:1!\" \"\"\n\
+                  X9 LIST \"127.0.0.1:1!\"\n\
+                  X10 DEACTIVATE \"user.a.Sent\" \"127.0.0.1:2!p\"\n\
+                  X11 DEACTIVATE \"user.a.Sent\" \"127.0.0.1:2!q\"\n\
+                  X12 FIND \"user.a.Sent\"\n\
+                  X13 DELETE \"user.b\"\n\
+                  X14 FROB\n\
+                  X15 FIND\n\
+                  X16 FIND \"a\" \"b\"\n\
+                  X17 NOOP\n\
+                  X18 LIST\n";
+    let answers = |master: &dyn MupdateMaster| {
+        let transcript = mupdatetest(&master.endpoint(), script);
+        let start = transcript
+            .find("Security strength factor")
+            .unwrap_or_else(|| panic!("no login in {transcript}"));
+        transcript[start..]
+            .lines()
+            .skip(1)
+            .filter(|line| !line.starts_with("C: "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let ours = answers(&*start_master(Kind::Corvid));
+    let theirs = answers(&*start_master(Kind::Cyrus));
+    assert!(ours.contains("X18 OK \"list complete\""), "{ours}");
+    assert_eq!(ours, theirs);
+}
