@@ -142,7 +142,7 @@ fn configure(args: &Args) -> anyhow::Result<ServerConfig> {
             .max_connections
             .or(file.max_connections)
             .unwrap_or(20_000),
-        changes_kept: 1 << 20,
+        changes_kept: file.changes_kept.unwrap_or(1 << 20),
         idle_timeout: Duration::from_secs(
             args.idle_timeout
                 .or(file.idle_timeout_secs)

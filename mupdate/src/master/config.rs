@@ -49,6 +49,8 @@ pub struct ConfigFile {
     pub idle_timeout_secs: Option<u64>,
     /// A log segment this large (MiB) triggers a snapshot.
     pub snapshot_after_mib: Option<u64>,
+    /// Changes kept in memory for followers that reconnect (XRESUME) or lag.
+    pub changes_kept: Option<usize>,
     /// Certificate and key for STARTTLS.
     pub tls: Option<TlsFiles>,
     /// Who may log in.
@@ -196,6 +198,7 @@ mod tests {
             max_connections = 100
             idle_timeout_secs = 900
             snapshot_after_mib = 8
+            changes_kept = 1000
             [tls]
             cert = "c.pem"
             key = "k.pem"

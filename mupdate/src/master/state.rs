@@ -7,7 +7,7 @@
 //! writes, and anything that read their effects, go out. Every change is also kept for a while
 //! in a change log, from which streaming sessions send updates.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use corvid_proto::mupdate::Reason;
@@ -87,9 +87,9 @@ pub struct LoggedChange {
     /// The mailbox.
     pub name: Box<[u8]>,
     /// The server before the change (empty if the entry did not exist).
-    pub old_server: Box<[u8]>,
+    pub old_server: Arc<[u8]>,
     /// The server after it (empty if the entry was deleted).
-    pub new_server: Box<[u8]>,
+    pub new_server: Arc<[u8]>,
 }
 
 impl LoggedChange {
@@ -120,6 +120,8 @@ pub struct Master {
     batch: Batch,
     changes: VecDeque<LoggedChange>,
     changes_kept: usize,
+    /// Server names, shared by the logged changes (a murder has few servers).
+    servers: BTreeSet<Arc<[u8]>>,
     epoch: u64,
 }
 
@@ -135,6 +137,7 @@ impl Master {
             batch: Batch::default(),
             changes: VecDeque::new(),
             changes_kept: changes_kept.max(1),
+            servers: BTreeSet::new(),
             epoch: 0,
         }
     }
@@ -184,10 +187,11 @@ impl Master {
             return Ok(None);
         };
         let seq = self.last_seq + 1;
-        let old_server = current_server(&self.table, change.name());
+        let old_server = self.table.get(change.name()).map_or(&b""[..], |e| e.server());
+        let old_server = intern(&mut self.servers, old_server);
         let new_server = match &change {
-            Change::Upsert { location, .. } => server_of(location).into(),
-            Change::Delete { .. } => Box::default(),
+            Change::Upsert { location, .. } => intern(&mut self.servers, server_of(location)),
+            Change::Delete { .. } => intern(&mut self.servers, b""),
         };
         wal::encode(seq, &change, &mut self.batch.bytes);
         self.batch.through = seq;
@@ -258,11 +262,14 @@ impl Master {
     }
 }
 
-fn current_server(table: &MailboxTable, name: &[u8]) -> Box<[u8]> {
-    table
-        .get(name)
-        .map(|entry| entry.server().into())
-        .unwrap_or_default()
+/// The shared copy of a server name.
+fn intern(servers: &mut BTreeSet<Arc<[u8]>>, server: &[u8]) -> Arc<[u8]> {
+    if let Some(known) = servers.get(server) {
+        return known.clone();
+    }
+    let new: Arc<[u8]> = server.into();
+    servers.insert(new.clone());
+    new
 }
 
 /// Names and locations go to backends' and frontends' databases and into `{n+}` literals:
