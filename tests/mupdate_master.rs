@@ -649,6 +649,25 @@ fn connections_beyond_the_limit_get_bye() {
 }
 
 #[test]
+fn idle_connections_are_closed() {
+    let master = start(&["--idle-timeout", "1"]);
+    let mut anonymous = connect(&master);
+    let mut streaming = admin(&master);
+    streaming.exchange(b"U01 UPDATE\r\n", &status("U01", "OK", "streaming starts"));
+    let started = Instant::now();
+    for client in [&mut anonymous, &mut streaming] {
+        client.expect(b"* BYE \"idle for too long\"\r\n");
+        assert!(client.closed_within(Duration::from_secs(5)));
+    }
+    let idle = started.elapsed();
+    assert!(
+        idle >= Duration::from_millis(800) && idle < Duration::from_secs(5),
+        "{idle:?}"
+    );
+    still_serves(&master);
+}
+
+#[test]
 fn bad_logins_are_refused_and_wrong_passwords_delayed() {
     let master = start(&[]);
     let mut client = connect(&master);
@@ -769,6 +788,45 @@ fn banner_login_and_literals() {
     assert!(client.read_for(Duration::from_millis(100)).is_empty());
     client.exchange(b"r.a\r\n", &found("X6"));
     assert!(client.read_for(Duration::from_millis(100)).is_empty());
+}
+
+/// Commands pipelined behind an AUTHENTICATE wait for its outcome, a slow failure included.
+#[test]
+fn commands_pipelined_behind_a_login_wait_for_it() {
+    let master = start(&[]);
+    let good = plain_base64("", ADMIN.0, ADMIN.1);
+    let mut client = connect(&master);
+    client.exchange(
+        format!("A01 AUTHENTICATE \"PLAIN\" \"{good}\"\r\nX1 NOOP\r\nX2 FIND \"a\"\r\n").as_bytes(),
+        &concat(&[
+            &status("A01", "OK", "Authenticated"),
+            &status("X1", "OK", "Noop done"),
+            &status("X2", "OK", "Search completed"),
+        ]),
+    );
+    // The client's SASL line sent with the command, before the empty challenge.
+    let mut client = connect(&master);
+    client.exchange(
+        format!("A01 AUTHENTICATE \"PLAIN\"\r\n{good}\r\nX1 NOOP\r\n").as_bytes(),
+        &concat(&[
+            b"\r\n",
+            &status("A01", "OK", "Authenticated"),
+            &status("X1", "OK", "Noop done"),
+        ]),
+    );
+    let bad = plain_base64("", ADMIN.0, "wrong");
+    let mut client = connect(&master);
+    let started = Instant::now();
+    client.exchange(
+        format!("A01 AUTHENTICATE \"PLAIN\" \"{bad}\"\r\nX1 NOOP\r\nQ01 LOGOUT\r\n").as_bytes(),
+        &concat(&[
+            &status("A01", "NO", "authentication failure"),
+            &status("X1", "BAD", "Please login first"),
+            &status("Q01", "OK", "bye-bye"),
+        ]),
+    );
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    assert!(client.closed_within(Duration::from_secs(5)));
 }
 
 #[test]
