@@ -109,6 +109,11 @@ impl CorvidMaster {
         self.launch();
     }
 
+    /// `127.0.0.1:PORT`, where it listens.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
     /// The process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)

@@ -208,7 +208,9 @@ impl MupdateClient {
         self.read_with(|input| Response::decode(input, Limits::default()))
     }
 
-    fn send(&mut self, kind: CommandKind) -> io::Result<Vec<u8>> {
+    /// Sends a command without waiting for its answer (to pipeline several); returns its tag,
+    /// for [`MupdateClient::finish`].
+    pub fn send(&mut self, kind: CommandKind) -> io::Result<Vec<u8>> {
         let tag = format!("T{}", self.next_tag).into_bytes();
         self.next_tag += 1;
         let mut out = Vec::new();
@@ -239,6 +241,12 @@ impl MupdateClient {
     /// Sends a command and reads up to its tagged status: the records, and the status.
     pub fn command(&mut self, kind: CommandKind) -> io::Result<(Vec<Record>, Status, String)> {
         let tag = self.send(kind)?;
+        self.finish(&tag)
+    }
+
+    /// Reads up to the tagged status of the command sent with `tag`: its records, and the
+    /// status. Commands pipelined earlier must have been finished first.
+    pub fn finish(&mut self, tag: &[u8]) -> io::Result<(Vec<Record>, Status, String)> {
         let mut records = Vec::new();
         loop {
             match self.read_response()? {
@@ -493,4 +501,182 @@ impl ImapClient {
     pub fn logout(mut self) {
         let _ = self.command("LOGOUT");
     }
+}
+
+/// SASL PLAIN's message `authzid NUL authcid NUL password` in base64, as sent on the wire.
+pub fn plain_base64(authzid: &str, user: &str, password: &str) -> String {
+    let mut line = Vec::new();
+    corvid_proto::mupdate::encode_sasl_line(
+        format!("{authzid}\0{user}\0{password}").as_bytes(),
+        &mut line,
+    );
+    String::from_utf8_lossy(&line).trim_end().to_owned()
+}
+
+/// A raw connection for byte-level protocol tests: what is sent and read is compared as bytes.
+/// Reads are bounded: each waits at most [`IO_TIMEOUT`] in all.
+#[derive(Debug)]
+pub struct RawClient {
+    /// The socket.
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawClient {
+    /// Connects (without reading anything).
+    pub fn connect(addr: &str) -> io::Result<Self> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        stream.set_nodelay(true)?;
+        Ok(RawClient {
+            stream,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Sends `bytes` as they are.
+    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    /// Reads until `n` bytes are buffered (or the bound passes, or the server closes), then
+    /// takes them; fewer on timeout or close.
+    pub fn read_n(&mut self, n: usize, bound: Duration) -> Vec<u8> {
+        let deadline = Instant::now() + bound;
+        while self.buf.len() < n && self.fill(deadline) {}
+        let n = n.min(self.buf.len());
+        self.buf.drain(..n).collect()
+    }
+
+    /// Reads until the buffered bytes end with `end` (or the bound passes, or the server
+    /// closes) and takes everything buffered.
+    pub fn read_until(&mut self, end: &[u8], bound: Duration) -> Vec<u8> {
+        let deadline = Instant::now() + bound;
+        while !self.buf.ends_with(end) && self.fill(deadline) {}
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Reads exactly as many bytes as `expected` has and asserts they are those bytes.
+    #[track_caller]
+    pub fn expect(&mut self, expected: &[u8]) {
+        let got = self.read_n(expected.len(), IO_TIMEOUT);
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expected),
+            "unexpected bytes from the server"
+        );
+    }
+
+    /// Sends `command` and asserts the answer is exactly `expected`.
+    #[track_caller]
+    pub fn exchange(&mut self, command: &[u8], expected: &[u8]) {
+        self.send(command).expect("send to the server");
+        self.expect(expected);
+    }
+
+    /// Whatever arrives within `wait` (nothing, usually: to check that the server is quiet).
+    pub fn read_for(&mut self, wait: Duration) -> Vec<u8> {
+        let deadline = Instant::now() + wait;
+        while self.fill(deadline) {}
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Whether the server closes the connection (EOF or reset) within `bound`, bytes sent
+    /// before the close being dropped.
+    pub fn closed_within(&mut self, bound: Duration) -> bool {
+        let deadline = Instant::now() + bound;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            let _ = self.stream.set_read_timeout(Some(left));
+            let mut chunk = [0u8; 16 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return false;
+                }
+                Err(_) => return true,
+            }
+        }
+    }
+
+    /// One read into the buffer before `deadline`; false on timeout, close or error.
+    fn fill(&mut self, deadline: Instant) -> bool {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let _ = self.stream.set_read_timeout(Some(left));
+        let mut chunk = [0u8; 16 * 1024];
+        match self.stream.read(&mut chunk) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+        }
+    }
+}
+
+/// A small seeded random number generator (xorshift64*): tests print the seed so that a
+/// failing run can be repeated (`CORVID_TEST_SEED`).
+#[derive(Debug, Clone)]
+pub struct XorShift(u64);
+
+impl XorShift {
+    /// From `CORVID_TEST_SEED` if set, else from the clock; the seed is printed.
+    pub fn from_env_or_clock(what: &str) -> Self {
+        let seed = std::env::var("CORVID_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+            });
+        eprintln!("{what}: seed {seed} (CORVID_TEST_SEED={seed} repeats it)");
+        Self::new(seed)
+    }
+
+    /// From a seed.
+    pub fn new(seed: u64) -> Self {
+        XorShift(seed.max(1))
+    }
+
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    /// A number in `range`.
+    pub fn range(&mut self, range: std::ops::Range<u64>) -> u64 {
+        range.start + self.below(range.end - range.start)
+    }
+}
+
+/// A process's resident memory in KiB (`VmRSS` of /proc/PID/status), if it runs.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }

@@ -102,23 +102,60 @@ pub fn run(
     config: ServerConfig,
     ready: impl FnOnce(&Recovery) + Send + 'static,
 ) -> Result<(), ServerError> {
+    let listener = bind(config.listen)?;
     let executor = LocalExecutorBuilder::new(Placement::Unbound)
         .name("mupdate")
         .io_memory(256 << 10)
         .ring_depth(256)
-        .spawn(move || serve(config, ready))
+        .spawn(move || serve(config, listener, ready))
         .map_err(|error| ServerError::Executor(error.to_string()))?;
     executor
         .join()
         .map_err(|error| ServerError::Executor(error.to_string()))?
 }
 
-async fn serve(config: ServerConfig, ready: impl FnOnce(&Recovery)) -> Result<(), ServerError> {
+/// How long a port in use is retried at start-up.
+const BIND_RETRY: Duration = Duration::from_secs(3);
+
+/// Binds the listening socket as std does: with SO_REUSEADDR and without SO_REUSEPORT.
+/// glommio's own bind is the other way round, which would let a second master share the port
+/// silently, and would keep a restarted master off the port for a minute after a stop with
+/// clients connected (the stopped master's connections linger in TIME_WAIT).
+///
+/// A port in use is retried for [`BIND_RETRY`]: the listening socket of a master that was just
+/// killed outlives its process for a moment, until the kernel has torn down its io_uring.
+fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, ServerError> {
+    let deadline = std::time::Instant::now() + BIND_RETRY;
+    loop {
+        match std::net::TcpListener::bind(addr) {
+            Ok(listener) => return Ok(listener),
+            Err(error)
+                if error.kind() == io::ErrorKind::AddrInUse
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(source) => return Err(ServerError::Listen { addr, source }),
+        }
+    }
+}
+
+/// The listening socket, handed to glommio.
+#[allow(unsafe_code)]
+fn into_glommio(listener: std::net::TcpListener) -> TcpListener {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    // SAFETY: the descriptor comes from `into_raw_fd`, so it is open, it is a bound and
+    // listening TCP socket, and nothing else owns it: glommio's listener takes it over.
+    unsafe { TcpListener::from_raw_fd(listener.into_raw_fd()) }
+}
+
+async fn serve(
+    config: ServerConfig,
+    listener: std::net::TcpListener,
+    ready: impl FnOnce(&Recovery),
+) -> Result<(), ServerError> {
     let (store, table, recovery) = Store::open(&config.data_dir)?;
-    let listener = listen(config.listen).map_err(|source| ServerError::Listen {
-        addr: config.listen,
-        source,
-    })?;
+    let listener = into_glommio(listener);
     let shared = Rc::new(Shared {
         users: Arc::new(config.users.clone()),
         master: RefCell::new(Master::new(table, config.changes_kept).with_epoch(recovery.epoch)),
@@ -142,21 +179,6 @@ async fn serve(config: ServerConfig, ready: impl FnOnce(&Recovery)) -> Result<()
     let committer = glommio::spawn_local(commit_loop(shared.clone(), store));
     let acceptor = accept_loop(shared.clone(), listener);
     future::or(committer, acceptor).await
-}
-
-/// Binds the listening socket for the current executor. Not glommio's own bind, which sets
-/// SO_REUSEPORT (a second master could then share the port unnoticed) and not SO_REUSEADDR (a
-/// restarted master would be refused the port while the old process's connections linger in
-/// FIN-WAIT): std's bind sets exactly SO_REUSEADDR.
-#[allow(unsafe_code)]
-fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    use std::os::fd::{FromRawFd, IntoRawFd};
-    let listener = std::net::TcpListener::bind(addr)?;
-    listener.set_nonblocking(true)?;
-    let fd = listener.into_raw_fd();
-    // SAFETY: `fd` is a bound, listening TCP socket whose ownership `into_raw_fd` gave up; the
-    // glommio listener takes it over and closes it when dropped. Nothing else refers to it.
-    Ok(unsafe { TcpListener::from_raw_fd(fd) })
 }
 
 async fn accept_loop(shared: Rc<Shared>, listener: TcpListener) -> Result<(), ServerError> {

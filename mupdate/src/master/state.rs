@@ -187,7 +187,10 @@ impl Master {
             return Ok(None);
         };
         let seq = self.last_seq + 1;
-        let old_server = self.table.get(change.name()).map_or(&b""[..], |e| e.server());
+        let old_server = self
+            .table
+            .get(change.name())
+            .map_or(&b""[..], |e| e.server());
         let old_server = intern(&mut self.servers, old_server);
         let new_server = match &change {
             Change::Upsert { location, .. } => intern(&mut self.servers, server_of(location)),
