@@ -1,8 +1,10 @@
 //! A blocking MUPDATE client for tools: `corvid mboxlist`, scripts and tests.
 //!
 //! One connection, std sockets, a read timeout. Commands are sent with [`Client::command`] (one
-//! at a time) or [`Client::pipeline`] (many in flight, for loading a table quickly). Servers
-//! (the master, the follower) do not use it: they run on glommio.
+//! at a time), [`Client::pipeline`] (many in flight, for loading a table quickly), or
+//! [`Client::send`] and [`Client::finish`] for a caller that pipelines its own way (commands are
+//! queued and written together when an answer is awaited). Servers (the master, the follower)
+//! do not use it: they run on glommio.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -48,6 +50,8 @@ pub struct Reply {
 pub struct Client {
     stream: TcpStream,
     buffer: Vec<u8>,
+    /// Commands sent but not yet written.
+    queued: Vec<u8>,
     banner: Banner,
     next_tag: u64,
 }
@@ -66,6 +70,7 @@ impl Client {
         Ok(Client {
             stream,
             buffer,
+            queued: Vec::new(),
             banner,
             next_tag: 1,
         })
@@ -83,15 +88,61 @@ impl Client {
         read_from(&mut self.stream, &mut self.buffer, decode)
     }
 
-    fn encode(&mut self, kind: CommandKind, out: &mut Vec<u8>) -> Vec<u8> {
+    /// Queues a command; returns its tag. It is written when an answer is next awaited.
+    pub fn send(&mut self, kind: CommandKind) -> Vec<u8> {
         let tag = format!("C{}", self.next_tag).into_bytes();
         self.next_tag += 1;
         Command {
             tag: tag.clone(),
             kind,
         }
-        .encode(out);
+        .encode(&mut self.queued);
         tag
+    }
+
+    /// Writes the commands queued by [`Client::send`] now.
+    pub fn flush(&mut self) -> Result<(), ClientError> {
+        if !self.queued.is_empty() {
+            self.stream.write_all(&self.queued)?;
+            self.queued.clear();
+        }
+        Ok(())
+    }
+
+    /// Reads one response (after writing what is queued).
+    pub fn read_response(&mut self) -> Result<Response, ClientError> {
+        self.flush()?;
+        self.read(|input| Response::decode(input, Limits::default()))
+    }
+
+    /// Reads the answers up to the tagged status of the command sent as `tag` (records of
+    /// earlier commands still unanswered are taken as its own: finish in order).
+    pub fn finish(&mut self, tag: &[u8]) -> Result<Reply, ClientError> {
+        let mut records = Vec::new();
+        loop {
+            match self.read_response()? {
+                Response::Record { record, .. } => records.push(record),
+                Response::Status {
+                    tag: Some(got),
+                    status,
+                    text,
+                } if got == tag => {
+                    return Ok(Reply {
+                        records,
+                        status,
+                        text: String::from_utf8_lossy(&text).into(),
+                    });
+                }
+                Response::Status {
+                    status: Status::Bye,
+                    text,
+                    ..
+                } => return Err(ClientError::Bye(String::from_utf8_lossy(&text).into())),
+                // Untagged lines (a corvid master's position reports) and earlier commands'
+                // statuses carry nothing here.
+                Response::Status { .. } => {}
+            }
+        }
     }
 
     /// Logs in with SASL PLAIN, as `user`, acting as `authzid` (empty: as `user`).
@@ -102,15 +153,11 @@ impl Client {
         authzid: &str,
     ) -> Result<(), ClientError> {
         let message = [authzid.as_bytes(), user.as_bytes(), password.as_bytes()].join(&0u8);
-        let mut out = Vec::new();
-        self.encode(
-            CommandKind::Authenticate {
-                mechanism: "PLAIN".into(),
-                initial_response: Some(message),
-            },
-            &mut out,
-        );
-        self.stream.write_all(&out)?;
+        self.send(CommandKind::Authenticate {
+            mechanism: "PLAIN".into(),
+            initial_response: Some(message),
+        });
+        self.flush()?;
         match self.read(|input| AuthReply::decode(input, Limits::default()))? {
             AuthReply::Done(Response::Status {
                 status: Status::Ok, ..
@@ -125,8 +172,8 @@ impl Client {
 
     /// Sends one command and reads its answer.
     pub fn command(&mut self, kind: CommandKind) -> Result<Reply, ClientError> {
-        let mut replies = self.pipeline(std::iter::once(kind), 1)?;
-        replies.pop().ok_or(ClientError::Closed)
+        let tag = self.send(kind);
+        self.finish(&tag)
     }
 
     /// Sends the commands with up to `window` of them in flight, and returns their answers in
@@ -136,43 +183,18 @@ impl Client {
         commands: impl IntoIterator<Item = CommandKind>,
         window: usize,
     ) -> Result<Vec<Reply>, ClientError> {
-        let mut commands = commands.into_iter().peekable();
-        let mut in_flight = std::collections::VecDeque::new();
+        let mut in_flight: std::collections::VecDeque<Vec<u8>> = std::collections::VecDeque::new();
         let mut replies = Vec::new();
-        let mut records = Vec::new();
-        while commands.peek().is_some() || !in_flight.is_empty() {
-            let mut out = Vec::new();
-            while in_flight.len() < window.max(1)
-                && let Some(kind) = commands.next()
+        for kind in commands {
+            if in_flight.len() >= window.max(1)
+                && let Some(tag) = in_flight.pop_front()
             {
-                let tag = self.encode(kind, &mut out);
-                in_flight.push_back(tag);
+                replies.push(self.finish(&tag)?);
             }
-            if !out.is_empty() {
-                self.stream.write_all(&out)?;
-            }
-            match self.read(|input| Response::decode(input, Limits::default()))? {
-                Response::Record { record, .. } => records.push(record),
-                Response::Status {
-                    tag: Some(tag),
-                    status,
-                    text,
-                } if in_flight.front() == Some(&tag) => {
-                    in_flight.pop_front();
-                    replies.push(Reply {
-                        records: std::mem::take(&mut records),
-                        status,
-                        text: String::from_utf8_lossy(&text).into(),
-                    });
-                }
-                Response::Status {
-                    status: Status::Bye,
-                    text,
-                    ..
-                } => return Err(ClientError::Bye(String::from_utf8_lossy(&text).into())),
-                // Untagged lines (a corvid master's position reports) carry nothing for tools.
-                Response::Status { .. } => {}
-            }
+            in_flight.push_back(self.send(kind));
+        }
+        for tag in in_flight {
+            replies.push(self.finish(&tag)?);
         }
         Ok(replies)
     }

@@ -21,10 +21,8 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use corvid_proto::mupdate::{
-    AuthReply, Banner, Command as MupCommand, CommandKind, DecodeError, Decoded, Limits, Record,
-    Response, Status,
-};
+use corvid_mupdate::client::{Client, ClientError};
+use corvid_proto::mupdate::{Banner, CommandKind, Record, Response, Status};
 
 /// How long one network read may block before the helpers give up.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(15);
@@ -138,104 +136,54 @@ pub trait MupdateMaster {
     fn logs(&self) -> String;
 }
 
-/// Reads from `stream` into `buf` until `decode` makes a whole value of its front.
-fn read_decoded<T>(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    decode: impl Fn(&[u8]) -> Result<Decoded<T>, DecodeError>,
-) -> io::Result<T> {
-    loop {
-        match decode(buf).map_err(protocol_error)? {
-            Decoded::Done { value, consumed } => {
-                buf.drain(..consumed);
-                return Ok(value);
-            }
-            Decoded::Incomplete => {
-                let mut chunk = [0u8; 16 * 1024];
-                let n = stream.read(&mut chunk)?;
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "MUPDATE server closed the connection",
-                    ));
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-        }
-    }
-}
-
 fn protocol_error(what: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_string())
 }
 
-/// A blocking MUPDATE client: one connection, one command at a time.
+fn client_error(error: ClientError) -> io::Error {
+    match error {
+        ClientError::Io(error) => error,
+        other => protocol_error(other),
+    }
+}
+
+/// A blocking MUPDATE client for tests: corvid's own ([`corvid_mupdate::client::Client`]) with
+/// `io::Result`s and shortcuts for the common commands.
 #[derive(Debug)]
 pub struct MupdateClient {
-    stream: TcpStream,
-    buf: Vec<u8>,
+    inner: Client,
     /// The server's capability banner.
     pub banner: Banner,
-    next_tag: u32,
 }
 
 impl MupdateClient {
     /// Connects and reads the banner.
     pub fn connect(addr: &str) -> io::Result<Self> {
-        let mut stream = TcpStream::connect(addr)?;
-        stream.set_read_timeout(Some(IO_TIMEOUT))?;
-        let mut buf = Vec::new();
-        let banner = read_decoded(&mut stream, &mut buf, |input| {
-            Banner::decode(input, Limits::default())
-        })?;
+        let inner = Client::connect(addr, IO_TIMEOUT).map_err(client_error)?;
         Ok(MupdateClient {
-            stream,
-            buf,
-            banner,
-            next_tag: 1,
+            banner: inner.banner().clone(),
+            inner,
         })
-    }
-
-    fn read_with<T>(
-        &mut self,
-        decode: impl Fn(&[u8]) -> Result<Decoded<T>, DecodeError>,
-    ) -> io::Result<T> {
-        read_decoded(&mut self.stream, &mut self.buf, decode)
     }
 
     /// Reads one response.
     pub fn read_response(&mut self) -> io::Result<Response> {
-        self.read_with(|input| Response::decode(input, Limits::default()))
+        self.inner.read_response().map_err(client_error)
     }
 
     /// Sends a command without waiting for its answer (to pipeline several); returns its tag,
     /// for [`MupdateClient::finish`].
     pub fn send(&mut self, kind: CommandKind) -> io::Result<Vec<u8>> {
-        let tag = format!("T{}", self.next_tag).into_bytes();
-        self.next_tag += 1;
-        let mut out = Vec::new();
-        MupCommand {
-            tag: tag.clone(),
-            kind,
-        }
-        .encode(&mut out);
-        self.stream.write_all(&out)?;
+        let tag = self.inner.send(kind);
+        self.inner.flush().map_err(client_error)?;
         Ok(tag)
     }
 
     /// Logs in with SASL PLAIN (empty authorization id, as Cyrus's own client does).
     pub fn authenticate(&mut self, user: &str, password: &str) -> io::Result<()> {
-        let response = format!("\0{user}\0{password}").into_bytes();
-        self.send(CommandKind::Authenticate {
-            mechanism: "PLAIN".to_owned(),
-            initial_response: Some(response),
-        })?;
-        match self.read_with(|input| AuthReply::decode(input, Limits::default()))? {
-            AuthReply::Done(Response::Status {
-                status: Status::Ok, ..
-            }) => Ok(()),
-            other => Err(protocol_error(format!("AUTHENTICATE failed: {other:?}"))),
-        }
+        self.inner
+            .authenticate(user, password, "")
+            .map_err(|error| protocol_error(format!("AUTHENTICATE failed: {error}")))
     }
 
     /// Sends a command and reads up to its tagged status: the records, and the status.
@@ -247,30 +195,8 @@ impl MupdateClient {
     /// Reads up to the tagged status of the command sent with `tag`: its records, and the
     /// status. Commands pipelined earlier must have been finished first.
     pub fn finish(&mut self, tag: &[u8]) -> io::Result<(Vec<Record>, Status, String)> {
-        let mut records = Vec::new();
-        loop {
-            match self.read_response()? {
-                Response::Record { record, .. } => records.push(record),
-                Response::Status {
-                    tag: Some(t),
-                    status,
-                    text,
-                } if t == tag => {
-                    return Ok((records, status, String::from_utf8_lossy(&text).into_owned()));
-                }
-                Response::Status {
-                    status: Status::Bye,
-                    text,
-                    ..
-                } => {
-                    return Err(protocol_error(format!(
-                        "BYE {}",
-                        String::from_utf8_lossy(&text)
-                    )));
-                }
-                Response::Status { .. } => {}
-            }
-        }
+        let reply = self.inner.finish(tag).map_err(client_error)?;
+        Ok((reply.records, reply.status, reply.text))
     }
 
     fn expect_ok(&mut self, kind: CommandKind) -> io::Result<Vec<Record>> {
