@@ -309,29 +309,11 @@ impl Session {
             }
             CommandKind::Update { hosts } => self.dump(master, tag, hosts, false),
             CommandKind::Resume { position, hosts } => self.resume(master, tag, &position, hosts),
-            CommandKind::Activate {
-                name,
-                location,
-                acl,
-            } => self.write(
-                master,
-                identity,
-                &tag,
-                Write::Activate {
-                    name,
-                    location,
-                    acl,
-                },
-            ),
-            CommandKind::Reserve { name, location } => {
-                self.write(master, identity, &tag, Write::Reserve { name, location });
-            }
-            CommandKind::Deactivate { name, location } => {
-                self.write(master, identity, &tag, Write::Deactivate { name, location });
-            }
-            CommandKind::Delete { name } => {
-                self.write(master, identity, &tag, Write::Delete { name });
-            }
+            // What is left are the writes (the other commands are matched above).
+            kind => match Write::new(kind) {
+                Ok(write) => self.write(master, identity, &tag, write),
+                Err(_) => self.answer(master, &tag, Status::Bad, Reason::UnrecognizedCommand),
+            },
         }
         None
     }

@@ -10,61 +10,44 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use corvid_proto::mupdate::Reason;
+use corvid_proto::mupdate::{CommandKind, Reason};
 
 use super::auth::{Identity, Role};
 use crate::store::wal;
 use crate::table::{Base, Change, EntryRef, MailboxTable, State, server_of};
 
-/// A write a session asks for.
+/// A write a session asks for: an ACTIVATE, RESERVE, DEACTIVATE or DELETE command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Write {
-    /// `ACTIVATE name location acl`.
-    Activate {
-        /// The mailbox.
-        name: Vec<u8>,
-        /// `server!partition`.
-        location: Vec<u8>,
-        /// The ACL string.
-        acl: Vec<u8>,
-    },
-    /// `RESERVE name location`.
-    Reserve {
-        /// The mailbox.
-        name: Vec<u8>,
-        /// `server!partition`.
-        location: Vec<u8>,
-    },
-    /// `DEACTIVATE name location`.
-    Deactivate {
-        /// The mailbox.
-        name: Vec<u8>,
-        /// `server!partition`.
-        location: Vec<u8>,
-    },
-    /// `DELETE name`.
-    Delete {
-        /// The mailbox.
-        name: Vec<u8>,
-    },
-}
+pub struct Write(CommandKind);
 
 impl Write {
+    /// The command as a write; the command back if it is not one.
+    pub fn new(kind: CommandKind) -> Result<Write, CommandKind> {
+        match kind {
+            CommandKind::Activate { .. }
+            | CommandKind::Reserve { .. }
+            | CommandKind::Deactivate { .. }
+            | CommandKind::Delete { .. } => Ok(Write(kind)),
+            other => Err(other),
+        }
+    }
+
     fn name(&self) -> &[u8] {
-        match self {
-            Write::Activate { name, .. }
-            | Write::Reserve { name, .. }
-            | Write::Deactivate { name, .. }
-            | Write::Delete { name } => name,
+        match &self.0 {
+            CommandKind::Activate { name, .. }
+            | CommandKind::Reserve { name, .. }
+            | CommandKind::Deactivate { name, .. }
+            | CommandKind::Delete { name } => name,
+            _ => b"",
         }
     }
 
     fn location(&self) -> Option<&[u8]> {
-        match self {
-            Write::Activate { location, .. }
-            | Write::Reserve { location, .. }
-            | Write::Deactivate { location, .. } => Some(location),
-            Write::Delete { .. } => None,
+        match &self.0 {
+            CommandKind::Activate { location, .. }
+            | CommandKind::Reserve { location, .. }
+            | CommandKind::Deactivate { location, .. } => Some(location),
+            _ => None,
         }
     }
 }
@@ -324,9 +307,9 @@ fn decide(current: Option<EntryRef<'_>>, write: Write) -> Result<Option<Change>,
         acl: acl.into(),
         state,
     };
-    Ok(match write {
+    Ok(match write.0 {
         // An unconditional upsert: no RESERVE needed (resynchronisation relies on it).
-        Write::Activate {
+        CommandKind::Activate {
             name,
             location,
             acl,
@@ -336,14 +319,14 @@ fn decide(current: Option<EntryRef<'_>>, write: Write) -> Result<Option<Change>,
         },
         // Refused if the name is elsewhere; at the same location it becomes reserved, its ACL
         // dropped, even if it was active (Cyrus tolerates replicated backends this way).
-        Write::Reserve { name, location } => match current {
+        CommandKind::Reserve { name, location } => match current {
             Some(entry) if entry.location != location.as_slice() => {
                 return Err(Refusal::No(Reason::MailboxAlreadyExists));
             }
             Some(entry) if same(&entry, &location, b"", State::Reserved) => None,
             _ => Some(upsert(name, location, Vec::new(), State::Reserved)),
         },
-        Write::Deactivate { name, location } => match current {
+        CommandKind::Deactivate { name, location } => match current {
             None => return Err(Refusal::No(Reason::MailboxDoesNotExist)),
             Some(entry) if entry.state != State::Active => {
                 return Err(Refusal::No(Reason::MailboxNotActive));
@@ -351,13 +334,19 @@ fn decide(current: Option<EntryRef<'_>>, write: Write) -> Result<Option<Change>,
             Some(_) => Some(upsert(name, location, Vec::new(), State::Reserved)),
         },
         // No location check, as in Cyrus; deleting an absent name is not an error.
-        Write::Delete { name } => current.map(|_| Change::Delete { name: name.into() }),
+        CommandKind::Delete { name } => current.map(|_| Change::Delete { name: name.into() }),
+        // Not a write: `Write::new` lets none through.
+        _ => None,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn write(kind: CommandKind) -> Write {
+        Write::new(kind).unwrap()
+    }
 
     fn admin() -> Identity {
         Identity {
@@ -376,18 +365,18 @@ mod tests {
     }
 
     fn activate(name: &str, location: &str, acl: &str) -> Write {
-        Write::Activate {
+        write(CommandKind::Activate {
             name: name.into(),
             location: location.into(),
             acl: acl.into(),
-        }
+        })
     }
 
     fn reserve(name: &str, location: &str) -> Write {
-        Write::Reserve {
+        write(CommandKind::Reserve {
             name: name.into(),
             location: location.into(),
-        }
+        })
     }
 
     #[test]
@@ -412,9 +401,11 @@ mod tests {
         assert_eq!(master.write(&who, reserve("user.a", "be1!p")), Ok(Some(3)));
         let entry = master.table().get(b"user.a").unwrap();
         assert_eq!((entry.state, entry.acl), (State::Reserved, b"".as_slice()));
-        let deactivate = |name: &str| Write::Deactivate {
-            name: name.into(),
-            location: "be2!q".into(),
+        let deactivate = |name: &str| {
+            write(CommandKind::Deactivate {
+                name: name.into(),
+                location: "be2!q".into(),
+            })
         };
         assert_eq!(
             master.write(&who, deactivate("user.a")),
@@ -429,7 +420,7 @@ mod tests {
             .unwrap();
         assert_eq!(master.write(&who, deactivate("user.a")), Ok(Some(5)));
         assert_eq!(master.table().get(b"user.a").unwrap().location, b"be2!q");
-        let delete = |name: &str| Write::Delete { name: name.into() };
+        let delete = |name: &str| write(CommandKind::Delete { name: name.into() });
         assert_eq!(master.write(&who, delete("user.a")), Ok(Some(6)));
         assert_eq!(master.write(&who, delete("user.a")), Ok(None));
         // Cyrus's empty partition is stored as sent.
@@ -467,9 +458,9 @@ mod tests {
         assert_eq!(
             master.write(
                 &be2,
-                Write::Delete {
+                write(CommandKind::Delete {
                     name: "user.a".into()
-                }
+                })
             ),
             Err(Refusal::No(Reason::PermissionDenied))
         );
@@ -485,9 +476,9 @@ mod tests {
         assert_eq!(
             master.write(
                 &be2,
-                Write::Delete {
+                write(CommandKind::Delete {
                     name: "user.a".into()
-                }
+                })
             ),
             Ok(Some(3))
         );
@@ -540,9 +531,9 @@ mod tests {
         master
             .write(
                 &who,
-                Write::Delete {
+                write(CommandKind::Delete {
                     name: "user.u0".into(),
-                },
+                }),
             )
             .unwrap();
         master
