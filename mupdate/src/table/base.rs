@@ -348,7 +348,7 @@ fn build_slots(hashes: &[(u64, u32)]) -> Vec<u64> {
 
 /// A keyed 64-bit hash of a name: eight bytes at a time, multiply and fold. Its definition is
 /// part of the archive layout (archives store their seed), so it must never change silently.
-fn name_hash(seed: u64, name: &[u8]) -> u64 {
+pub(super) fn name_hash(seed: u64, name: &[u8]) -> u64 {
     const MUL: u64 = 0x9E37_79B9_7F4A_7C15;
     let fold = |h: u64, word: u64| {
         let product = u128::from(h ^ word) * u128::from(MUL);
