@@ -9,8 +9,10 @@
 
 mod base;
 
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
 use std::collections::btree_map;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::{Bound, Range, RangeBounds};
 use std::sync::Arc;
 
@@ -127,6 +129,12 @@ pub struct MailboxTable {
     base: Arc<Base>,
     /// Changes since the base: `None` marks a deleted name.
     overlay: BTreeMap<DbName, Option<Value>>,
+    /// The keyed hashes of the names the overlay holds or held (a superset: never removed), so
+    /// that a lookup of a name the overlay does not hold (most of them) skips the ordered
+    /// map's comparisons.
+    overlay_hashes: HashFilter,
+    /// The key of those hashes.
+    overlay_seed: u64,
     len: usize,
     seq: u64,
 }
@@ -145,6 +153,8 @@ impl MailboxTable {
             seq: base.seq(),
             base,
             overlay: BTreeMap::new(),
+            overlay_hashes: HashFilter::default(),
+            overlay_seed: rand::random::<u64>() | 1,
         }
     }
 
@@ -181,14 +191,24 @@ impl MailboxTable {
 
     /// The entry named `name`.
     pub fn get(&self, name: &[u8]) -> Option<EntryRef<'_>> {
-        if !self.overlay.is_empty()
-            && let Some((key, value)) = self.overlay.get_key_value(&DbName::new(name))
-        {
+        if let Some((key, value)) = self.overlay_get(name) {
             return value
                 .as_ref()
                 .map(|value| overlay_entry(key.as_bytes(), value));
         }
         self.base.get(name)
+    }
+
+    /// The overlay's entry for `name` (`Some(None)`: deleted since the base), if it has one.
+    fn overlay_get(&self, name: &[u8]) -> Option<(&DbName, &Option<Value>)> {
+        if self.overlay.is_empty()
+            || !self
+                .overlay_hashes
+                .contains(&base::name_hash(self.overlay_seed, name))
+        {
+            return None;
+        }
+        self.overlay.get_key_value(overlay_key(&name))
     }
 
     /// Applies a change numbered `seq` (sequence numbers only grow).
@@ -209,17 +229,22 @@ impl MailboxTable {
             ),
             Change::Delete { name } => (name, None),
         };
-        let existed = self.get(&name).is_some();
+        let in_base = self.base.get(&name).is_some();
+        let existed = match self.overlay_get(&name) {
+            Some((_, value)) => value.is_some(),
+            None => in_base,
+        };
         match (existed, value.is_some()) {
             (false, true) => self.len += 1,
             (true, false) => self.len -= 1,
             _ => {}
         }
-        let in_base = self.base.get(&name).is_some();
         let key = DbName::new(name);
         if value.is_none() && !in_base {
             self.overlay.remove(&key);
         } else {
+            self.overlay_hashes
+                .insert(base::name_hash(self.overlay_seed, key.as_bytes()));
             self.overlay.insert(key, value);
         }
         self.seq = self.seq.max(seq);
@@ -263,7 +288,7 @@ impl MailboxTable {
             .base
             .shared_positions()
             .filter_map(|position| self.base.at(position))
-            .filter(|entry| !self.overlay.contains_key(&DbName::new(entry.name)));
+            .filter(|entry| self.overlay_get(entry.name).is_none());
         let from_overlay = self.overlay.iter().filter_map(|(name, value)| {
             let entry = overlay_entry(name.as_bytes(), value.as_ref()?);
             is_shared(entry.name, entry.acl).then_some(entry)
@@ -284,6 +309,80 @@ impl MailboxTable {
         for (seq, change) in since {
             self.apply(seq, change);
         }
+    }
+}
+
+/// A set of keyed hashes: they are hashed already, so the hasher passes them through.
+type HashFilter = HashSet<u64, BuildHasherDefault<PassThrough>>;
+
+/// The hasher of [`HashFilter`]: a `u64` written is the hash.
+#[derive(Debug, Default, Clone, Copy)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; anything else still hashes, if poorly.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A name as the overlay's keys can be looked up by: a [`DbName`], or a borrowed name, so that a
+/// lookup needs no owned key (no allocation). Both compare in dbname order, as `DbName` does,
+/// which is what [`Borrow`] requires.
+trait OverlayKey {
+    fn name(&self) -> &[u8];
+}
+
+/// The overlay key for a borrowed name.
+fn overlay_key<'a>(name: &'a &[u8]) -> &'a (dyn OverlayKey + 'a) {
+    name
+}
+
+impl OverlayKey for DbName {
+    fn name(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl OverlayKey for &[u8] {
+    fn name(&self) -> &[u8] {
+        self
+    }
+}
+
+impl<'a> Borrow<dyn OverlayKey + 'a> for DbName {
+    fn borrow(&self) -> &(dyn OverlayKey + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn OverlayKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for dyn OverlayKey + '_ {}
+
+impl PartialOrd for dyn OverlayKey + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn OverlayKey + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        dbname_cmp(self.name(), other.name())
     }
 }
 

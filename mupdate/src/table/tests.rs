@@ -189,3 +189,60 @@ fn server_is_the_part_before_the_bang() {
     assert_eq!(server_of(b"127.0.0.1:2143!"), b"127.0.0.1:2143");
     assert_eq!(server_of(b"default"), b"default");
 }
+
+#[test]
+fn borrowed_overlay_keys_order_as_owned_ones() {
+    // `Borrow` requires the borrowed form to compare exactly as the owned key does.
+    for a in NAMES {
+        for b in NAMES {
+            let (owned_a, owned_b) = (DbName::from(*a), DbName::from(*b));
+            let (borrowed_a, borrowed_b) = (a.as_bytes(), b.as_bytes());
+            assert_eq!(
+                overlay_key(&borrowed_a).cmp(overlay_key(&borrowed_b)),
+                owned_a.cmp(&owned_b),
+                "{a} {b}"
+            );
+            let owned: &dyn OverlayKey = owned_a.borrow();
+            assert!(owned == overlay_key(&borrowed_a));
+        }
+    }
+}
+
+#[test]
+fn lookups_and_counts_through_the_overlay() {
+    let base = Base::build(
+        [EntryRef {
+            name: b"user.alice",
+            location: b"be1!",
+            acl: b"alice\tlrs\t",
+            state: State::Active,
+        }]
+        .into_iter(),
+        1,
+    )
+    .unwrap();
+    let mut table = MailboxTable::new(Arc::new(base));
+    let upsert = |name: &str| Change::Upsert {
+        name: name.as_bytes().into(),
+        location: b"be2!".as_slice().into(),
+        acl: Box::default(),
+        state: State::Reserved,
+    };
+    let delete = |name: &str| Change::Delete {
+        name: name.as_bytes().into(),
+    };
+    table.apply(2, upsert("user.alice"));
+    table.apply(3, upsert("user.bob"));
+    assert_eq!((table.len(), table.overlay_len()), (2, 2));
+    assert_eq!(table.get(b"user.alice").unwrap().location, b"be2!");
+    table.apply(4, delete("user.alice"));
+    table.apply(5, delete("user.alice"));
+    assert_eq!((table.len(), table.overlay_len()), (1, 2));
+    assert_eq!(table.get(b"user.alice"), None);
+    table.apply(6, delete("user.bob"));
+    assert_eq!((table.len(), table.overlay_len()), (0, 1));
+    table.apply(7, upsert("user.alice"));
+    assert_eq!(table.len(), 1);
+    assert!(table.get(b"user.alice").is_some());
+    assert_eq!(table.get(b"user.carol"), None);
+}

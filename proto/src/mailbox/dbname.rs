@@ -31,26 +31,121 @@ const DOMAIN_SEP: u8 = 0x1D;
 /// What each `.` after the domain becomes in a dbname.
 const HIER_SEP: u8 = 0x1F;
 
+/// The dbname byte for byte `b` at index `i` of a name whose domain ends at `domain_end`.
+#[inline]
+fn dbname_byte(b: u8, i: usize, domain_end: Option<usize>) -> u8 {
+    match domain_end {
+        Some(end) if i < end => b,
+        Some(end) if i == end => DOMAIN_SEP,
+        _ => match b {
+            b'.' => HIER_SEP,
+            b'^' => b'.',
+            _ => b,
+        },
+    }
+}
+
+/// The dbname bytes of an internal name from index `from` on, produced lazily.
+fn dbname_bytes_from(
+    name: &[u8],
+    domain_end: Option<usize>,
+    from: usize,
+) -> impl Iterator<Item = u8> + '_ {
+    name.get(from..)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(move |(i, &b)| dbname_byte(b, from + i, domain_end))
+}
+
 /// The dbname bytes of an internal name, produced lazily.
 fn dbname_bytes(name: &[u8]) -> impl Iterator<Item = u8> + '_ {
-    let domain_end = memchr::memchr(b'!', name);
-    name.iter()
-        .enumerate()
-        .map(move |(i, &b)| match domain_end {
-            Some(end) if i < end => b,
-            Some(end) if i == end => DOMAIN_SEP,
-            _ => match b {
-                b'.' => HIER_SEP,
-                b'^' => b'.',
-                _ => b,
-            },
-        })
+    dbname_bytes_from(name, find_bang(name), 0)
 }
 
 /// Compares two internal names in Cyrus dbname order, without allocating.
 ///
 /// Equal only for equal names; otherwise the order of [`to_dbname_key`]'s keys.
 pub fn dbname_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    let same = common_prefix(a, b);
+    // The domain ends at the first `!`. A `!` in the shared prefix is the first of both names;
+    // otherwise each name's is after the prefix, if it has one.
+    let (domain_a, domain_b) = match find_bang(&a[..same]) {
+        Some(at) => (Some(at), Some(at)),
+        None => {
+            let after = |name: &[u8]| find_bang(&name[same..]).map(|at| same + at);
+            (after(a), after(b))
+        }
+    };
+    // Where both domains end at the same index (or neither name has one, the usual case),
+    // equal raw bytes map to equal dbname bytes: the mapped walk can start at the first raw
+    // difference. Otherwise a shared prefix may map differently (`a.b!x` against `a.b.c`), and
+    // the walk starts at the beginning.
+    let mut at = if domain_a == domain_b { same } else { 0 };
+    loop {
+        match (a.get(at), b.get(at)) {
+            (Some(&x), Some(&y)) => {
+                let (x, y) = (dbname_byte(x, at, domain_a), dbname_byte(y, at, domain_b));
+                if x != y {
+                    return x.cmp(&y);
+                }
+            }
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+        }
+        at += 1;
+    }
+}
+
+/// Eight bytes of a name as a word (the first byte lowest).
+#[inline]
+fn word(chunk: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(chunk);
+    u64::from_le_bytes(bytes)
+}
+
+/// How many leading bytes `a` and `b` share, compared eight at a time.
+#[inline]
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let mut same = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let differ = word(x) ^ word(y);
+        if differ != 0 {
+            return same + (differ.trailing_zeros() / 8) as usize;
+        }
+        same += 8;
+    }
+    same + a[same..]
+        .iter()
+        .zip(&b[same..])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// The index of the first `!` in `name`, eight bytes at a time (names are short: a vectorised
+/// search costs more to set up than this takes).
+#[inline]
+fn find_bang(name: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    for chunk in name.chunks_exact(8) {
+        let x = word(chunk) ^ (ONES * u64::from(b'!'));
+        // The lowest flagged byte is the first zero byte of x (flags above it may be false).
+        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    name[at..].iter().position(|&c| c == b'!').map(|i| at + i)
+}
+
+/// The reference definition of [`dbname_cmp`]: the mapped names compared from their start.
+#[cfg(test)]
+fn dbname_cmp_reference(a: &[u8], b: &[u8]) -> Ordering {
     dbname_bytes(a).cmp(dbname_bytes(b)).then_with(|| a.cmp(b))
 }
 
@@ -177,6 +272,28 @@ mod tests {
     }
 
     #[test]
+    fn cmp_skips_shared_prefixes_only_where_they_map_alike() {
+        // A domain against no domain: the shared raw prefix `a.b` maps differently.
+        let pairs: &[(&[u8], &[u8])] = &[
+            (b"a.b!x", b"a.b.c"),
+            (b"a.b!x", b"a.b"),
+            (b"ex.com!user.a", b"ex.com.user.a"),
+            (b"user.a^b", b"user.a.b"),
+            (b"user.a\x1fb", b"user.a.b"),
+            (b"x!user.a.b", b"x!user.a^b"),
+            (b"user.john.Sent", b"user.john.Sent-Items"),
+            (b"", b"user"),
+        ];
+        for &(a, b) in pairs {
+            assert_eq!(dbname_cmp(a, b), dbname_cmp_reference(a, b), "{a:?} {b:?}");
+            assert_eq!(dbname_cmp(b, a), dbname_cmp_reference(b, a), "{b:?} {a:?}");
+            if a.iter().chain(b).all(u8::is_ascii_graphic) {
+                assert_eq!(dbname_cmp(a, b), to_dbname_key(a).cmp(&to_dbname_key(b)));
+            }
+        }
+    }
+
+    #[test]
     fn user_tree_is_one_range() {
         let set: BTreeSet<DbName> = [
             "user.john",
@@ -260,6 +377,18 @@ mod tests {
             if ab != Ordering::Greater && dbname_cmp(&b, &c) != Ordering::Greater {
                 prop_assert_ne!(dbname_cmp(&a, &c), Ordering::Greater);
             }
+        }
+
+        #[test]
+        fn cmp_matches_the_reference_walk(a in name(), b in name(), prefix in name(), more in name()) {
+            // A shared prefix exercises the skip to the first difference; the repeats make
+            // names longer than a word.
+            let a = [prefix.as_slice(), &more, &prefix, &a].concat();
+            let b = [prefix.as_slice(), &more, &prefix, &b].concat();
+            prop_assert_eq!(find_bang(&a), memchr::memchr(b'!', &a));
+            prop_assert_eq!(common_prefix(&a, &b), a.iter().zip(&b).take_while(|(x, y)| x == y).count());
+            prop_assert_eq!(dbname_cmp(&a, &b), dbname_cmp_reference(&a, &b));
+            prop_assert_eq!(dbname_cmp(&a, &a), Ordering::Equal);
         }
 
         #[test]
