@@ -21,7 +21,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 use glommio::net::TcpStream;
 
 use crate::resume::Position;
-use crate::store::{StoreError, read_snapshot, write_atomically};
+use crate::store::{StoreError, read_base, write_atomically, write_base};
 use crate::table::{Base, MailboxTable};
 pub use sync::{Credentials, Follower, SyncError, SyncStats, Update};
 
@@ -70,7 +70,7 @@ fn load(dir: &Path) -> Result<(MailboxTable, Option<Position>), StoreError> {
     if !snapshot.exists() {
         return Ok((MailboxTable::default(), None));
     }
-    let base = read_snapshot(&snapshot)?;
+    let base = read_base(&snapshot)?;
     let position = std::fs::read(dir.join(POSITION_FILE))
         .ok()
         .and_then(|text| Position::parse(text.trim_ascii()));
@@ -91,7 +91,7 @@ async fn persist(
                 source,
             })?;
             let base: Base = table.rebuild()?;
-            write_atomically(&dir.join(SNAPSHOT_FILE), base.as_bytes())?;
+            write_base(&dir.join(SNAPSHOT_FILE), &base)?;
             let text = position.map(|p| p.to_string()).unwrap_or_default();
             write_atomically(&dir.join(POSITION_FILE), text.as_bytes())
         })

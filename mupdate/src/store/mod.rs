@@ -6,7 +6,8 @@
 //! records after it, a torn tail of the last segment cut off. Writes go through
 //! [`Store::append`], one group commit at a time. From time to time the master writes a new
 //! snapshot ([`write_snapshot`], on any thread) and then [`Store::rotate`]s to a new segment; the
-//! two newest snapshots and the segments they need are kept, older files removed.
+//! two newest snapshots and the segments they need are kept, older files removed. A snapshot
+//! file ([`write_base`]) is the archive and a CRC32 trailer, checked when it is read.
 
 pub mod wal;
 
@@ -223,11 +224,10 @@ fn remove(path: &Path) -> Result<(), StoreError> {
     fs::remove_file(path).map_err(io_error("removing", path))
 }
 
-/// Writes `base` as a snapshot file in `dir`: to a temporary name, synced, then renamed into
-/// place and the directory synced, so a crash leaves either no snapshot or a whole one.
+/// Writes `base` as a snapshot file in `dir` (see [`write_base`]).
 pub fn write_snapshot(dir: &Path, base: &Base) -> Result<PathBuf, StoreError> {
     let path = snapshot_path(dir, base.seq());
-    write_atomically(&path, base.as_bytes())?;
+    write_base(&path, base)?;
     Ok(path)
 }
 
@@ -244,17 +244,51 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
-/// Reads and validates a snapshot file (every record checked).
+/// Reads a snapshot file (see [`read_base`]).
 pub fn read_snapshot(path: &Path) -> Result<Base, StoreError> {
+    read_base(path)
+}
+
+/// What ends a base file: a magic word and the CRC32 of the archive before it.
+const TRAILER_MAGIC: &[u8; 4] = b"CVB1";
+const TRAILER: usize = 8;
+
+/// Writes a table base to a file, atomically (see [`write_atomically`]): the archive, then a
+/// trailer holding the archive's CRC32, so that damage on disk is found when it is read.
+pub fn write_base(path: &Path, base: &Base) -> Result<(), StoreError> {
+    let archive = base.as_bytes();
+    let mut trailer = [0u8; TRAILER];
+    trailer[..4].copy_from_slice(TRAILER_MAGIC);
+    trailer[4..].copy_from_slice(&crc32fast::hash(archive).to_le_bytes());
+    write_atomically(path, &[archive, &trailer].concat())
+}
+
+/// Reads a base file written by [`write_base`]: the CRC32 must match (damage on disk) and rkyv
+/// must validate the archive (its structure); then the archive is used in place. The records
+/// are not walked one by one ([`Base::verify`] does that, for tests and tools): every read of
+/// them is bounds-checked, and the checksum already vouches for the bytes our builder wrote.
+pub fn read_base(path: &Path) -> Result<Base, StoreError> {
     let mut file = File::open(path).map_err(io_error("opening", path))?;
     let len = file.metadata().map_err(io_error("reading", path))?.len();
     let mut bytes = AlignedVec::<16>::with_capacity(len as usize);
     bytes
         .extend_from_reader(&mut file)
         .map_err(io_error("reading", path))?;
-    let base = Base::from_archive(bytes)?;
-    base.verify()?;
-    Ok(base)
+    let damaged =
+        |what: &str| StoreError::Base(BaseError::Invalid(format!("{}: {what}", path.display())));
+    let Some(archive_len) = bytes.len().checked_sub(TRAILER) else {
+        return Err(damaged("shorter than its trailer"));
+    };
+    let trailer = &bytes[archive_len..];
+    if &trailer[..4] != TRAILER_MAGIC {
+        return Err(damaged("no trailer (not a corvid table file)"));
+    }
+    let crc = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
+    if crc32fast::hash(&bytes[..archive_len]) != crc {
+        return Err(damaged("checksum mismatch"));
+    }
+    bytes.resize(archive_len, 0);
+    Ok(Base::from_archive(bytes)?)
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {

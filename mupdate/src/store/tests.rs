@@ -131,3 +131,34 @@ fn a_missing_start_of_the_log_is_refused() {
         Err(StoreError::NoSnapshot { first: 50 })
     ));
 }
+
+#[test]
+fn base_files_are_checksummed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut table = MailboxTable::default();
+    for seq in 1..=20 {
+        table.apply(seq, upsert(&format!("user.u{seq}"), "be1!default"));
+    }
+    let base = table.rebuild().unwrap();
+    let path = dir.path().join("base.rkyv");
+    write_base(&path, &base).unwrap();
+    let read = read_base(&path).unwrap();
+    assert_eq!(read.as_bytes(), base.as_bytes());
+    let good = fs::read(&path).unwrap();
+    // Any flipped byte is caught: in the archive by the checksum, in the trailer by either.
+    for at in (0..good.len()).step_by(7).chain([good.len() - 1]) {
+        let mut bytes = good.clone();
+        bytes[at] ^= 0x10;
+        fs::write(&path, &bytes).unwrap();
+        assert!(read_base(&path).is_err(), "flipped byte {at}");
+    }
+    fs::write(&path, &good[..good.len() - 8]).unwrap();
+    assert!(
+        read_base(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("trailer")
+    );
+    fs::write(&path, b"tiny").unwrap();
+    assert!(read_base(&path).is_err());
+}
