@@ -48,7 +48,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::rc::Rc;
@@ -397,30 +397,39 @@ impl FollowerThread {
             executor.run(async move {
                 let f = Rc::new(RefCell::new(follower::open(&config).unwrap()));
                 let probe = probe.into_bytes();
+                // Against Cyrus the dump arrives as plain changes and readiness may come with
+                // no update at all, so readiness is also polled (every millisecond, until seen).
+                let told = Rc::new(Cell::new(false));
+                let (told_run, tx_run) = (told.clone(), tx.clone());
                 let run = follower::run(f.clone(), config, move |f, updates| {
                     let now = Instant::now();
+                    if f.is_ready() && !told_run.replace(true) {
+                        let _ = tx_run.send(Seen::Ready(f.table().len()));
+                    }
                     for update in updates {
-                        match update {
-                            Update::Replaced => {
-                                let _ = tx.send(Seen::Ready(f.table().len()));
+                        if let Update::Changed(Change::Upsert { name, .. }) = update
+                            && name.starts_with(&probe)
+                        {
+                            let i = std::str::from_utf8(&name[probe.len()..])
+                                .ok()
+                                .and_then(|s| s.parse().ok());
+                            if let Some(i) = i {
+                                let _ = tx_run.send(Seen::Probe(i, now));
                             }
-                            Update::Changed(Change::Upsert { name, .. })
-                                if name.starts_with(&probe) =>
-                            {
-                                let i = std::str::from_utf8(&name[probe.len()..])
-                                    .ok()
-                                    .and_then(|s| s.parse().ok());
-                                if let Some(i) = i {
-                                    let _ = tx.send(Seen::Probe(i, now));
-                                }
-                            }
-                            Update::Changed(_) => {}
                         }
                     }
                 });
                 let watch = async {
                     while !stopped.load(Ordering::Relaxed) {
-                        glommio::timer::sleep(Duration::from_millis(20)).await;
+                        if told.get() {
+                            glommio::timer::sleep(Duration::from_millis(20)).await;
+                        } else {
+                            glommio::timer::sleep(Duration::from_millis(1)).await;
+                            let follower = f.borrow();
+                            if follower.is_ready() && !told.replace(true) {
+                                let _ = tx.send(Seen::Ready(follower.table().len()));
+                            }
+                        }
                     }
                 };
                 future::or(run, watch).await;
@@ -568,39 +577,87 @@ struct RunResult {
     idle_bytes_per_conn: f64,
 }
 
-fn run_one(master: &Master, opts: &Options, cyrus: bool, run: usize) -> RunResult {
+/// Starts a fresh master. A Cyrus master gets its `entries` written into mailboxes.db first
+/// (`cyr_dbtool -T ... twoskip set`, one transaction), in the very form its `mupdate` writes
+/// for an ACTIVATE of a remote mailbox: loading them over MUPDATE would take Cyrus about
+/// 1,000 s (one fsync per ACTIVATE).
+fn start(cyrus: bool, entries: usize) -> Master {
+    if !cyrus {
+        return Master::Corvid(CorvidMaster::start());
+    }
+    Master::Cyrus(CyrusMaster::start_with(false, |instance| {
+        // Cyrus refuses connections past 128 by default. Its mupdate watches them with
+        // select(2) (FD_SETSIZE 1,024), hence --cyrus-idle 900.
+        let mut conf = std::fs::OpenOptions::new()
+            .append(true)
+            .open(instance.imapd_conf())
+            .unwrap();
+        conf.write_all(b"mupdate_connections_max: 1000\n").unwrap();
+        if entries == 0 {
+            return;
+        }
+        let started = Instant::now();
+        let mut input = String::with_capacity(entries * 72);
+        for i in 0..entries {
+            input.push_str(&format!(
+                "Nuser\x1fload\x1f{i:07}\t%(T er P default S be1 M 1795886605 A %(anyone lrs))\n"
+            ));
+        }
+        let db = instance.dir().join("conf/mailboxes.db");
+        let db = db.to_str().unwrap();
+        let out = instance.tool("cyr_dbtool", &["-n", "-T", db, "twoskip", "set"], &input);
+        assert!(out.status.success(), "cyr_dbtool: {}", out.stderr);
+        eprintln!(
+            "  Cyrus mailboxes.db: {entries} entries written in {:.2?}",
+            started.elapsed()
+        );
+    }))
+}
+
+/// Opens `count` authenticated idle connections on a fresh master: its RSS before them, and
+/// the growth per connection.
+fn idle_phase(master: &Master, count: usize, r: &mut RunResult) {
     let endpoint = master.endpoint();
     let pid = master.pid();
-    let mut r = RunResult {
-        rss_empty: rss(pid),
-        ..RunResult::default()
-    };
-
-    // Load.
-    let bound = if cyrus {
-        Duration::from_secs(opts.cyrus_load_secs)
-    } else {
-        Duration::from_secs(120)
-    };
-    let (loaded, took) = load(&endpoint, opts.entries, bound);
-    r.entries = loaded;
-    r.load_rate = loaded as f64 / took.as_secs_f64();
-    eprintln!(
-        "  load: {loaded} entries in {took:.2?} ({:.0}/s)",
-        r.load_rate
-    );
+    std::thread::sleep(Duration::from_millis(500));
+    r.rss_empty = rss(pid);
+    let mut conns = Vec::with_capacity(count);
+    for _ in 0..count {
+        conns.push(login(&endpoint));
+    }
     std::thread::sleep(Duration::from_secs(2));
-    r.rss_loaded = rss(pid);
+    let after = rss(pid);
+    r.idle = conns.len();
+    r.idle_bytes_per_conn = (after.0 as f64 - r.rss_empty.0 as f64) * 1024.0 / count.max(1) as f64;
     eprintln!(
-        "  rss: empty {:?} KiB, loaded {:?} KiB",
-        r.rss_empty, r.rss_loaded
+        "  idle: {count} connections, RSS {} -> {} KiB: {:.0} bytes each",
+        r.rss_empty.0, after.0, r.idle_bytes_per_conn
     );
+}
+
+fn table_phase(master: &Master, opts: &Options, cyrus: bool, run: usize, r: &mut RunResult) {
+    let endpoint = master.endpoint();
+    let pid = master.pid();
+
+    // Load (corvid: over MUPDATE; Cyrus: loaded before it started).
+    if !cyrus {
+        let (loaded, took) = load(&endpoint, opts.entries, Duration::from_secs(120));
+        r.load_rate = loaded as f64 / took.as_secs_f64();
+        eprintln!(
+            "  load: {loaded} entries in {took:.2?} ({:.0}/s)",
+            r.load_rate
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
 
     // Dump, plain UPDATE.
     let (took, records) = dump_update(&endpoint);
-    assert!(records >= loaded, "{records} records for {loaded} entries");
+    r.entries = records;
     r.dump_update = took;
     eprintln!("  dump (UPDATE, blocking client): {records} records in {took:.2?}");
+    std::thread::sleep(Duration::from_secs(1));
+    r.rss_loaded = rss(pid);
+    eprintln!("  rss loaded (VmRSS, RssAnon): {:?} KiB", r.rss_loaded);
 
     // Dump to corvid's follower, then latency to it.
     let probe = format!("user.lat.r{run}.");
@@ -665,25 +722,6 @@ fn run_one(master: &Master, opts: &Options, cyrus: bool, run: usize) -> RunResul
             r.w8 = Some(w);
         }
     }
-
-    // Idle connections.
-    let idle = if cyrus { opts.cyrus_idle } else { opts.idle };
-    std::thread::sleep(Duration::from_secs(1));
-    let before = rss(pid);
-    let mut conns = Vec::with_capacity(idle);
-    for _ in 0..idle {
-        conns.push(login(&endpoint));
-    }
-    std::thread::sleep(Duration::from_secs(2));
-    let after = rss(pid);
-    r.idle = conns.len();
-    r.idle_bytes_per_conn = (after.0 as f64 - before.0 as f64) * 1024.0 / idle.max(1) as f64;
-    eprintln!(
-        "  idle: {idle} connections, RSS {} -> {} KiB: {:.0} bytes each",
-        before.0, after.0, r.idle_bytes_per_conn
-    );
-    drop(conns);
-    r
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -696,6 +734,13 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn main() {
     let opts = Options::parse();
+    // RUST_LOG=corvid_mupdate=debug shows the follower's view, say.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     eprintln!("{opts:?}");
     let mut results: [Vec<RunResult>; 2] = [Vec::new(), Vec::new()];
     for run in 0..opts.runs {
@@ -705,12 +750,16 @@ fn main() {
             }
             let name = if cyrus { "cyrus" } else { "corvid" };
             eprintln!("run {} / {}: {name}", run + 1, opts.runs);
-            let master = if cyrus {
-                Master::Cyrus(CyrusMaster::start_with(false))
-            } else {
-                Master::Corvid(CorvidMaster::start())
-            };
-            results[k].push(run_one(&master, &opts, cyrus, run));
+            let mut r = RunResult::default();
+            {
+                let empty = start(cyrus, 0);
+                let idle = if cyrus { opts.cyrus_idle } else { opts.idle };
+                idle_phase(&empty, idle, &mut r);
+            }
+            let master = start(cyrus, opts.entries);
+            table_phase(&master, &opts, cyrus, run, &mut r);
+            drop(master);
+            results[k].push(r);
         }
     }
     report(&opts, &results);

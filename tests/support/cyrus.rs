@@ -497,12 +497,13 @@ pub struct CyrusMaster {
 impl CyrusMaster {
     /// Starts one, with [`MUPDATE_ADMIN`] as its admin, and waits for its banner.
     pub fn start() -> Self {
-        Self::start_with(true)
+        Self::start_with(true, |_| {})
     }
 
     /// Starts one with or without session telemetry (every session's traffic written to
-    /// disk, which [`CyrusMaster::telemetry`] reads; load runs turn it off).
-    pub fn start_with(telemetry: bool) -> Self {
+    /// disk, which [`CyrusMaster::telemetry`] reads; load runs turn it off), calling `prepare`
+    /// on the configured instance before `master` starts (to write its mailboxes.db, say).
+    pub fn start_with(telemetry: bool, prepare: impl FnOnce(&CyrusInstance)) -> Self {
         let port = free_port();
         let mut instance = CyrusInstance::new("master");
         let servername = format!("127.0.0.1:{port}");
@@ -514,6 +515,11 @@ impl CyrusMaster {
                 .expect("telemetry dir");
         }
         instance.add_user(&servername, MUPDATE_ADMIN, &password(MUPDATE_ADMIN));
+        // Cyrus tools that `prepare` runs work as the cyrus user.
+        if let Some(ids) = instance.ids {
+            chown_tree(&instance.dir, ids);
+        }
+        prepare(&instance);
         let addr = format!("127.0.0.1:{port}");
         instance.start(|| mupdate_ready(&addr));
         CyrusMaster { instance, port }
