@@ -9,36 +9,41 @@
 //! ```
 //!
 //! Flags: `--entries N` (table size, default 1,000,000), `--runs N` (default 3; medians are
-//! reported), `--write-secs S` (each writer phase, default 5), `--changes N` (latency samples,
-//! default 10,000, paced one a millisecond), `--idle N` (idle connections on corvid, default
-//! 5,000), `--cyrus-idle N` (on Cyrus, default 900: Cyrus's mupdate watches its connections
-//! with select(2), so descriptors past 1,023 are out of its reach), `--cyrus-load-secs S`
-//! (Cyrus commits each ACTIVATE with its own fsync, so its table is loaded for at most this
-//! long, default 45 s, and it is measured at the size reached: the output says what size),
-//! `--no-cyrus`, `--no-corvid`.
+//! reported), `--write-secs S` (each writer phase, default 5), `--changes N` (latency samples
+//! on corvid, default 10,000, paced one a millisecond), `--cyrus-changes N` and
+//! `--cyrus-pace-ms MS` (on Cyrus, default 1,000 one every 10 ms: one Cyrus connection commits
+//! a few hundred ACTIVATEs a second, so at one a millisecond its latency is only its backlog),
+//! `--idle N` (idle connections on corvid, default 5,000), `--cyrus-idle N` (on Cyrus, default
+//! 900: its mupdate watches connections with select(2), whose FD_SETSIZE is 1,024; it is
+//! given `mupdate_connections_max: 1000`, the default being 128), `--no-cyrus`,
+//! `--no-corvid`. `RUST_LOG=corvid_mupdate=debug` shows the follower's log.
 //!
-//! Each run starts a fresh master of each kind (corvid first, then Cyrus, so that both see the
-//! same machine within a minute or two) and runs these phases against it, each bounded:
+//! Each run first times `fdatasync` of a small append in the temp dir (the floor under every
+//! durable commit on this disk), then, for corvid and then Cyrus (so both see the same machine
+//! within a few minutes):
 //!
-//! 1. **empty RSS** of the master process (`VmRSS` and `RssAnon` of `/proc/PID/status`; for
-//!    Cyrus the `mupdate` child of `master`).
-//! 2. **load**: 4 connections, each pipelining 256 ACTIVATEs (`user.load.NNNNNNN`,
-//!    `be1!default`, `anyone lrs`), with the blocking `corvid_mupdate::client::Client`.
-//! 3. **loaded RSS**, after a 2 s settle: (loaded − empty) / entries is the memory per mailbox.
-//! 4. **dump, plain UPDATE**: one `Client` sends `UPDATE` and reads every record up to the
-//!    tagged OK (the records decoded into a `Vec<Record>`): the same client for both masters.
-//! 5. **dump, corvid follower**: `corvid_mupdate::follower::run` on its own glommio thread
-//!    (no state directory), timed from start to its first `Update::Replaced` (table built).
-//!    It does a plain UPDATE against Cyrus, XRESUME's dump path against corvid.
-//! 6. **commit → follower latency**: with that follower streaming, one connection sends
-//!    `--changes` ACTIVATEs paced one a millisecond (a second thread drains the OKs); latency is
-//!    from a change's send to the follower's `on_update` seeing it. p50, p99, max.
-//! 7. **writers**: 16 threads, one connection each, each keeping W ACTIVATEs in flight (W = 1
-//!    and W = 8) of new names for `--write-secs`; an ACTIVATE counts when its OK arrives
-//!    (both masters answer only once the change is on disk). Acks per second over the phase,
-//!    and ack latency (send → OK) p50 and p99.
-//! 8. **idle connections**: `--idle` connections, each authenticated, then left silent; the RSS
-//!    growth of the master over them, per connection.
+//! 1. **idle connections**, on a fresh empty master: its RSS (`VmRSS` of `/proc/PID/status`;
+//!    for Cyrus the `mupdate` child of `master`), then `--idle` authenticated connections left
+//!    silent, then the RSS again: the growth per connection. This RSS is also "empty".
+//! 2. **load**, on a second fresh master: corvid over MUPDATE, 4 connections each pipelining
+//!    256 ACTIVATEs (`user.load.NNNNNNN`, `be1!default`, `anyone lrs`) with the blocking
+//!    `corvid_mupdate::client::Client`. Cyrus would need about 1,000 s for that (one fsync per
+//!    ACTIVATE), so its mailboxes.db is written before it starts with `cyr_dbtool -T ...
+//!    twoskip set` (one transaction), each record exactly as its mupdate writes one.
+//! 3. **dump, plain UPDATE**: one `Client` sends `UPDATE` and reads every record up to the
+//!    tagged OK (decoded into a `Vec<Record>`): the same client for both masters. Then, after
+//!    1 s, the **loaded RSS** (`VmRSS`, `RssAnon`): (loaded − empty) / entries is the memory
+//!    per mailbox. Cyrus's table is an mmap of mailboxes.db, so it counts as file pages.
+//! 4. **dump, corvid follower**: `corvid_mupdate::follower::run` on its own glommio thread (no
+//!    state directory), timed from start to ready (table built): XRESUME's dump against
+//!    corvid, plain UPDATE against Cyrus.
+//! 5. **commit → follower latency**: with that follower streaming, one connection sends paced
+//!    ACTIVATEs (a second thread drains the OKs); latency is from a change's send to the
+//!    follower's `on_update` seeing it. p50, p99, max.
+//! 6. **writers**: 16 threads, one connection each, each keeping W ACTIVATEs in flight (W = 1
+//!    and W = 8) of new names for `--write-secs`; an ACTIVATE counts when its OK arrives (both
+//!    masters answer only once the change is on disk). Acks per second over the phase, and ack
+//!    latency (send → OK) p50 and p99.
 //!
 //! The machine is shared and noisy: compare the two masters within one run of this tool, and
 //! read the medians.
@@ -82,7 +87,8 @@ struct Options {
     changes: usize,
     idle: usize,
     cyrus_idle: usize,
-    cyrus_load_secs: u64,
+    cyrus_changes: usize,
+    cyrus_pace_ms: u64,
     corvid: bool,
     cyrus: bool,
 }
@@ -96,7 +102,8 @@ impl Options {
             changes: 10_000,
             idle: 5_000,
             cyrus_idle: 900,
-            cyrus_load_secs: 45,
+            cyrus_changes: 1_000,
+            cyrus_pace_ms: 10,
             corvid: true,
             cyrus: true,
         };
@@ -114,7 +121,8 @@ impl Options {
                 "--changes" => o.changes = number(),
                 "--idle" => o.idle = number(),
                 "--cyrus-idle" => o.cyrus_idle = number(),
-                "--cyrus-load-secs" => o.cyrus_load_secs = number() as u64,
+                "--cyrus-changes" => o.cyrus_changes = number(),
+                "--cyrus-pace-ms" => o.cyrus_pace_ms = number() as u64,
                 "--no-cyrus" => o.cyrus = false,
                 "--no-corvid" => o.corvid = false,
                 // `cargo bench` passes `--bench`; filters are not used.
@@ -172,6 +180,21 @@ fn cyrus_mupdate_pid(master: u32) -> Option<u32> {
     None
 }
 
+/// CPU time (user + system) a process has used so far, all its threads.
+fn cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after "(comm) ".
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
 /// `VmRSS` and `RssAnon` of a process, in KiB.
 fn rss(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -219,8 +242,12 @@ impl Raw {
         read(&mut stream, &mut buffer, |i| {
             Banner::decode(i, Limits::default())
         });
-        let message = [b"".as_slice(), endpoint.user.as_bytes(), endpoint.password.as_bytes()]
-            .join(&0u8);
+        let message = [
+            b"".as_slice(),
+            endpoint.user.as_bytes(),
+            endpoint.password.as_bytes(),
+        ]
+        .join(&0u8);
         let mut out = Vec::new();
         Command {
             tag: b"A0".to_vec(),
@@ -453,7 +480,12 @@ impl Drop for FollowerThread {
 }
 
 /// Paced ACTIVATEs of `{probe}{i}`, one every millisecond; returns each send time.
-fn paced_writer(endpoint: &MupdateEndpoint, probe: &str, changes: usize) -> Vec<Instant> {
+fn paced_writer(
+    endpoint: &MupdateEndpoint,
+    probe: &str,
+    changes: usize,
+    pace: Duration,
+) -> Vec<Instant> {
     let mut raw = Raw::login(endpoint);
     let mut reader = raw.stream.try_clone().unwrap();
     let drain = std::thread::spawn(move || {
@@ -477,7 +509,7 @@ fn paced_writer(endpoint: &MupdateEndpoint, probe: &str, changes: usize) -> Vec<
     let mut sent = Vec::with_capacity(changes);
     let mut out = Vec::new();
     for i in 0..changes {
-        let due = start + Duration::from_millis(i as u64);
+        let due = start + pace * i as u32;
         while Instant::now() < due {
             let left = due.saturating_duration_since(Instant::now());
             if left > Duration::from_micros(200) {
@@ -499,12 +531,16 @@ fn paced_writer(endpoint: &MupdateEndpoint, probe: &str, changes: usize) -> Vec<
 #[derive(Debug, Clone, Copy)]
 struct Writes {
     rate: f64,
+    /// The master's CPU time per acknowledged ACTIVATE.
+    cpu_per_ack: Duration,
+    /// The master's CPU use over the phase (1.0: one core).
+    cpu_share: f64,
     p50: Duration,
     p99: Duration,
 }
 
 /// 16 writers, each keeping `window` ACTIVATEs of fresh names in flight for `secs`.
-fn writers(endpoint: &MupdateEndpoint, window: usize, secs: u64, tag: &str) -> Writes {
+fn writers(endpoint: &MupdateEndpoint, pid: u32, window: usize, secs: u64, tag: &str) -> Writes {
     let barrier = Arc::new(Barrier::new(WRITERS + 1));
     let threads: Vec<JoinHandle<Vec<Duration>>> = (0..WRITERS)
         .map(|t| {
@@ -545,14 +581,18 @@ fn writers(endpoint: &MupdateEndpoint, window: usize, secs: u64, tag: &str) -> W
         .collect();
     barrier.wait();
     let started = Instant::now();
+    let cpu_before = cpu(pid);
     let mut all: Vec<Duration> = Vec::new();
     for t in threads {
         all.extend(t.join().unwrap());
     }
     let elapsed = started.elapsed();
+    let used = cpu(pid).saturating_sub(cpu_before);
     all.sort();
     Writes {
         rate: all.len() as f64 / elapsed.as_secs_f64(),
+        cpu_per_ack: used / all.len().max(1) as u32,
+        cpu_share: used.as_secs_f64() / elapsed.as_secs_f64(),
         p50: quantile(&all, 0.5),
         p99: quantile(&all, 0.99),
     }
@@ -673,14 +713,22 @@ fn table_phase(master: &Master, opts: &Options, cyrus: bool, run: usize, r: &mut
         }
         _ => panic!("the follower did not sync within 60 s"),
     }
-    let sent = paced_writer(&endpoint, &probe, opts.changes);
-    let mut seen: Vec<Option<Instant>> = vec![None; opts.changes];
+    let (changes, pace) = if cyrus {
+        (
+            opts.cyrus_changes,
+            Duration::from_millis(opts.cyrus_pace_ms),
+        )
+    } else {
+        (opts.changes, Duration::from_millis(1))
+    };
+    let sent = paced_writer(&endpoint, &probe, changes, pace);
+    let mut seen: Vec<Option<Instant>> = vec![None; changes];
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut count = 0;
-    while count < opts.changes {
+    while count < changes {
         let left = deadline.saturating_duration_since(Instant::now());
         match follower.seen.recv_timeout(left) {
-            Ok(Seen::Probe(i, at)) if i < opts.changes && seen[i].is_none() => {
+            Ok(Seen::Probe(i, at)) if i < changes && seen[i].is_none() => {
                 seen[i] = Some(at);
                 count += 1;
             }
@@ -695,7 +743,7 @@ fn table_phase(master: &Master, opts: &Options, cyrus: bool, run: usize, r: &mut
         .filter_map(|(s, seen)| seen.map(|at| at.saturating_duration_since(*s)))
         .collect();
     lat.sort();
-    r.lat_lost = opts.changes - lat.len();
+    r.lat_lost = changes - lat.len();
     r.lat_p50 = quantile(&lat, 0.5);
     r.lat_p99 = quantile(&lat, 0.99);
     r.lat_max = lat.last().copied().unwrap_or_default();
@@ -708,13 +756,15 @@ fn table_phase(master: &Master, opts: &Options, cyrus: bool, run: usize, r: &mut
     for window in [1, 8] {
         let w = writers(
             &endpoint,
+            pid,
             window,
             opts.write_secs,
             &format!("w{window}r{run}"),
         );
         eprintln!(
-            "  writers x{WRITERS}, window {window}: {:.0} acks/s, p50 {:.3?} p99 {:.3?}",
-            w.rate, w.p50, w.p99
+            "  writers x{WRITERS}, window {window}: {:.0} acks/s, p50 {:.3?} p99 {:.3?}; \
+             master CPU {:.2} cores, {:.1?} per ack",
+            w.rate, w.p50, w.p99, w.cpu_share, w.cpu_per_ack
         );
         if window == 1 {
             r.w1 = Some(w);
@@ -722,6 +772,23 @@ fn table_phase(master: &Master, opts: &Options, cyrus: bool, run: usize, r: &mut
             r.w8 = Some(w);
         }
     }
+}
+
+/// The disk's floor under any durable commit: `fdatasync` of a small append, p50 and p99 of
+/// 200, in the temp dir (where the masters' data directories are).
+fn fdatasync_probe() -> (Duration, Duration) {
+    let path = std::env::temp_dir().join(format!("mupdate-load-fsync-{}", std::process::id()));
+    let mut file = std::fs::File::create(&path).unwrap();
+    let mut samples = Vec::new();
+    for _ in 0..200 {
+        let started = Instant::now();
+        file.write_all(&[b'x'; 128]).unwrap();
+        file.sync_data().unwrap();
+        samples.push(started.elapsed());
+    }
+    let _ = std::fs::remove_file(&path);
+    samples.sort();
+    (quantile(&samples, 0.5), quantile(&samples, 0.99))
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -743,7 +810,11 @@ fn main() {
     }
     eprintln!("{opts:?}");
     let mut results: [Vec<RunResult>; 2] = [Vec::new(), Vec::new()];
+    let mut fsyncs = Vec::new();
     for run in 0..opts.runs {
+        let (p50, p99) = fdatasync_probe();
+        eprintln!("fdatasync of 128 bytes: p50 {p50:.3?} p99 {p99:.3?}");
+        fsyncs.push((p50, p99));
         for (k, cyrus) in [(0, false), (1, true)] {
             if (cyrus && !opts.cyrus) || (!cyrus && !opts.corvid) {
                 continue;
@@ -763,6 +834,12 @@ fn main() {
         }
     }
     report(&opts, &results);
+    for (i, (p50, p99)) in fsyncs.iter().enumerate() {
+        println!(
+            "fdatasync of a 128-byte append, run {}: p50 {p50:.3?}, p99 {p99:.3?}",
+            i + 1
+        );
+    }
 }
 
 /// One row of the table: the medians of both masters, their ratio, and the target.
@@ -775,7 +852,12 @@ fn report(opts: &Options, results: &[Vec<RunResult>; 2]) {
     // (label, metric, lower is better, target)
     let rows: Vec<Metric<'_>> = vec![
         ("table entries", Box::new(|r| r.entries as f64), false, ""),
-        ("load rate (ACTIVATE/s, 4 conns x 256)", Box::new(|r| r.load_rate), false, ""),
+        (
+            "load rate (ACTIVATE/s, 4 conns x 256)",
+            Box::new(|r| r.load_rate),
+            false,
+            "",
+        ),
         (
             "dump, plain UPDATE, blocking client (ms)",
             Box::new(move |r| ms(r.dump_update)),
@@ -831,6 +913,18 @@ fn report(opts: &Options, results: &[Vec<RunResult>; 2]) {
             "",
         ),
         (
+            "writers x16, W=8: master CPU per ack (µs)",
+            Box::new(|r| r.w8.map_or(f64::NAN, |w| w.cpu_per_ack.as_secs_f64() * 1e6)),
+            true,
+            "",
+        ),
+        (
+            "writers x16, W=8: master CPU use (cores)",
+            Box::new(|r| r.w8.map_or(f64::NAN, |w| w.cpu_share)),
+            true,
+            "",
+        ),
+        (
             "commit→follower p50 (ms)",
             Box::new(move |r| ms(r.lat_p50)),
             true,
@@ -876,7 +970,12 @@ fn report(opts: &Options, results: &[Vec<RunResult>; 2]) {
             true,
             "",
         ),
-        ("idle connections opened", Box::new(|r| r.idle as f64), false, ""),
+        (
+            "idle connections opened",
+            Box::new(|r| r.idle as f64),
+            false,
+            "",
+        ),
         (
             "memory per idle connection (bytes)",
             Box::new(|r| r.idle_bytes_per_conn),

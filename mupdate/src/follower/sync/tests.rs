@@ -107,7 +107,10 @@ fn asks_a_cyrus_master_for_update_only_after_the_login() {
         "A01 AUTHENTICATE \"PLAIN\" {12+}\r\nAGZlAHB3Zg==\r\n"
     );
     let ok = "A01 OK \"Authenticated\"\r\n";
-    assert_eq!(follower.receive(ok.as_bytes(), &mut updates).unwrap(), ok.len());
+    assert_eq!(
+        follower.receive(ok.as_bytes(), &mut updates).unwrap(),
+        ok.len()
+    );
     assert_eq!(
         String::from_utf8(follower.take_output()).unwrap(),
         "U01 UPDATE\r\n"
