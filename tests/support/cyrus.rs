@@ -249,6 +249,11 @@ impl CyrusInstance {
         }
     }
 
+    /// The pid of its `master` process, while it runs.
+    pub fn master_pid(&self) -> Option<u32> {
+        self.master.as_ref().map(Child::id)
+    }
+
     /// The instance's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -492,15 +497,29 @@ pub struct CyrusMaster {
 impl CyrusMaster {
     /// Starts one, with [`MUPDATE_ADMIN`] as its admin, and waits for its banner.
     pub fn start() -> Self {
+        Self::start_with(true, |_| {})
+    }
+
+    /// Starts one with or without session telemetry (every session's traffic written to
+    /// disk, which [`CyrusMaster::telemetry`] reads; load runs turn it off), calling `prepare`
+    /// on the configured instance before `master` starts (to write its mailboxes.db, say).
+    pub fn start_with(telemetry: bool, prepare: impl FnOnce(&CyrusInstance)) -> Self {
         let port = free_port();
         let mut instance = CyrusInstance::new("master");
         let servername = format!("127.0.0.1:{port}");
         instance.write_imapd_conf(&servername, MUPDATE_ADMIN, "");
         instance.write_cyrus_conf("mupdate", "mupdate -m", port, 1);
         // Session telemetry: every connection's traffic, under conf/log/<user>/.
-        fs::create_dir_all(instance.dir.join("conf/log").join(MUPDATE_ADMIN))
-            .expect("telemetry dir");
+        if telemetry {
+            fs::create_dir_all(instance.dir.join("conf/log").join(MUPDATE_ADMIN))
+                .expect("telemetry dir");
+        }
         instance.add_user(&servername, MUPDATE_ADMIN, &password(MUPDATE_ADMIN));
+        // Cyrus tools that `prepare` runs work as the cyrus user.
+        if let Some(ids) = instance.ids {
+            chown_tree(&instance.dir, ids);
+        }
+        prepare(&instance);
         let addr = format!("127.0.0.1:{port}");
         instance.start(|| mupdate_ready(&addr));
         CyrusMaster { instance, port }

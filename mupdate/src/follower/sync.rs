@@ -251,27 +251,25 @@ impl Follower {
             },
         }
         .encode(&mut self.out);
-        // Pipelined behind the login: a refused login makes the master refuse this too. A
-        // corvid master is always asked with XRESUME, so that it reports positions.
-        let kind = if resumable {
-            CommandKind::Resume {
-                position: self
-                    .position
-                    .map_or(b"none".to_vec(), |p| p.to_string().into_bytes()),
-                hosts: self.hosts.clone(),
+        // A corvid master is always asked with XRESUME, so that it reports positions, pipelined
+        // behind the login (a refused login makes the master refuse it too). Cyrus 3.6's
+        // master drops a command that arrives in the same read as AUTHENTICATE, so it is sent
+        // UPDATE once the login is answered.
+        if resumable {
+            Command {
+                tag: UPDATE_TAG.to_vec(),
+                kind: CommandKind::Resume {
+                    position: self
+                        .position
+                        .map_or(b"none".to_vec(), |p| p.to_string().into_bytes()),
+                    hosts: self.hosts.clone(),
+                },
             }
+            .encode(&mut self.out);
         } else {
             // Cyrus: every record before the tagged OK is a dump.
             self.dump = Some(Vec::new());
-            CommandKind::Update {
-                hosts: self.hosts.clone(),
-            }
-        };
-        Command {
-            tag: UPDATE_TAG.to_vec(),
-            kind,
         }
-        .encode(&mut self.out);
         self.stats = SyncStats {
             dump: self.dump.is_some(),
             records: 0,
@@ -284,6 +282,15 @@ impl Follower {
             AuthReply::Done(Response::Status {
                 status: Status::Ok, ..
             }) => {
+                if self.dump.is_some() {
+                    Command {
+                        tag: UPDATE_TAG.to_vec(),
+                        kind: CommandKind::Update {
+                            hosts: self.hosts.clone(),
+                        },
+                    }
+                    .encode(&mut self.out);
+                }
                 self.phase = Phase::Syncing;
                 Ok(())
             }

@@ -91,6 +91,41 @@ fn follows_a_cyrus_master_at_every_split() {
     }
 }
 
+/// Cyrus 3.6's master drops a command pipelined behind AUTHENTICATE (it answers the login and
+/// never the UPDATE), so a follower of Cyrus asks for UPDATE only after the login's OK.
+#[test]
+fn asks_a_cyrus_master_for_update_only_after_the_login() {
+    let mut follower = Follower::new(MailboxTable::default(), None, credentials(), Vec::new());
+    follower.connect();
+    let mut updates = Vec::new();
+    let used = follower
+        .receive(CYRUS_BANNER.as_bytes(), &mut updates)
+        .unwrap();
+    assert_eq!(used, CYRUS_BANNER.len());
+    assert_eq!(
+        String::from_utf8(follower.take_output()).unwrap(),
+        "A01 AUTHENTICATE \"PLAIN\" {12+}\r\nAGZlAHB3Zg==\r\n"
+    );
+    let ok = "A01 OK \"Authenticated\"\r\n";
+    assert_eq!(
+        follower.receive(ok.as_bytes(), &mut updates).unwrap(),
+        ok.len()
+    );
+    assert_eq!(
+        String::from_utf8(follower.take_output()).unwrap(),
+        "U01 UPDATE\r\n"
+    );
+
+    // A corvid master gets XRESUME pipelined behind the login.
+    let mut follower = Follower::new(MailboxTable::default(), None, credentials(), Vec::new());
+    follower.connect();
+    follower
+        .receive(CORVID_BANNER.as_bytes(), &mut updates)
+        .unwrap();
+    let sent = String::from_utf8(follower.take_output()).unwrap();
+    assert!(sent.ends_with("U01 XRESUME \"none\"\r\n"), "{sent:?}");
+}
+
 #[test]
 fn resumes_from_a_corvid_master() {
     // First connection: no position yet, so a dump, which reports a position.
