@@ -1,6 +1,7 @@
 //! The follower (corvid-mupdate's `follower`) against a running `corvid mupdate`: the first
 //! sync is a dump; after the master is killed and restarted, the follower resumes and receives
 //! only what changed; a new follower process serves its snapshot from disk before it connects.
+//! And against Cyrus 3.6's own master (plain UPDATE, a dump on every connection).
 
 #![allow(clippy::unwrap_used)]
 
@@ -19,6 +20,7 @@ use futures_lite::future;
 use glommio::LocalExecutorBuilder;
 use support::MupdateMaster;
 use support::corvid::{ADMIN, CorvidMaster};
+use support::cyrus::CyrusMaster;
 
 /// What the follower reports after each batch of changes.
 #[derive(Debug, Clone)]
@@ -37,11 +39,15 @@ struct Running {
 }
 
 fn config(master: &str, state_dir: PathBuf) -> FollowerConfig {
+    config_as(master, state_dir, ADMIN)
+}
+
+fn config_as(master: &str, state_dir: PathBuf, (user, password): (&str, &str)) -> FollowerConfig {
     FollowerConfig {
         master: master.to_string(),
         credentials: Credentials {
-            user: ADMIN.0.into(),
-            password: ADMIN.1.into(),
+            user: user.into(),
+            password: password.into(),
             authzid: String::new(),
         },
         hosts: Vec::new(),
@@ -161,4 +167,30 @@ fn resumes_after_a_master_restart_and_starts_from_its_snapshot() {
     assert_eq!(from_disk.entries, 108);
     assert!(!from_disk.ready);
     assert_eq!(from_disk.position.map(|p| p.epoch), Some(position.epoch));
+}
+
+#[test]
+fn follows_cyrus_master() {
+    let master = CyrusMaster::start();
+    let endpoint = master.endpoint();
+    let mut admin = endpoint.connect().unwrap();
+    for i in 0..20 {
+        admin
+            .activate(&format!("user.c{i:02}"), "127.0.0.1:1!default", "c\tlrs\t")
+            .unwrap();
+    }
+    admin.reserve("user.r", "127.0.0.1:1!default").unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let credentials = (endpoint.user.as_str(), endpoint.password.as_str());
+    let running = start(config_as(&endpoint.addr(), state.path().to_path_buf(), credentials));
+    let first = running.wait("the dump from Cyrus", |s| s.ready && s.entries == 21);
+    assert!(first.stats.dump);
+    assert_eq!(first.position, None, "Cyrus reports no positions");
+    // Cyrus streams on its own tick (up to 5 s): two new entries and a delete arrive.
+    admin.activate("user.late1", "127.0.0.1:1!default", "").unwrap();
+    admin.activate("user.late2", "127.0.0.1:1!default", "").unwrap();
+    admin.delete("user.c00").unwrap();
+    admin.logout();
+    let streamed = running.wait("Cyrus's stream", |s| s.entries == 22);
+    assert!(streamed.ready && streamed.stats.dump);
 }
