@@ -182,13 +182,21 @@ fn follows_cyrus_master() {
     admin.reserve("user.r", "127.0.0.1:1!default").unwrap();
     let state = tempfile::tempdir().unwrap();
     let credentials = (endpoint.user.as_str(), endpoint.password.as_str());
-    let running = start(config_as(&endpoint.addr(), state.path().to_path_buf(), credentials));
+    let running = start(config_as(
+        &endpoint.addr(),
+        state.path().to_path_buf(),
+        credentials,
+    ));
     let first = running.wait("the dump from Cyrus", |s| s.ready && s.entries == 21);
     assert!(first.stats.dump);
     assert_eq!(first.position, None, "Cyrus reports no positions");
     // Cyrus streams on its own tick (up to 5 s): two new entries and a delete arrive.
-    admin.activate("user.late1", "127.0.0.1:1!default", "").unwrap();
-    admin.activate("user.late2", "127.0.0.1:1!default", "").unwrap();
+    admin
+        .activate("user.late1", "127.0.0.1:1!default", "")
+        .unwrap();
+    admin
+        .activate("user.late2", "127.0.0.1:1!default", "")
+        .unwrap();
     admin.delete("user.c00").unwrap();
     admin.logout();
     let streamed = running.wait("Cyrus's stream", |s| s.entries == 22);

@@ -64,8 +64,8 @@ pub enum SyncError {
     /// The master said BYE.
     #[error("master closed the session: {0}")]
     Bye(String),
-    /// A NOOP went unanswered for a whole keepalive interval.
-    #[error("master did not answer a NOOP in time")]
+    /// A NOOP went unanswered for a whole keepalive interval, or a sync stalled.
+    #[error("master did not answer in time")]
     Timeout,
     /// The dump could not be made into a table.
     #[error("building the table from the dump: {0}")]
@@ -111,6 +111,8 @@ pub struct Follower {
     out: Vec<u8>,
     noops_sent: u64,
     noop_outstanding: bool,
+    /// Keepalive ticks since bytes last came, while not yet streaming.
+    quiet_ticks: u32,
     ready: bool,
 }
 
@@ -139,6 +141,7 @@ impl Follower {
             out: Vec::new(),
             noops_sent: 0,
             noop_outstanding: false,
+            quiet_ticks: 0,
             ready: false,
         }
     }
@@ -169,6 +172,7 @@ impl Follower {
         self.dump = None;
         self.out.clear();
         self.noop_outstanding = false;
+        self.quiet_ticks = 0;
         self.ready = false;
     }
 
@@ -178,9 +182,16 @@ impl Follower {
     }
 
     /// Called every keepalive interval: sends a NOOP, or fails if the last one is unanswered.
+    /// Before streaming (banner, login, dump), it fails when two whole intervals passed without
+    /// a byte from the master: a master that stalls a sync does not stall the follower.
     pub fn keepalive(&mut self) -> Result<(), SyncError> {
         if !matches!(self.phase, Phase::Streaming) {
-            return Ok(());
+            self.quiet_ticks += 1;
+            return if self.quiet_ticks > 2 {
+                Err(SyncError::Timeout)
+            } else {
+                Ok(())
+            };
         }
         if self.noop_outstanding {
             return Err(SyncError::Timeout);
@@ -198,6 +209,9 @@ impl Follower {
     /// Takes the master's bytes at the front of `input`; returns how many it used and adds the
     /// changes made to the served table to `updates`.
     pub fn receive(&mut self, input: &[u8], updates: &mut Vec<Update>) -> Result<usize, SyncError> {
+        if !input.is_empty() {
+            self.quiet_ticks = 0;
+        }
         let mut used = 0;
         loop {
             let rest = &input[used..];

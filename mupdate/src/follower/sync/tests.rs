@@ -258,3 +258,21 @@ fn failures_end_the_connection() {
         Err(SyncError::Protocol(_))
     ));
 }
+
+#[test]
+fn a_stalled_sync_times_out() {
+    let mut follower = Follower::new(MailboxTable::default(), None, credentials(), Vec::new());
+    follower.connect();
+    let mut updates = Vec::new();
+    // A banner, then nothing: two quiet intervals are allowed, the third fails.
+    follower
+        .receive(CYRUS_BANNER.as_bytes(), &mut updates)
+        .unwrap();
+    follower.keepalive().unwrap();
+    follower.keepalive().unwrap();
+    // Bytes reset the count.
+    follower.receive(b"A01 OK \"x\"\r\n", &mut updates).unwrap();
+    follower.keepalive().unwrap();
+    follower.keepalive().unwrap();
+    assert!(matches!(follower.keepalive(), Err(SyncError::Timeout)));
+}
