@@ -9,10 +9,7 @@
 
 mod base;
 
-use std::borrow::Borrow;
-use std::collections::btree_map;
-use std::collections::{BTreeMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::{BTreeSet, HashMap, btree_set};
 use std::ops::{Bound, Range, RangeBounds};
 use std::sync::Arc;
 
@@ -127,14 +124,11 @@ struct Value {
 #[derive(Debug, Clone)]
 pub struct MailboxTable {
     base: Arc<Base>,
-    /// Changes since the base: `None` marks a deleted name.
-    overlay: BTreeMap<DbName, Option<Value>>,
-    /// The keyed hashes of the names the overlay holds or held (a superset: never removed), so
-    /// that a lookup of a name the overlay does not hold (most of them) skips the ordered
-    /// map's comparisons.
-    overlay_hashes: HashFilter,
-    /// The key of those hashes.
-    overlay_seed: u64,
+    /// Changes since the base, by name (a lookup is one hash probe): `None` marks a name
+    /// deleted since the base.
+    overlay: HashMap<Box<[u8]>, Option<Value>>,
+    /// The same names in dbname order, for range scans.
+    overlay_order: BTreeSet<DbName>,
     len: usize,
     seq: u64,
 }
@@ -152,9 +146,8 @@ impl MailboxTable {
             len: base.len(),
             seq: base.seq(),
             base,
-            overlay: BTreeMap::new(),
-            overlay_hashes: HashFilter::default(),
-            overlay_seed: rand::random::<u64>() | 1,
+            overlay: HashMap::new(),
+            overlay_order: BTreeSet::new(),
         }
     }
 
@@ -192,23 +185,19 @@ impl MailboxTable {
     /// The entry named `name`.
     pub fn get(&self, name: &[u8]) -> Option<EntryRef<'_>> {
         if let Some((key, value)) = self.overlay_get(name) {
-            return value
-                .as_ref()
-                .map(|value| overlay_entry(key.as_bytes(), value));
+            return value.as_ref().map(|value| overlay_entry(key, value));
         }
         self.base.get(name)
     }
 
     /// The overlay's entry for `name` (`Some(None)`: deleted since the base), if it has one.
-    fn overlay_get(&self, name: &[u8]) -> Option<(&DbName, &Option<Value>)> {
-        if self.overlay.is_empty()
-            || !self
-                .overlay_hashes
-                .contains(&base::name_hash(self.overlay_seed, name))
-        {
+    fn overlay_get(&self, name: &[u8]) -> Option<(&[u8], &Option<Value>)> {
+        if self.overlay.is_empty() {
             return None;
         }
-        self.overlay.get_key_value(overlay_key(&name))
+        self.overlay
+            .get_key_value(name)
+            .map(|(key, value)| (&**key, value))
     }
 
     /// Applies a change numbered `seq` (sequence numbers only grow).
@@ -239,13 +228,15 @@ impl MailboxTable {
             (true, false) => self.len -= 1,
             _ => {}
         }
-        let key = DbName::new(name);
         if value.is_none() && !in_base {
-            self.overlay.remove(&key);
+            if self.overlay.remove(&name).is_some() {
+                self.overlay_order.remove(&DbName::new(name));
+            }
         } else {
-            self.overlay_hashes
-                .insert(base::name_hash(self.overlay_seed, key.as_bytes()));
-            self.overlay.insert(key, value);
+            if !self.overlay.contains_key(&name) {
+                self.overlay_order.insert(DbName::new(name.clone()));
+            }
+            self.overlay.insert(name, value);
         }
         self.seq = self.seq.max(seq);
     }
@@ -262,7 +253,8 @@ impl MailboxTable {
         Entries {
             base: &self.base,
             positions,
-            overlay: self.overlay.range::<DbName, _>(bounds).peekable(),
+            overlay: &self.overlay,
+            overlay_names: self.overlay_order.range::<DbName, _>(bounds).peekable(),
         }
     }
 
@@ -290,7 +282,7 @@ impl MailboxTable {
             .filter_map(|position| self.base.at(position))
             .filter(|entry| self.overlay_get(entry.name).is_none());
         let from_overlay = self.overlay.iter().filter_map(|(name, value)| {
-            let entry = overlay_entry(name.as_bytes(), value.as_ref()?);
+            let entry = overlay_entry(name, value.as_ref()?);
             is_shared(entry.name, entry.acl).then_some(entry)
         });
         from_base.chain(from_overlay)
@@ -309,80 +301,6 @@ impl MailboxTable {
         for (seq, change) in since {
             self.apply(seq, change);
         }
-    }
-}
-
-/// A set of keyed hashes: they are hashed already, so the hasher passes them through.
-type HashFilter = HashSet<u64, BuildHasherDefault<PassThrough>>;
-
-/// The hasher of [`HashFilter`]: a `u64` written is the hash.
-#[derive(Debug, Default, Clone, Copy)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used; anything else still hashes, if poorly.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-/// A name as the overlay's keys can be looked up by: a [`DbName`], or a borrowed name, so that a
-/// lookup needs no owned key (no allocation). Both compare in dbname order, as `DbName` does,
-/// which is what [`Borrow`] requires.
-trait OverlayKey {
-    fn name(&self) -> &[u8];
-}
-
-/// The overlay key for a borrowed name.
-fn overlay_key<'a>(name: &'a &[u8]) -> &'a (dyn OverlayKey + 'a) {
-    name
-}
-
-impl OverlayKey for DbName {
-    fn name(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl OverlayKey for &[u8] {
-    fn name(&self) -> &[u8] {
-        self
-    }
-}
-
-impl<'a> Borrow<dyn OverlayKey + 'a> for DbName {
-    fn borrow(&self) -> &(dyn OverlayKey + 'a) {
-        self
-    }
-}
-
-impl PartialEq for dyn OverlayKey + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.name() == other.name()
-    }
-}
-
-impl Eq for dyn OverlayKey + '_ {}
-
-impl PartialOrd for dyn OverlayKey + '_ {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for dyn OverlayKey + '_ {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        dbname_cmp(self.name(), other.name())
     }
 }
 
@@ -414,7 +332,8 @@ pub(crate) fn is_shared(name: &[u8], acl: &[u8]) -> bool {
 pub struct Entries<'a> {
     base: &'a Base,
     positions: Range<usize>,
-    overlay: std::iter::Peekable<btree_map::Range<'a, DbName, Option<Value>>>,
+    overlay: &'a HashMap<Box<[u8]>, Option<Value>>,
+    overlay_names: std::iter::Peekable<btree_set::Range<'a, DbName>>,
 }
 
 impl<'a> Iterator for Entries<'a> {
@@ -423,11 +342,11 @@ impl<'a> Iterator for Entries<'a> {
     fn next(&mut self) -> Option<EntryRef<'a>> {
         loop {
             let from_base = self.base_peek();
-            let order = match (from_base, self.overlay.peek()) {
+            let order = match (from_base, self.overlay_names.peek()) {
                 (None, None) => return None,
                 (Some(_), None) => std::cmp::Ordering::Less,
                 (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some(entry), Some((name, _))) => dbname_cmp(entry.name, name.as_bytes()),
+                (Some(entry), Some(name)) => dbname_cmp(entry.name, name.as_bytes()),
             };
             if order.is_le() {
                 self.positions.start += 1;
@@ -438,9 +357,9 @@ impl<'a> Iterator for Entries<'a> {
                 }
                 continue;
             }
-            let (name, value) = self.overlay.next()?;
-            if let Some(value) = value {
-                return Some(overlay_entry(name.as_bytes(), value));
+            let name = self.overlay_names.next()?;
+            if let Some((name, Some(value))) = self.overlay.get_key_value(name.as_bytes()) {
+                return Some(overlay_entry(name, value));
             }
         }
     }

@@ -2,6 +2,7 @@
 
 use super::*;
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 
 const NAMES: &[&str] = &[
     "user.alice",
@@ -188,24 +189,6 @@ fn server_is_the_part_before_the_bang() {
     assert_eq!(server_of(b"be1!default"), b"be1");
     assert_eq!(server_of(b"127.0.0.1:2143!"), b"127.0.0.1:2143");
     assert_eq!(server_of(b"default"), b"default");
-}
-
-#[test]
-fn borrowed_overlay_keys_order_as_owned_ones() {
-    // `Borrow` requires the borrowed form to compare exactly as the owned key does.
-    for a in NAMES {
-        for b in NAMES {
-            let (owned_a, owned_b) = (DbName::from(*a), DbName::from(*b));
-            let (borrowed_a, borrowed_b) = (a.as_bytes(), b.as_bytes());
-            assert_eq!(
-                overlay_key(&borrowed_a).cmp(overlay_key(&borrowed_b)),
-                owned_a.cmp(&owned_b),
-                "{a} {b}"
-            );
-            let owned: &dyn OverlayKey = owned_a.borrow();
-            assert!(owned == overlay_key(&borrowed_a));
-        }
-    }
 }
 
 #[test]
