@@ -21,7 +21,7 @@
 use std::collections::VecDeque;
 
 use corvid_proto::mupdate::{
-    Banner, Command, CommandDecoder, CommandKind, Limits, Outcome, Reason, Record, Response,
+    Banner, Command, CommandDecoder, CommandKind, Limits, Outcome, Reason, RecordRef, Response,
     SaslResponse, Status, encode_sasl_line,
 };
 
@@ -294,8 +294,9 @@ impl Session {
             CommandKind::Noop => self.answer(master, &tag, Status::Ok, Reason::NoopDone),
             CommandKind::Find { name } => {
                 if let Some(entry) = master.table().get(&name) {
-                    let record = entry.to_record();
-                    self.record(master.last_seq(), &tag, record);
+                    let mut bytes = Vec::new();
+                    entry.record().encode(&tag, &mut bytes);
+                    self.push(master.last_seq(), bytes);
                 }
                 self.answer(master, &tag, Status::Ok, Reason::SearchCompleted);
             }
@@ -525,7 +526,7 @@ impl Session {
                 break;
             }
             if filter.keeps(&entry) {
-                encode_record(&mut piece, tag, entry.to_record());
+                entry.record().encode(tag, &mut piece);
             }
             last = Some(entry.name);
         }
@@ -562,12 +563,10 @@ impl Session {
             }
             if change.concerns(hosts) {
                 let record = match master.table().get(&change.name) {
-                    Some(entry) => entry.to_record(),
-                    None => Record::Delete {
-                        name: change.name.to_vec(),
-                    },
+                    Some(entry) => entry.record(),
+                    None => RecordRef::Delete { name: &change.name },
                 };
-                encode_record(&mut piece, tag, record);
+                record.encode(tag, &mut piece);
             }
             *cursor = change.seq;
         }
@@ -596,12 +595,6 @@ impl Session {
         }
     }
 
-    fn record(&mut self, gate: u64, tag: &[u8], record: Record) {
-        let mut bytes = Vec::new();
-        encode_record(&mut bytes, tag, record);
-        self.push(gate, bytes);
-    }
-
     fn answer(&mut self, master: &Master, tag: &[u8], status: Status, reason: Reason) {
         self.respond(master, Response::tagged(tag, status, reason));
     }
@@ -625,14 +618,6 @@ impl Session {
             _ => self.out.push_back((gate, bytes)),
         }
     }
-}
-
-fn encode_record(out: &mut Vec<u8>, tag: &[u8], record: Record) {
-    Response::Record {
-        tag: tag.to_vec(),
-        record,
-    }
-    .encode(out);
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use corvid_proto::acl::Acl;
 use corvid_proto::mailbox::dbname::{DbName, dbname_cmp, in_subtree, subtree_range};
 use corvid_proto::mailbox::name::owner_of;
-use corvid_proto::mupdate::Record;
+use corvid_proto::mupdate::RecordRef;
 
 pub use base::{Base, BaseError};
 
@@ -48,17 +48,17 @@ impl<'a> EntryRef<'a> {
         server_of(self.location)
     }
 
-    /// The MUPDATE record that describes the entry.
-    pub fn to_record(&self) -> Record {
+    /// The MUPDATE record that describes the entry, borrowing its fields.
+    pub fn record(&self) -> RecordRef<'a> {
         match self.state {
-            State::Active => Record::Mailbox {
-                name: self.name.to_vec(),
-                location: self.location.to_vec(),
-                acl: self.acl.to_vec(),
+            State::Active => RecordRef::Mailbox {
+                name: self.name,
+                location: self.location,
+                acl: self.acl,
             },
-            State::Reserved => Record::Reserve {
-                name: self.name.to_vec(),
-                location: self.location.to_vec(),
+            State::Reserved => RecordRef::Reserve {
+                name: self.name,
+                location: self.location,
             },
         }
     }

@@ -50,7 +50,7 @@ pub use command::{
     CONTINUATION, Command, CommandDecoder, CommandError, CommandKind, Outcome, Step,
 };
 pub use reason::Reason;
-pub use response::{AuthReply, Record, Response, Status};
+pub use response::{AuthReply, Record, RecordRef, Response, Status};
 pub use sasl::{SaslResponse, encode_sasl_line};
 pub use wire::Limits;
 

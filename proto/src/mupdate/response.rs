@@ -48,24 +48,73 @@ impl Record {
         }
     }
 
-    fn keyword(&self) -> &'static [u8] {
-        match self {
-            Record::Mailbox { .. } => b"MAILBOX",
-            Record::Reserve { .. } => b"RESERVE",
-            Record::Delete { .. } => b"DELETE",
-        }
-    }
-
-    fn fields(&self) -> Vec<&[u8]> {
+    /// The record with its fields borrowed.
+    pub fn as_ref(&self) -> RecordRef<'_> {
         match self {
             Record::Mailbox {
                 name,
                 location,
                 acl,
-            } => vec![name, location, acl],
-            Record::Reserve { name, location } => vec![name, location],
-            Record::Delete { name } => vec![name],
+            } => RecordRef::Mailbox {
+                name,
+                location,
+                acl,
+            },
+            Record::Reserve { name, location } => RecordRef::Reserve { name, location },
+            Record::Delete { name } => RecordRef::Delete { name },
         }
+    }
+}
+
+/// A record whose fields are borrowed from wherever they live, so that a master can send its
+/// table without copying it ([`RecordRef::encode`] writes what [`Response::encode`] writes for
+/// the owned [`Record`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordRef<'a> {
+    /// `MAILBOX name location acl`.
+    Mailbox {
+        /// The mailbox name.
+        name: &'a [u8],
+        /// `server!partition`.
+        location: &'a [u8],
+        /// The ACL string.
+        acl: &'a [u8],
+    },
+    /// `RESERVE name location`.
+    Reserve {
+        /// The mailbox name.
+        name: &'a [u8],
+        /// `server!partition`.
+        location: &'a [u8],
+    },
+    /// `DELETE name`.
+    Delete {
+        /// The mailbox name.
+        name: &'a [u8],
+    },
+}
+
+impl RecordRef<'_> {
+    /// Writes the record as a response to the command tagged `tag`, in Cyrus's form (fields as
+    /// `{n+}` literals), CRLF included.
+    pub fn encode(&self, tag: &[u8], out: &mut Vec<u8>) {
+        let (keyword, fields, count): (&[u8], [&[u8]; 3], usize) = match *self {
+            RecordRef::Mailbox {
+                name,
+                location,
+                acl,
+            } => (b"MAILBOX", [name, location, acl], 3),
+            RecordRef::Reserve { name, location } => (b"RESERVE", [name, location, b""], 2),
+            RecordRef::Delete { name } => (b"DELETE", [name, b"", b""], 1),
+        };
+        out.extend_from_slice(tag);
+        out.push(b' ');
+        out.extend_from_slice(keyword);
+        for field in &fields[..count] {
+            out.push(b' ');
+            write_literal(out, field);
+        }
+        out.extend_from_slice(b"\r\n");
     }
 }
 
@@ -136,24 +185,16 @@ impl Response {
     /// Writes the response as a Cyrus master does, CRLF included.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
-            Response::Record { tag, record } => {
-                out.extend_from_slice(tag);
-                out.push(b' ');
-                out.extend_from_slice(record.keyword());
-                for field in record.fields() {
-                    out.push(b' ');
-                    write_literal(out, field);
-                }
-            }
+            Response::Record { tag, record } => record.as_ref().encode(tag, out),
             Response::Status { tag, status, text } => {
                 out.extend_from_slice(tag.as_deref().unwrap_or(b"*"));
                 out.push(b' ');
                 out.extend_from_slice(status.keyword());
                 out.push(b' ');
                 write_string(out, text);
+                out.extend_from_slice(b"\r\n");
             }
         }
-        out.extend_from_slice(b"\r\n");
     }
 
     /// Decodes one response at the front of `input`.
