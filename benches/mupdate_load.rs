@@ -56,23 +56,20 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use corvid_mupdate::client::Client;
-use corvid_mupdate::follower::{self, Credentials, FollowerConfig, Update};
+use corvid_mupdate::follower::{Credentials, Follower, FollowerConfig, Update};
 use corvid_mupdate::table::Change;
 use corvid_proto::mupdate::{
     AuthReply, Banner, Command, CommandKind, DecodeError, Decoded, Limits, Response, Status,
 };
-use futures_lite::future;
-use glommio::LocalExecutorBuilder;
 use support::corvid::CorvidMaster;
 use support::cyrus::CyrusMaster;
 use support::{MupdateEndpoint, MupdateMaster};
@@ -407,11 +404,10 @@ enum Seen {
     Probe(usize, Instant),
 }
 
-/// corvid's follower on its own glommio thread, until dropped.
+/// corvid's follower on its own glommio thread, until dropped, and what it reports.
 struct FollowerThread {
     seen: mpsc::Receiver<Seen>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _thread: support::follower::FollowerThread,
 }
 
 impl FollowerThread {
@@ -431,67 +427,44 @@ impl FollowerThread {
             snapshot_every: Duration::from_secs(3600),
         };
         let (tx, seen) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let executor = LocalExecutorBuilder::default()
-                .io_memory(256 << 10)
-                .make()
-                .unwrap();
-            executor.run(async move {
-                let f = Rc::new(RefCell::new(follower::open(&config).unwrap()));
-                let probe = probe.into_bytes();
-                // Against Cyrus the dump arrives as plain changes and readiness may come with
-                // no update at all, so readiness is also polled (every millisecond, until seen).
-                let told = Rc::new(Cell::new(false));
-                let (told_run, tx_run) = (told.clone(), tx.clone());
-                let run = follower::run(f.clone(), config, move |f, updates| {
-                    let now = Instant::now();
-                    if f.is_ready() && !told_run.replace(true) {
-                        let _ = tx_run.send(Seen::Ready(f.table().len()));
-                    }
-                    for update in updates {
-                        if let Update::Changed(Change::Upsert { name, .. }) = update
-                            && name.starts_with(&probe)
-                        {
-                            let i = std::str::from_utf8(&name[probe.len()..])
-                                .ok()
-                                .and_then(|s| s.parse().ok());
-                            if let Some(i) = i {
-                                let _ = tx_run.send(Seen::Probe(i, now));
-                            }
+        let thread = support::follower::FollowerThread::start(config, move |_| {
+            let probe = probe.into_bytes();
+            // Against Cyrus the dump arrives as plain changes and readiness may come with
+            // no update at all, so readiness is also polled (every millisecond, until seen).
+            let told = Rc::new(Cell::new(false));
+            let (told_run, tx_run) = (told.clone(), tx.clone());
+            let on_update = move |f: &Follower, updates: &[Update]| {
+                let now = Instant::now();
+                if f.is_ready() && !told_run.replace(true) {
+                    let _ = tx_run.send(Seen::Ready(f.table().len()));
+                }
+                for update in updates {
+                    if let Update::Changed(Change::Upsert { name, .. }) = update
+                        && name.starts_with(&probe)
+                    {
+                        let i = std::str::from_utf8(&name[probe.len()..])
+                            .ok()
+                            .and_then(|s| s.parse().ok());
+                        if let Some(i) = i {
+                            let _ = tx_run.send(Seen::Probe(i, now));
                         }
                     }
-                });
-                let watch = async {
-                    while !stopped.load(Ordering::Relaxed) {
-                        if told.get() {
-                            glommio::timer::sleep(Duration::from_millis(20)).await;
-                        } else {
-                            glommio::timer::sleep(Duration::from_millis(1)).await;
-                            let follower = f.borrow();
-                            if follower.is_ready() && !told.replace(true) {
-                                let _ = tx.send(Seen::Ready(follower.table().len()));
-                            }
-                        }
-                    }
-                };
-                future::or(run, watch).await;
-            });
+                }
+            };
+            let poll = move |f: &Follower| {
+                if told.get() {
+                    return Duration::from_millis(20);
+                }
+                if f.is_ready() && !told.replace(true) {
+                    let _ = tx.send(Seen::Ready(f.table().len()));
+                }
+                Duration::from_millis(1)
+            };
+            (on_update, poll)
         });
         FollowerThread {
             seen,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for FollowerThread {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            _thread: thread,
         }
     }
 }

@@ -7,20 +7,16 @@
 
 mod support;
 
-use std::cell::RefCell;
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::sync::mpsc;
-use std::sync::{Arc, atomic::AtomicBool, atomic::Ordering};
 use std::time::Duration;
 
-use corvid_mupdate::follower::{self, Credentials, FollowerConfig, SyncStats};
+use corvid_mupdate::follower::{Credentials, Follower, FollowerConfig, SyncStats};
 use corvid_mupdate::resume::Position;
-use futures_lite::future;
-use glommio::LocalExecutorBuilder;
 use support::MupdateMaster;
 use support::corvid::{ADMIN, CorvidMaster};
 use support::cyrus::CyrusMaster;
+use support::follower::FollowerThread;
 
 /// What the follower reports after each batch of changes.
 #[derive(Debug, Clone)]
@@ -31,11 +27,10 @@ struct Seen {
     ready: bool,
 }
 
-/// A follower running on its own glommio executor thread until `stop` is set.
+/// A follower running in the background, and its reports.
 struct Running {
     seen: mpsc::Receiver<Seen>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _thread: FollowerThread,
 }
 
 fn config(master: &str, state_dir: PathBuf) -> FollowerConfig {
@@ -62,38 +57,22 @@ fn config_as(master: &str, state_dir: PathBuf, (user, password): (&str, &str)) -
 /// Starts a follower; the first report is what it serves from disk, before connecting.
 fn start(config: FollowerConfig) -> Running {
     let (tx, seen) = mpsc::channel();
-    let stop = Arc::new(AtomicBool::new(false));
-    let stopped = stop.clone();
-    let thread = std::thread::spawn(move || {
-        let executor = LocalExecutorBuilder::default()
-            .io_memory(256 << 10)
-            .make()
-            .unwrap();
-        executor.run(async move {
-            let follower = Rc::new(RefCell::new(follower::open(&config).unwrap()));
-            let report = |f: &follower::Follower| Seen {
-                entries: f.table().len(),
-                position: f.position(),
-                stats: f.stats(),
-                ready: f.is_ready(),
-            };
-            tx.send(report(&follower.borrow())).unwrap();
-            let updates = tx.clone();
-            let run = follower::run(follower.clone(), config, move |f, _| {
-                let _ = updates.send(report(f));
-            });
-            let watch = async {
-                while !stopped.load(Ordering::Relaxed) {
-                    glommio::timer::sleep(Duration::from_millis(20)).await;
-                }
-            };
-            future::or(run, watch).await;
-        });
+    let thread = FollowerThread::start(config, move |opened| {
+        let report = |f: &Follower| Seen {
+            entries: f.table().len(),
+            position: f.position(),
+            stats: f.stats(),
+            ready: f.is_ready(),
+        };
+        tx.send(report(opened)).unwrap();
+        let on_update = move |f: &Follower, _: &[_]| {
+            let _ = tx.send(report(f));
+        };
+        (on_update, |_: &Follower| Duration::from_millis(20))
     });
     Running {
         seen,
-        stop,
-        thread: Some(thread),
+        _thread: thread,
     }
 }
 
@@ -108,15 +87,6 @@ impl Running {
                 Ok(_) => {}
                 Err(_) => panic!("follower never reached: {what}"),
             }
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Support for corvid's end-to-end tests: real peers started by the test on 127.0.0.1.
 //!
 //! * [`corvid`]: `corvid mupdate` from the binary under test, killable and restartable.
+//! * [`follower`]: corvid's follower on a thread of its own, for tests and the load bench.
 //! * [`cyrus`]: Cyrus IMAP 3.6 instances from Debian's packages (a MUPDATE master, backends, a
 //!   frontend slave) and the `mupdatetest` runner. Install them with `ci/install-peers`.
 //! * [`MupdateEndpoint`]: where a MUPDATE master listens and the admin that may log in to it.
@@ -15,6 +16,7 @@
 
 pub mod corvid;
 pub mod cyrus;
+pub mod follower;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
