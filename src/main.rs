@@ -7,6 +7,7 @@
 
 mod mboxlist;
 mod mupdate;
+mod proxy;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// The MUPDATE master: the murder's authoritative mailbox table (RFC 3656).
     Mupdate(mupdate::Args),
+    /// The frontend IMAP proxy: routes each command to the backend holding its mailbox.
+    Proxy(proxy::Args),
     /// Read or load a running master's mailbox table (dump, load, find, list).
     Mboxlist(mboxlist::Args),
     /// Read a password on stdin and print its argon2 hash, for a configuration file.
@@ -41,6 +44,7 @@ fn main() -> anyhow::Result<()> {
     let result = match Cli::parse().command {
         Command::Mupdate(args) => mupdate::run(args),
         Command::Mboxlist(args) => mboxlist::run(args),
+        Command::Proxy(args) => proxy::run(args),
         Command::HashPassword(args) => mupdate::hash_password(args),
     };
     // Output cut short by a closed pipe (`corvid mboxlist dump | head`) is not a failure.

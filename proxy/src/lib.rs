@@ -1,6 +1,13 @@
 //! corvid-proxy: the frontend that clients connect to.
 //!
-//! It will run one glommio executor per core, terminate TLS with rustls, parse each command's
-//! head with `corvid-proto` and route it to the backend that holds the mailbox it names, using
-//! the mailbox table from `corvid-mupdate`. Nothing is implemented yet: see issue 4 ("The
-//! frontend proxy: thread-per-core, TLS, and per-mailbox routing").
+//! One glommio executor per core terminates TLS, parses each command's head with
+//! `corvid-proto` and routes it to the backend that holds the mailbox it names, using the
+//! mailbox table that the embedded MUPDATE follower keeps current.
+//!
+//! * [`session`]: one client's session as a sans-IO state machine (client side, backend links,
+//!   routing); the heart of the proxy.
+//! * [`server`]: the glommio driver: executors per core, listeners, TLS, backend connections,
+//!   and the follower that keeps every core's table current.
+
+pub mod server;
+pub mod session;

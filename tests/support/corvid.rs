@@ -145,3 +145,96 @@ impl Drop for CorvidMaster {
         }
     }
 }
+
+/// A `corvid proxy` process on a free port of 127.0.0.1, following `master`, with
+/// `--plaintext-auth` and no failed-login delay unless `extra` says otherwise.
+#[derive(Debug)]
+pub struct CorvidProxy {
+    child: Option<Child>,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl CorvidProxy {
+    /// Starts one in front of `backends` (`(server, "host:port")`), logging in to them as
+    /// `proxy_user` (`NAME:PASSWORD`), with extra flags.
+    pub fn start(
+        master: &str,
+        backends: &[(&str, String)],
+        proxy_user: &str,
+        extra: &[&str],
+    ) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "corvid-proxy-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create the proxy's directory");
+        let port = free_port();
+        let log = fs::File::create(dir.join("stderr.log")).expect("open the proxy's log");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_corvid"));
+        command
+            .arg("proxy")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--mupdate", master])
+            .args(["--mupdate-user", &format!("{}:{}", ADMIN.0, ADMIN.1)])
+            .args(["--proxy-user", proxy_user])
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .args([
+                "--cores",
+                "2",
+                "--plaintext-auth",
+                "--failed-login-delay",
+                "0",
+            ])
+            .args(extra)
+            .env("CORVID_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (server, addr) in backends {
+            command.args(["--backend", &format!("{server}={addr}")]);
+        }
+        let child = command.spawn().expect("start corvid proxy");
+        let mut proxy = CorvidProxy {
+            child: Some(child),
+            dir,
+            port,
+        };
+        let addr = proxy.addr();
+        let ready = wait_until(Duration::from_secs(20), || {
+            if let Some(Ok(Some(status))) = proxy.child.as_mut().map(Child::try_wait) {
+                panic!("corvid proxy exited with {status}:\n{}", proxy.logs());
+            }
+            std::net::TcpStream::connect(&addr).ok()
+        });
+        assert!(ready.is_some(), "corvid proxy not ready:\n{}", proxy.logs());
+        proxy
+    }
+
+    /// `127.0.0.1:PORT`, where it listens.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Its log.
+    pub fn logs(&self) -> String {
+        fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for CorvidProxy {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,0 +1,644 @@
+//! The proxy's I/O driver: one pinned glommio executor per core, each with its own listeners
+//! (SO_REUSEPORT), connections, sessions, backend links and view of the mailbox table; and
+//! one more thread for the MUPDATE follower, which fans the table's changes out to the cores.
+//!
+//! A connection task moves bytes between its client, its [`Session`] and the session's links,
+//! and nothing else: it feeds what the sockets delivered, writes what the session produced,
+//! and carries out its [`Action`]s. Reads go through a per-core scratch buffer, so an idle
+//! connection pins no read buffer; only bytes the session has not consumed yet stay with it.
+//! Every socket has `TCP_NODELAY` set.
+//!
+//! The cores share nothing on the request path. Each keeps its own [`MailboxTable`] (the
+//! archived base is shared read-only through an `Arc`; the overlay is the core's own) and
+//! applies the follower's changes from a channel between requests.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use corvid_mupdate::follower::{self, FollowerConfig, Update};
+use corvid_mupdate::table::{Base, Change, MailboxTable};
+use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt, future};
+use futures_rustls::TlsAcceptor;
+use futures_rustls::server::TlsStream;
+use glommio::channels::shared_channel::{
+    self, ConnectedReceiver, ConnectedSender, SharedReceiver, SharedSender,
+};
+use glommio::net::{TcpListener, TcpStream};
+use glommio::{LocalExecutorBuilder, Placement};
+
+use crate::session::{Action, LinkId, Session, SessionConfig};
+
+/// How the proxy runs.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Plaintext listeners (STARTTLS offered when TLS is configured).
+    pub listen: Vec<SocketAddr>,
+    /// Implicit-TLS listeners.
+    pub listen_tls: Vec<SocketAddr>,
+    /// The TLS configuration (certificate and key), if any.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Executors (one per core, pinned); 0 means one per CPU.
+    pub cores: usize,
+    /// Where each backend server is.
+    pub backends: HashMap<String, SocketAddr>,
+    /// The follower of the MUPDATE master.
+    pub follower: FollowerConfig,
+    /// What sessions share.
+    pub session: SessionConfig,
+    /// A client silent this long is logged out (RFC 3501: at least 30 minutes once logged in).
+    pub idle_timeout: Duration,
+    /// A client silent this long before logging in is dropped.
+    pub login_timeout: Duration,
+    /// How long a backend connect may take.
+    pub connect_timeout: Duration,
+    /// A backend that failed is not tried again for this long.
+    pub backend_retry: Duration,
+}
+
+/// Why the proxy stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The follower's snapshot could not be read.
+    #[error("master (follower snapshot): {0}")]
+    Snapshot(#[from] corvid_mupdate::store::StoreError),
+    /// An executor could not start (io_uring or locked memory).
+    #[error("starting executor {core}: {message}")]
+    Executor {
+        /// Which.
+        core: usize,
+        /// Why.
+        message: String,
+    },
+    /// A listener could not be bound.
+    #[error("client side: listening on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+/// A change to the table, sent from the follower to each core.
+enum TableUpdate {
+    /// Start again from this base.
+    Replace(Arc<Base>),
+    /// Apply these changes, numbered up to `seq`.
+    Changes(u64, Vec<Change>),
+}
+
+/// How many table updates may wait for a core before it is sent a whole new base instead.
+const UPDATE_QUEUE: usize = 1024;
+
+/// io_uring memory per executor: small, as the machine's locked memory is (8 MiB here).
+const IO_MEMORY: usize = 256 << 10;
+
+/// Reads go through a per-core scratch buffer of this size.
+const SCRATCH: usize = 16 << 10;
+
+/// A client's unconsumed input is not allowed to grow past the framer's limit plus this.
+const READ_HEADROOM: usize = 16 << 10;
+
+/// Runs the proxy until an executor fails (it never returns otherwise). `ready` is called
+/// once every core listens.
+pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result<(), ProxyError> {
+    let cores = match config.cores {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    let follower = follower::open(&config.follower)?;
+    let initial = Arc::new(
+        follower
+            .table()
+            .rebuild()
+            .map_err(corvid_mupdate::store::StoreError::from)?,
+    );
+    let config = Arc::new(config);
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..cores)
+        .map(|_| shared_channel::new_bounded(UPDATE_QUEUE))
+        .unzip();
+    let (listening_tx, listening_rx) = std::sync::mpsc::channel::<Result<(), ProxyError>>();
+    let mut executors = Vec::new();
+    for (core, receiver) in receivers.into_iter().enumerate() {
+        let config = config.clone();
+        let initial = initial.clone();
+        let listening = listening_tx.clone();
+        let executor = LocalExecutorBuilder::new(Placement::Fixed(core % cores.max(1)))
+            .name(&format!("corvid-core{core}"))
+            .io_memory(IO_MEMORY)
+            .ring_depth(256)
+            .spawn(move || serve_core(core, config, initial, receiver, listening))
+            .map_err(|error| ProxyError::Executor {
+                core,
+                message: error.to_string(),
+            })?;
+        executors.push(executor);
+    }
+    drop(listening_tx);
+    for _ in 0..cores {
+        match listening_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(error),
+            Err(_) => break,
+        }
+    }
+    let follower_config = config.follower.clone();
+    let follower_thread = LocalExecutorBuilder::new(Placement::Unbound)
+        .name("corvid-follower")
+        .io_memory(IO_MEMORY)
+        .ring_depth(64)
+        .spawn(move || follow(follower, follower_config, senders))
+        .map_err(|error| ProxyError::Executor {
+            core: cores,
+            message: error.to_string(),
+        })?;
+    tracing::info!(cores, listen = ?config.listen, listen_tls = ?config.listen_tls, "proxy ready");
+    ready();
+    for executor in executors {
+        executor.join().map_err(|error| ProxyError::Executor {
+            core: 0,
+            message: error.to_string(),
+        })?;
+    }
+    let _ = follower_thread.join();
+    Ok(())
+}
+
+/// The follower's thread: keeps the table in step and sends each batch of changes to every
+/// core. A core whose queue is full is sent a whole new base once it has room again.
+async fn follow(
+    follower: follower::Follower,
+    config: FollowerConfig,
+    senders: Vec<SharedSender<TableUpdate>>,
+) {
+    let mut connected: Vec<ConnectedSender<TableUpdate>> = Vec::new();
+    for sender in senders {
+        connected.push(sender.connect().await);
+    }
+    let mut behind = vec![false; connected.len()];
+    let follower = Rc::new(RefCell::new(follower));
+    follower::run(follower, config, move |follower, updates| {
+        let table = follower.table();
+        let replaced = updates.contains(&Update::Replaced);
+        let changes: Vec<Change> = updates
+            .iter()
+            .filter_map(|update| match update {
+                Update::Changed(change) => Some(change.clone()),
+                Update::Replaced => None,
+            })
+            .collect();
+        let mut fresh: Option<Arc<Base>> = None;
+        let mut base = || -> Option<Arc<Base>> {
+            if fresh.is_none() {
+                fresh = table.rebuild().ok().map(Arc::new);
+            }
+            fresh.clone()
+        };
+        for (core, sender) in connected.iter().enumerate() {
+            let update = if replaced || behind[core] {
+                match base() {
+                    Some(base) => TableUpdate::Replace(base),
+                    None => continue,
+                }
+            } else {
+                TableUpdate::Changes(table.seq(), changes.clone())
+            };
+            behind[core] = sender.try_send(update).is_err();
+        }
+    })
+    .await;
+}
+
+/// What the connections of one core share.
+struct Core {
+    index: usize,
+    config: Arc<ProxyConfig>,
+    session: Rc<SessionConfig>,
+    table: RefCell<MailboxTable>,
+    scratch: RefCell<Vec<u8>>,
+    /// Backends that failed, and when they may be tried again.
+    down: RefCell<HashMap<Box<str>, Instant>>,
+}
+
+async fn serve_core(
+    index: usize,
+    config: Arc<ProxyConfig>,
+    initial: Arc<Base>,
+    updates: SharedReceiver<TableUpdate>,
+    listening: std::sync::mpsc::Sender<Result<(), ProxyError>>,
+) {
+    let core = Rc::new(Core {
+        index,
+        session: Rc::new(config.session.clone()),
+        table: RefCell::new(MailboxTable::new(initial)),
+        scratch: RefCell::new(vec![0; SCRATCH]),
+        down: RefCell::new(HashMap::new()),
+        config,
+    });
+    let mut listeners = Vec::new();
+    let plain = core.config.listen.iter().map(|addr| (*addr, false));
+    let tls = core.config.listen_tls.iter().map(|addr| (*addr, true));
+    for (addr, implicit_tls) in plain.chain(tls) {
+        match TcpListener::bind(addr) {
+            Ok(listener) => listeners.push((listener, implicit_tls)),
+            Err(error) => {
+                let source = io::Error::other(error.to_string());
+                let _ = listening.send(Err(ProxyError::Listen { addr, source }));
+                return;
+            }
+        }
+    }
+    let _ = listening.send(Ok(()));
+    let updater = glommio::spawn_local(apply_updates(core.clone(), updates));
+    let mut tasks = vec![updater];
+    for (listener, implicit_tls) in listeners {
+        tasks.push(glommio::spawn_local(accept_loop(
+            core.clone(),
+            listener,
+            implicit_tls,
+        )));
+    }
+    for task in tasks {
+        task.await;
+    }
+}
+
+/// Applies the follower's updates to this core's table.
+async fn apply_updates(core: Rc<Core>, updates: SharedReceiver<TableUpdate>) {
+    let updates: ConnectedReceiver<TableUpdate> = updates.connect().await;
+    while let Some(update) = updates.recv().await {
+        let mut table = core.table.borrow_mut();
+        match update {
+            TableUpdate::Replace(base) => *table = MailboxTable::new(base),
+            TableUpdate::Changes(seq, changes) => {
+                for change in changes {
+                    table.apply(seq, change);
+                }
+            }
+        }
+    }
+}
+
+async fn accept_loop(core: Rc<Core>, listener: TcpListener, implicit_tls: bool) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let core = core.clone();
+        glommio::spawn_local(async move {
+            let peer = stream.peer_addr().ok();
+            if let Err(error) = connection(&core, stream, implicit_tls).await {
+                tracing::debug!(?peer, core = core.index, %error, "client connection ended");
+            }
+        })
+        .detach();
+    }
+}
+
+/// A client connection, plain or TLS.
+enum ClientStream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for ClientStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ClientStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            ClientStream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ClientStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ClientStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            ClientStream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ClientStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            ClientStream::Tls(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ClientStream::Plain(s) => Pin::new(s).poll_close(cx),
+            ClientStream::Tls(s) => Pin::new(s).poll_close(cx),
+        }
+    }
+}
+
+/// A link's connection and its unconsumed input.
+struct LinkStream {
+    stream: TcpStream,
+    input: Vec<u8>,
+}
+
+/// What woke a connection task.
+enum Wake {
+    Client(io::Result<usize>),
+    Link(LinkId, io::Result<usize>),
+    Timer,
+}
+
+async fn connection(core: &Core, stream: TcpStream, implicit_tls: bool) -> io::Result<()> {
+    let config = &core.config;
+    let mut client = if implicit_tls {
+        let tls = config
+            .tls
+            .clone()
+            .ok_or_else(|| io::Error::other("no TLS configuration"))?;
+        let accept = TlsAcceptor::from(tls).accept(stream);
+        ClientStream::Tls(Box::new(
+            with_timeout(config.login_timeout, "client side: TLS handshake", accept).await?,
+        ))
+    } else {
+        ClientStream::Plain(stream)
+    };
+    let mut session = Session::new(core.session.clone(), implicit_tls);
+    let mut input: Vec<u8> = Vec::new();
+    let mut links: Vec<Option<LinkStream>> = Vec::new();
+    let limit = config.session.limits.max_line + READ_HEADROOM;
+    loop {
+        let now = Instant::now();
+        // Feed what is buffered, as far as the session takes it.
+        loop {
+            let mut progress = false;
+            if !input.is_empty() && session.wants_client_input() {
+                let used = session.client_input(&input, &core.table.borrow(), now);
+                input.drain(..used);
+                progress |= used > 0;
+            }
+            for (id, link) in links.iter_mut().enumerate() {
+                if let Some(link) = link
+                    && !link.input.is_empty()
+                {
+                    let used = session.link_input(id, &link.input, now);
+                    link.input.drain(..used);
+                    progress |= used > 0;
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+        // Carry out the session's actions.
+        while let Some(action) = session.next_action() {
+            match action {
+                Action::Connect { link, server } => {
+                    while links.len() <= link {
+                        links.push(None);
+                    }
+                    match connect(core, &server).await {
+                        Ok(stream) => {
+                            links[link] = Some(LinkStream {
+                                stream,
+                                input: Vec::new(),
+                            });
+                            session.link_connected(link);
+                        }
+                        Err(error) => session.link_failed(link, &error.to_string(), Instant::now()),
+                    }
+                }
+                Action::CloseLink(link) => {
+                    if let Some(slot) = links.get_mut(link) {
+                        *slot = None;
+                    }
+                }
+                Action::StartTls => {
+                    write_client(config, &mut client, session.client_output()).await?;
+                    if !input.is_empty() {
+                        return Err(io::Error::other(
+                            "client side: data pipelined after STARTTLS",
+                        ));
+                    }
+                    let ClientStream::Plain(stream) = client else {
+                        return Err(io::Error::other("client side: STARTTLS under TLS"));
+                    };
+                    let tls = config
+                        .tls
+                        .clone()
+                        .ok_or_else(|| io::Error::other("no TLS configuration"))?;
+                    let accept = TlsAcceptor::from(tls).accept(stream);
+                    client = ClientStream::Tls(Box::new(
+                        with_timeout(config.login_timeout, "client side: TLS handshake", accept)
+                            .await?,
+                    ));
+                    session.tls_started();
+                }
+                Action::Close => {
+                    write_client(config, &mut client, session.client_output()).await?;
+                    let _ = client.close().await;
+                    return Ok(());
+                }
+                Action::LoginFailed | Action::LoggedIn { .. } | Action::Relayed { .. } => {}
+            }
+        }
+        // Write what the session produced: to the links first (commands), then the client.
+        for (id, link) in links.iter_mut().enumerate() {
+            let Some(link) = link else { continue };
+            let Some(output) = session.link_output(id) else {
+                continue;
+            };
+            if output.is_empty() {
+                continue;
+            }
+            let written = with_timeout(
+                config.idle_timeout,
+                "backend side: write",
+                link.stream.write_all(output),
+            )
+            .await;
+            output.clear();
+            if let Err(error) = written {
+                session.link_failed(id, &error.to_string(), Instant::now());
+            }
+        }
+        if !session.client_output().is_empty() {
+            write_client(config, &mut client, session.client_output()).await?;
+            continue;
+        }
+        if session.is_closed() {
+            return Ok(());
+        }
+        if session.has_actions() {
+            continue;
+        }
+        // Wait for a socket or the session's timer.
+        let reading_client = session.wants_client_input() && input.len() < limit;
+        let timeout = match session.deadline() {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None if session.is_authenticated() => config.idle_timeout,
+            None => config.login_timeout,
+        };
+        let wake = {
+            let read = poll_fn(|cx| {
+                poll_sockets(
+                    cx,
+                    core,
+                    &mut client,
+                    reading_client,
+                    &mut input,
+                    &mut links,
+                    limit,
+                )
+            });
+            let timer = async {
+                glommio::timer::sleep(timeout).await;
+                Wake::Timer
+            };
+            future::or(read, timer).await
+        };
+        match wake {
+            Wake::Client(Ok(0)) | Wake::Client(Err(_)) => {
+                session.client_closed();
+                return Ok(());
+            }
+            Wake::Client(Ok(_)) => {}
+            Wake::Link(id, Ok(0)) => {
+                session.link_failed(id, "backend closed the connection", Instant::now())
+            }
+            Wake::Link(id, Err(error)) => {
+                session.link_failed(id, &error.to_string(), Instant::now())
+            }
+            Wake::Link(_, Ok(_)) => {}
+            Wake::Timer => match session.deadline() {
+                Some(_) => session.on_timer(Instant::now()),
+                None => {
+                    session
+                        .client_output()
+                        .extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
+                    write_client(config, &mut client, session.client_output()).await?;
+                    return Ok(());
+                }
+            },
+        }
+        if input.is_empty() && input.capacity() > SCRATCH {
+            input = Vec::new();
+        }
+    }
+}
+
+/// Polls the client (if `reading_client`) and every link for input, through the core's
+/// scratch buffer; what arrived is appended to the source's own buffer.
+fn poll_sockets(
+    cx: &mut Context<'_>,
+    core: &Core,
+    client: &mut ClientStream,
+    reading_client: bool,
+    input: &mut Vec<u8>,
+    links: &mut [Option<LinkStream>],
+    limit: usize,
+) -> Poll<Wake> {
+    let mut scratch = core.scratch.borrow_mut();
+    for (id, link) in links.iter_mut().enumerate() {
+        let Some(link) = link else { continue };
+        if link.input.len() >= limit {
+            continue;
+        }
+        if let Poll::Ready(result) = Pin::new(&mut link.stream).poll_read(cx, &mut scratch[..]) {
+            if let Ok(n) = result {
+                link.input.extend_from_slice(&scratch[..n]);
+            }
+            return Poll::Ready(Wake::Link(id, result));
+        }
+    }
+    if reading_client && let Poll::Ready(result) = Pin::new(client).poll_read(cx, &mut scratch[..])
+    {
+        if let Ok(n) = result {
+            input.extend_from_slice(&scratch[..n]);
+        }
+        return Poll::Ready(Wake::Client(result));
+    }
+    Poll::Pending
+}
+
+/// Connects to a backend server, unless it failed a moment ago.
+async fn connect(core: &Core, server: &str) -> io::Result<TcpStream> {
+    if let Some(until) = core.down.borrow().get(server)
+        && Instant::now() < *until
+    {
+        return Err(io::Error::other("marked down after a recent failure"));
+    }
+    let Some(addr) = core.config.backends.get(server) else {
+        return Err(io::Error::other(format!(
+            "no address configured for server {server}"
+        )));
+    };
+    match TcpStream::connect_timeout(*addr, core.config.connect_timeout).await {
+        Ok(stream) => {
+            let _ = stream.set_nodelay(true);
+            core.down.borrow_mut().remove(server);
+            Ok(stream)
+        }
+        Err(error) => {
+            tracing::warn!(server, %addr, %error, "backend connect failed");
+            core.down
+                .borrow_mut()
+                .insert(server.into(), Instant::now() + core.config.backend_retry);
+            Err(io::Error::other(error.to_string()))
+        }
+    }
+}
+
+/// Writes the client's output and empties it (freeing a large buffer).
+async fn write_client(
+    config: &ProxyConfig,
+    client: &mut ClientStream,
+    output: &mut Vec<u8>,
+) -> io::Result<()> {
+    if output.is_empty() {
+        return Ok(());
+    }
+    with_timeout(
+        config.idle_timeout,
+        "client side: write",
+        client.write_all(output),
+    )
+    .await?;
+    with_timeout(config.idle_timeout, "client side: flush", client.flush()).await?;
+    if output.capacity() > SCRATCH {
+        *output = Vec::new();
+    } else {
+        output.clear();
+    }
+    Ok(())
+}
+
+/// Bounds an operation (a write to a peer that stopped reading, a handshake).
+async fn with_timeout<T>(
+    limit: Duration,
+    what: &'static str,
+    operation: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    let timeout = async {
+        glommio::timer::sleep(limit).await;
+        Err(io::Error::new(io::ErrorKind::TimedOut, what))
+    };
+    future::or(operation, timeout).await
+}

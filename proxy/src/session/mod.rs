@@ -1,0 +1,1246 @@
+//! One client's IMAP session, as a sans-IO state machine: bytes from the client and from its
+//! backend links in, bytes and [`Action`]s out.
+//!
+//! The driver feeds [`Session::client_input`] and [`Session::link_input`] with what the
+//! sockets delivered (the session says how much it consumed; the rest stays with the driver),
+//! writes [`Session::client_output`] and each link's output, and carries out the actions
+//! (connect a link, start TLS, close). Time comes in as a value. Nothing here blocks or
+//! allocates per byte: a command's head is parsed once (in place when it is one line), and
+//! the rest of every message is passed through as the framer cuts it.
+//!
+//! # How commands flow
+//!
+//! Commands are taken one at a time: while one is in flight the client's further input waits
+//! in the driver's buffer (which bounds it). Each command is answered by the proxy itself
+//! (CAPABILITY, ID, NAMESPACE, ENABLE, LOGIN, ...) or relayed with the client's own tag to the
+//! backend that holds the mailbox it names ([`route`]); the backend's answer is relayed back
+//! until its tagged line. A synchronizing literal is answered `+` by the proxy and forwarded
+//! as non-synchronizing (every backend must have LITERAL+), so a literal costs no backend round
+//! trip and an APPEND streams through without being gathered.
+//!
+//! While a mailbox is selected, the untagged data its backend sends (EXISTS, EXPUNGE, FETCH)
+//! reaches the client between commands too. A message being relayed owns the client's output
+//! until it ends, so data from two backends is never interleaved.
+
+pub mod capability;
+pub mod link;
+mod route;
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use corvid_mupdate::table::MailboxTable;
+use corvid_proto::imap::command::{
+    Args, CommandHead, CommandKind, HeadError, parse_head, parse_idle_done,
+};
+use corvid_proto::imap::framer::{Frame, FrameError, Framer, FramerLimits, LineEnd};
+use corvid_proto::imap::response::{Code, Response, StatusKind, Untagged, classify};
+use corvid_proto::imap::writer::{Namespace as NamespaceEntry, ResponseWriter};
+use corvid_proto::mailbox::name::{Namespace, User};
+
+pub use link::{Link, LinkError, LinkId, LinkLogin, LinkState, Purpose};
+pub use route::Refusal;
+
+/// How the proxy logs in to backends other than the one that verified the client.
+#[derive(Clone)]
+pub enum BackendLogin {
+    /// As this identity, with the user as authorization id (Cyrus `proxyservers`, Dovecot
+    /// master users).
+    Proxy {
+        /// The proxy's login name on the backends.
+        user: String,
+        /// Its password.
+        password: String,
+    },
+    /// With the client's own credentials.
+    ClientCredentials,
+}
+
+impl std::fmt::Debug for BackendLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendLogin::Proxy { user, .. } => write!(f, "Proxy {{ user: {user:?} }}"),
+            BackendLogin::ClientCredentials => f.write_str("ClientCredentials"),
+        }
+    }
+}
+
+/// What every session of a proxy shares.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The namespace view clients get (personal `""`, `Other Users/`, `Shared Folders/`).
+    pub namespace: Namespace,
+    /// STARTTLS is offered on plaintext connections.
+    pub starttls_offered: bool,
+    /// LOGIN and AUTHENTICATE are allowed without TLS.
+    pub plaintext_auth: bool,
+    /// How other backends are logged in to.
+    pub backend_login: BackendLogin,
+    /// Framing limits for the client's input and the backends' responses.
+    pub limits: FramerLimits,
+    /// How long a failed login waits before its answer.
+    pub failed_login_delay: Duration,
+    /// The name in the greeting and in ID.
+    pub product: String,
+}
+
+/// What the driver must do for the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Open a connection to `server` for link `link`; report with [`Session::link_connected`]
+    /// or [`Session::link_failed`].
+    Connect {
+        /// The link.
+        link: LinkId,
+        /// The backend's server name.
+        server: Box<str>,
+    },
+    /// Close link `link`'s connection (the session no longer uses it).
+    CloseLink(LinkId),
+    /// Write the client output, then start TLS on the client connection and report with
+    /// [`Session::tls_started`].
+    StartTls,
+    /// A login failed (for per-source accounting).
+    LoginFailed,
+    /// A login succeeded, after `took`.
+    LoggedIn {
+        /// From the command to the answer.
+        took: Duration,
+    },
+    /// A relayed command was answered, after `took`.
+    Relayed {
+        /// Its kind.
+        kind: CommandKind,
+        /// From the command to the tagged answer.
+        took: Duration,
+    },
+    /// Write the client output, then close everything.
+    Close,
+}
+
+/// Where the client side of the session is.
+#[derive(Debug)]
+enum Client {
+    /// Between commands.
+    Ready,
+    /// The start of a command is being gathered (its head needs a literal's payload); the
+    /// bytes are kept in backend form (literals non-synchronizing).
+    Gathering(Vec<u8>),
+    /// The rest of the current command goes to a link.
+    Forwarding { link: LinkId, command: InFlight },
+    /// The rest of an invalid or refused command is dropped.
+    Discarding,
+    /// A command is in flight on a link; input waits (DONE excepted, in IDLE).
+    Waiting { link: LinkId, command: InFlight },
+    /// AUTHENTICATE PLAIN waits for the client's response line.
+    SaslResponse { tag: Vec<u8> },
+    /// A login is being verified by the INBOX backend, on `link`.
+    LoggingIn {
+        tag: Vec<u8>,
+        link: LinkId,
+        user: String,
+        started: Instant,
+    },
+    /// A failed login's answer waits until `until`.
+    Delayed {
+        until: Instant,
+        answer: Vec<u8>,
+        authenticated: bool,
+    },
+    /// Over: output is flushed, then everything closes.
+    Closed,
+}
+
+/// A relayed command: its tag, kind and start.
+#[derive(Debug, Clone)]
+struct InFlight {
+    tag: Vec<u8>,
+    kind: CommandKind,
+    started: Instant,
+}
+
+/// The user a logged-in session acts for.
+#[derive(Debug)]
+struct Login {
+    user: User,
+    userid: String,
+    /// The link to the INBOX backend (logins verified there keep it).
+    inbox: Option<LinkId>,
+    /// The INBOX backend's capabilities, as advertised after login.
+    capabilities: String,
+}
+
+/// How a backend message is being handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relay {
+    /// To the client, as it comes.
+    ToClient,
+    /// Gathered for the session itself (greeting, capabilities, own commands).
+    Collect,
+    /// Dropped (untagged data of a link nobody is looking at).
+    Drop,
+}
+
+/// The most bytes of one backend message the session gathers for itself.
+const MAX_COLLECTED: usize = 64 * 1024;
+
+/// One client's session.
+#[derive(Debug)]
+pub struct Session {
+    config: std::rc::Rc<SessionConfig>,
+    framer: Framer,
+    client: Client,
+    tls_active: bool,
+    login: Option<Login>,
+    links: Vec<Link>,
+    /// Per link: how its current message is handled, and the bytes gathered for `Collect`.
+    relays: Vec<(Option<Relay>, Vec<u8>)>,
+    /// The link whose mailbox is selected.
+    selected: Option<LinkId>,
+    /// The link relaying a message to the client right now (it owns the client output).
+    relaying: Option<LinkId>,
+    /// Extensions the client ENABLEd.
+    enabled: Vec<Vec<u8>>,
+    output: Vec<u8>,
+    actions: Vec<Action>,
+}
+
+impl Session {
+    /// A new session on a connection (`tls_active` for implicit TLS); the greeting is queued.
+    pub fn new(config: std::rc::Rc<SessionConfig>, tls_active: bool) -> Session {
+        let mut session = Session {
+            framer: Framer::new(config.limits),
+            config,
+            client: Client::Ready,
+            tls_active,
+            login: None,
+            links: Vec::new(),
+            relays: Vec::new(),
+            selected: None,
+            relaying: None,
+            enabled: Vec::new(),
+            output: Vec::new(),
+            actions: Vec::new(),
+        };
+        let mut greeting = b"* OK [CAPABILITY ".to_vec();
+        greeting.extend_from_slice(session.capabilities().as_bytes());
+        greeting.extend_from_slice(b"] ");
+        greeting.extend_from_slice(session.config.product.as_bytes());
+        greeting.extend_from_slice(b" ready\r\n");
+        session.output = greeting;
+        session
+    }
+
+    /// Bytes to write to the client (take them, or drain what was written).
+    pub fn client_output(&mut self) -> &mut Vec<u8> {
+        &mut self.output
+    }
+
+    /// The session's links (by id; closed ones included).
+    pub fn links(&self) -> &[Link] {
+        &self.links
+    }
+
+    /// Bytes to write to link `id`.
+    pub fn link_output(&mut self, id: LinkId) -> Option<&mut Vec<u8>> {
+        self.links.get_mut(id).map(|link| &mut link.output)
+    }
+
+    /// The next thing the driver must do.
+    pub fn next_action(&mut self) -> Option<Action> {
+        (!self.actions.is_empty()).then(|| self.actions.remove(0))
+    }
+
+    /// Are actions waiting for the driver?
+    pub fn has_actions(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
+    /// Is the session over (output flushed, the driver should close)?
+    pub fn is_closed(&self) -> bool {
+        matches!(self.client, Client::Closed)
+    }
+
+    /// Is a user logged in?
+    pub fn is_authenticated(&self) -> bool {
+        self.login.is_some()
+    }
+
+    /// Is the client in IDLE?
+    pub fn is_idling(&self) -> bool {
+        matches!(&self.client, Client::Waiting { command, .. } if command.kind == CommandKind::Idle)
+    }
+
+    /// Does the session take client input now? (Otherwise the driver keeps it buffered.)
+    pub fn wants_client_input(&self) -> bool {
+        self.relaying.is_none()
+            && match &self.client {
+                Client::Ready
+                | Client::Gathering(_)
+                | Client::Discarding
+                | Client::SaslResponse { .. } => true,
+                Client::Forwarding { link, .. } => {
+                    self.links[*link].state == LinkState::Ready
+                        || self.links[*link].state == LinkState::Closed
+                }
+                Client::Waiting { command, .. } => command.kind == CommandKind::Idle,
+                Client::LoggingIn { .. } | Client::Delayed { .. } | Client::Closed => false,
+            }
+    }
+
+    /// When [`Session::on_timer`] must next be called.
+    pub fn deadline(&self) -> Option<Instant> {
+        match self.client {
+            Client::Delayed { until, .. } => Some(until),
+            _ => None,
+        }
+    }
+
+    /// The time has come (see [`Session::deadline`]).
+    pub fn on_timer(&mut self, now: Instant) {
+        if let Client::Delayed { until, .. } = self.client
+            && now >= until
+            && let Client::Delayed {
+                answer,
+                authenticated,
+                ..
+            } = std::mem::replace(&mut self.client, Client::Ready)
+        {
+            self.output.extend_from_slice(&answer);
+            if !authenticated {
+                self.login = None;
+            }
+        }
+    }
+
+    /// TLS is up on the client connection (after [`Action::StartTls`]).
+    pub fn tls_started(&mut self) {
+        self.tls_active = true;
+    }
+
+    /// The client went away.
+    pub fn client_closed(&mut self) {
+        self.close();
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Client input.
+
+    /// Takes what it can of the client's `input`; returns how many bytes it consumed.
+    pub fn client_input(&mut self, input: &[u8], table: &MailboxTable, now: Instant) -> usize {
+        let mut used = 0;
+        while self.wants_client_input() {
+            let frame = match self.framer.next(&input[used..]) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(error) => {
+                    self.frame_error(error);
+                    if error.must_close() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            used += frame.bytes().len();
+            self.client_frame(frame, table, now);
+        }
+        used
+    }
+
+    fn client_frame(&mut self, frame: Frame<'_>, table: &MailboxTable, now: Instant) {
+        match std::mem::replace(&mut self.client, Client::Ready) {
+            Client::Ready => match frame {
+                Frame::Line {
+                    bytes,
+                    first: true,
+                    then: LineEnd::EndOfMessage,
+                } => {
+                    self.command(bytes, false, table, now);
+                }
+                Frame::Line { bytes, then, .. } => self.gather(Vec::new(), bytes, then, table, now),
+                // A chunk or discarded bytes between commands cannot happen: the framer
+                // starts every message with a line.
+                Frame::LiteralChunk(_) | Frame::Discarded(_) => {}
+            },
+            Client::Gathering(head) => match frame {
+                Frame::Line { bytes, then, .. } => self.gather(head, bytes, then, table, now),
+                Frame::LiteralChunk(chunk) => {
+                    let mut head = head;
+                    head.extend_from_slice(chunk);
+                    self.client = Client::Gathering(head);
+                }
+                Frame::Discarded(_) => {}
+            },
+            Client::Forwarding { link, command } => {
+                if self.links[link].state == LinkState::Closed {
+                    // The link failed under the command: its answer was given; drop the rest.
+                    self.client = Client::Discarding;
+                    return self.client_frame(frame, table, now);
+                }
+                match frame {
+                    Frame::Line { bytes, then, .. } => {
+                        self.forward_line(link, bytes, then);
+                        self.client = if then == LineEnd::EndOfMessage {
+                            Client::Waiting { link, command }
+                        } else {
+                            Client::Forwarding { link, command }
+                        };
+                    }
+                    Frame::LiteralChunk(chunk) => {
+                        self.links[link].send_client(chunk);
+                        self.client = Client::Forwarding { link, command };
+                    }
+                    Frame::Discarded(_) => self.client = Client::Forwarding { link, command },
+                }
+            }
+            Client::Discarding => {
+                if !matches!(
+                    frame,
+                    Frame::Line {
+                        then: LineEnd::EndOfMessage,
+                        ..
+                    }
+                ) {
+                    self.client = Client::Discarding;
+                }
+            }
+            Client::Waiting { link, command } => {
+                // Only IDLE takes input while waiting: its DONE.
+                if let Frame::Line { bytes, .. } = frame
+                    && parse_idle_done(bytes).is_ok()
+                {
+                    self.links[link].send_client(b"DONE\r\n");
+                } else {
+                    self.output.extend_from_slice(b"* BAD Expected DONE\r\n");
+                }
+                self.client = Client::Waiting { link, command };
+            }
+            Client::SaslResponse { tag } => {
+                if let Frame::Line {
+                    bytes,
+                    then: LineEnd::EndOfMessage,
+                    ..
+                } = frame
+                {
+                    self.sasl_response(&tag, bytes, table, now);
+                } else {
+                    self.status(&tag, StatusKind::Bad, None, "Invalid SASL response");
+                    self.client = Client::Discarding;
+                }
+            }
+            other => self.client = other,
+        }
+    }
+
+    /// Adds a line of a command's start to `head` (literal headers made non-synchronizing)
+    /// and parses it; asks for the literal's payload when the head needs it.
+    fn gather(
+        &mut self,
+        mut head: Vec<u8>,
+        line: &[u8],
+        then: LineEnd,
+        table: &MailboxTable,
+        now: Instant,
+    ) {
+        push_line_nonsync(&mut head, line, then);
+        match parse_head(&head) {
+            Err(HeadError::Incomplete) if matches!(then, LineEnd::Literal(_)) => {
+                if let LineEnd::Literal(header) = then
+                    && !header.non_sync
+                {
+                    self.output.extend_from_slice(b"+ go ahead\r\n");
+                }
+                self.client = Client::Gathering(head);
+            }
+            _ if then != LineEnd::EndOfMessage => {
+                // The head is known (or invalid) and the message goes on.
+                self.command(&head, true, table, now);
+                if let (Client::Forwarding { .. }, LineEnd::Literal(header)) = (&self.client, then)
+                    && !header.non_sync
+                {
+                    self.output.extend_from_slice(b"+ go ahead\r\n");
+                } else if matches!(self.client, Client::Ready) {
+                    // Answered already (BAD, NO): the rest of the message is not wanted.
+                    if !self.framer.refuse_literal() {
+                        self.client = Client::Discarding;
+                    }
+                }
+            }
+            _ => self.command(&head, false, table, now),
+        }
+    }
+
+    /// Handles a command whose start is `bytes` (`continues`: more of the message follows).
+    fn command(&mut self, bytes: &[u8], continues: bool, table: &MailboxTable, now: Instant) {
+        let head = match parse_head(bytes) {
+            Ok(head) => head,
+            Err(HeadError::Invalid { tag, reason }) => {
+                let text = reason.to_string();
+                match tag {
+                    Some(tag) => self.status(tag, StatusKind::Bad, None, &text),
+                    None => self.untagged(StatusKind::Bad, &text),
+                }
+                return;
+            }
+            Err(HeadError::Incomplete) => {
+                self.untagged(StatusKind::Bad, "Incomplete command");
+                return;
+            }
+        };
+        let command = InFlight {
+            tag: head.tag.to_vec(),
+            kind: head.kind,
+            started: now,
+        };
+        if self.login.is_none() {
+            return self.before_login(&head, continues, table, now);
+        }
+        match head.kind {
+            CommandKind::Capability => {
+                let caps = self.capabilities();
+                self.output.extend_from_slice(b"* CAPABILITY ");
+                self.output.extend_from_slice(caps.as_bytes());
+                self.output.extend_from_slice(b"\r\n");
+                self.ok(head.tag, "CAPABILITY completed");
+            }
+            CommandKind::Logout => self.logout(head.tag),
+            CommandKind::Id => self.id(head.tag),
+            CommandKind::Namespace => self.namespace(head.tag),
+            CommandKind::Enable => self.enable(head.tag, bytes),
+            CommandKind::Starttls | CommandKind::Login | CommandKind::Authenticate => {
+                self.status(head.tag, StatusKind::Bad, None, "Already logged in");
+            }
+            CommandKind::Noop if self.selected.is_none() => self.ok(head.tag, "NOOP completed"),
+            _ => match self.route(&head, table) {
+                Ok(server) => self.relay(server, command, bytes, continues),
+                Err(refusal) => {
+                    let (code, text) = refusal.answer();
+                    self.status(head.tag, StatusKind::No, Some(&code), &text);
+                }
+            },
+        }
+    }
+
+    /// Commands before login: CAPABILITY, NOOP, LOGOUT, ID, STARTTLS, LOGIN, AUTHENTICATE.
+    fn before_login(
+        &mut self,
+        head: &CommandHead<'_>,
+        continues: bool,
+        table: &MailboxTable,
+        now: Instant,
+    ) {
+        let may_login = self.tls_active || self.config.plaintext_auth;
+        match (head.kind, head.args) {
+            (CommandKind::Capability, _) => {
+                let caps = self.capabilities();
+                self.output.extend_from_slice(b"* CAPABILITY ");
+                self.output.extend_from_slice(caps.as_bytes());
+                self.output.extend_from_slice(b"\r\n");
+                self.ok(head.tag, "CAPABILITY completed");
+            }
+            (CommandKind::Noop, _) => self.ok(head.tag, "NOOP completed"),
+            (CommandKind::Logout, _) => self.logout(head.tag),
+            (CommandKind::Id, _) => self.id(head.tag),
+            (CommandKind::Starttls, _) if self.config.starttls_offered && !self.tls_active => {
+                if continues {
+                    return self.status(
+                        head.tag,
+                        StatusKind::Bad,
+                        None,
+                        "STARTTLS takes no arguments",
+                    );
+                }
+                self.ok(head.tag, "Begin TLS negotiation now");
+                // Anything the client pipelined after STARTTLS could be an injection.
+                self.framer = Framer::new(self.config.limits);
+                self.actions.push(Action::StartTls);
+            }
+            (CommandKind::Login | CommandKind::Authenticate, _) if !may_login => {
+                let code = Code::Other {
+                    atom: b"PRIVACYREQUIRED",
+                    argument: None,
+                };
+                self.status(
+                    head.tag,
+                    StatusKind::No,
+                    Some(&code),
+                    "Log in only after STARTTLS",
+                );
+            }
+            (CommandKind::Login, Args::Login { user, password }) => {
+                let (user, password) = (user.to_vec(), password.to_vec());
+                self.verify(head.tag, &user, password, table, now);
+            }
+            (
+                CommandKind::Authenticate,
+                Args::Authenticate {
+                    mechanism,
+                    initial_response,
+                },
+            ) => {
+                if !mechanism.eq_ignore_ascii_case(b"PLAIN") {
+                    return self.status(head.tag, StatusKind::No, None, "Unsupported mechanism");
+                }
+                match initial_response {
+                    Some(response) => self.sasl_response(head.tag, response, table, now),
+                    None => {
+                        self.output.extend_from_slice(b"+ \r\n");
+                        self.client = Client::SaslResponse {
+                            tag: head.tag.to_vec(),
+                        };
+                    }
+                }
+            }
+            _ => self.status(head.tag, StatusKind::Bad, None, "Please log in first"),
+        }
+    }
+
+    /// The client's SASL PLAIN response (base64 line, `=` for empty, `*` to cancel).
+    fn sasl_response(&mut self, tag: &[u8], line: &[u8], table: &MailboxTable, now: Instant) {
+        let data = trim_line_end(line);
+        if data == b"*" {
+            return self.status(tag, StatusKind::Bad, None, "Authentication cancelled");
+        }
+        let decoded = if data == b"=" {
+            Ok(Vec::new())
+        } else {
+            BASE64.decode(data)
+        };
+        let Ok(message) = decoded else {
+            return self.status(tag, StatusKind::Bad, None, "Invalid base64");
+        };
+        let mut fields = message.split(|&b| b == 0);
+        let (Some(authzid), Some(authcid), Some(password), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return self.status(tag, StatusKind::Bad, None, "Invalid PLAIN message");
+        };
+        if !authzid.is_empty() && authzid != authcid {
+            let code = Code::Other {
+                atom: b"AUTHORIZATIONFAILED",
+                argument: None,
+            };
+            return self.status(
+                tag,
+                StatusKind::No,
+                Some(&code),
+                "Acting as another user is not allowed",
+            );
+        }
+        let password = password.to_vec();
+        self.verify(tag, authcid, password, table, now);
+    }
+
+    /// Verifies a login by logging in to the user's INBOX backend with it.
+    fn verify(
+        &mut self,
+        tag: &[u8],
+        user: &[u8],
+        password: Vec<u8>,
+        table: &MailboxTable,
+        now: Instant,
+    ) {
+        let userid = String::from_utf8(user.to_vec()).ok();
+        let inbox = userid.as_deref().and_then(|userid| {
+            let user = self.config.namespace.user(userid).ok()?;
+            route::inbox_server(table, &self.config.namespace, &user)
+        });
+        let (Some(userid), Some(server)) = (userid, inbox) else {
+            return self.login_failed(tag, now, "no INBOX in the murder");
+        };
+        let login = LinkLogin::Client {
+            user: userid.clone(),
+            password,
+        };
+        let link = self.open_link(server.into(), login);
+        self.client = Client::LoggingIn {
+            tag: tag.to_vec(),
+            link,
+            user: userid,
+            started: now,
+        };
+    }
+
+    /// Answers a failed login after the configured delay.
+    fn login_failed(&mut self, tag: &[u8], now: Instant, why: &str) {
+        tracing::debug!(why, "login failed");
+        let mut answer = Vec::new();
+        let code = Code::Other {
+            atom: b"AUTHENTICATIONFAILED",
+            argument: None,
+        };
+        let _ = ResponseWriter::new(&mut answer, false).status(
+            Some(tag),
+            StatusKind::No,
+            Some(&code),
+            b"Authentication failed",
+        );
+        self.actions.push(Action::LoginFailed);
+        self.client = Client::Delayed {
+            until: now + self.config.failed_login_delay,
+            answer,
+            authenticated: false,
+        };
+    }
+
+    /// Where a command goes (see [`route`]).
+    fn route(&self, head: &CommandHead<'_>, table: &MailboxTable) -> Result<Box<str>, Refusal> {
+        let login = self.login.as_ref().ok_or(Refusal::NotLoggedIn)?;
+        let selected = self.selected.map(|id| &*self.links[id].server);
+        route::destination(head, table, &self.config.namespace, &login.user, selected)
+    }
+
+    /// Relays a command to `server`'s link (opened if need be).
+    fn relay(&mut self, server: Box<str>, command: InFlight, bytes: &[u8], continues: bool) {
+        let link = match self.link_to(&server) {
+            Some(link) => link,
+            None => {
+                let login = self.backend_login();
+                self.open_link(server, login)
+            }
+        };
+        if matches!(command.kind, CommandKind::Select | CommandKind::Examine)
+            && let Some(previous) = self.selected.take()
+        {
+            self.links[previous].selected = false;
+            if previous != link && self.links[previous].has(b"UNSELECT") {
+                self.links[previous].send_own(Purpose::Unselect, b"UNSELECT");
+            }
+        }
+        let target = &mut self.links[link];
+        target.expect_client_reply(&command.tag);
+        target.send_client(bytes);
+        self.client = if continues {
+            Client::Forwarding { link, command }
+        } else {
+            Client::Waiting { link, command }
+        };
+    }
+
+    /// Forwards one more line of a command, its literal made non-synchronizing, and answers
+    /// the client's `+` for it.
+    fn forward_line(&mut self, link: LinkId, line: &[u8], then: LineEnd) {
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        push_line_nonsync(&mut bytes, line, then);
+        self.links[link].send_client(&bytes);
+        if let LineEnd::Literal(header) = then
+            && !header.non_sync
+        {
+            self.output.extend_from_slice(b"+ go ahead\r\n");
+        }
+    }
+
+    fn backend_login(&self) -> LinkLogin {
+        let login = self.login.as_ref();
+        let user = login.map(|l| l.userid.clone()).unwrap_or_default();
+        match &self.config.backend_login {
+            BackendLogin::Proxy {
+                user: authcid,
+                password,
+            } => LinkLogin::Proxy {
+                authcid: authcid.clone(),
+                password: password.clone(),
+                user,
+            },
+            // The password is only known on the verifying link; reuse it from there.
+            BackendLogin::ClientCredentials => self
+                .links
+                .iter()
+                .find_map(|link| link.verifies_client().then(|| link.login.clone()))
+                .unwrap_or(LinkLogin::Client {
+                    user,
+                    password: Vec::new(),
+                }),
+        }
+    }
+
+    /// The open link to `server`, if any.
+    fn link_to(&self, server: &str) -> Option<LinkId> {
+        self.links
+            .iter()
+            .position(|link| &*link.server == server && link.state != LinkState::Closed)
+    }
+
+    fn open_link(&mut self, server: Box<str>, login: LinkLogin) -> LinkId {
+        let mut link = Link::new(server.clone(), login, self.config.limits);
+        link.enable(&self.enabled);
+        self.links.push(link);
+        self.relays.push((None, Vec::new()));
+        let id = self.links.len() - 1;
+        self.actions.push(Action::Connect { link: id, server });
+        id
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Commands the proxy answers itself.
+
+    fn capabilities(&self) -> String {
+        match &self.login {
+            Some(login) => login.capabilities.clone(),
+            None => capability::before_login(
+                self.config.starttls_offered,
+                self.tls_active,
+                self.config.plaintext_auth,
+            ),
+        }
+    }
+
+    fn logout(&mut self, tag: &[u8]) {
+        self.output.extend_from_slice(b"* BYE Logging out\r\n");
+        self.ok(tag, "LOGOUT completed");
+        self.close();
+    }
+
+    fn id(&mut self, tag: &[u8]) {
+        let product = self.config.product.clone();
+        let fields: [(&[u8], Option<&[u8]>); 2] = [
+            (b"name", Some(product.as_bytes())),
+            (b"version", Some(env!("CARGO_PKG_VERSION").as_bytes())),
+        ];
+        let _ = ResponseWriter::new(&mut self.output, false).id(&fields);
+        self.ok(tag, "ID completed");
+    }
+
+    fn namespace(&mut self, tag: &[u8]) {
+        let config = self.config.namespace.config();
+        let sep = config.separator.byte();
+        let other = format!("{}{}", config.other_users_prefix, sep as char);
+        let shared = format!("{}{}", config.shared_prefix, sep as char);
+        let entry = |prefix: &'static [u8]| NamespaceEntry {
+            prefix,
+            delimiter: Some(sep),
+        };
+        let other = [NamespaceEntry {
+            prefix: other.as_bytes(),
+            delimiter: Some(sep),
+        }];
+        let shared = [NamespaceEntry {
+            prefix: shared.as_bytes(),
+            delimiter: Some(sep),
+        }];
+        let _ =
+            ResponseWriter::new(&mut self.output, false).namespace(&[entry(b"")], &other, &shared);
+        self.ok(tag, "NAMESPACE completed");
+    }
+
+    /// ENABLE (RFC 5161): answered here, carried to every backend the session uses.
+    fn enable(&mut self, tag: &[u8], bytes: &[u8]) {
+        let advertised = self.capabilities();
+        let line = trim_line_end(bytes);
+        let mut words = line.split(|&b| b == b' ').skip(2);
+        let mut newly = Vec::new();
+        for name in words.by_ref() {
+            if capability::enableable(name, &advertised) {
+                let name = name.to_ascii_uppercase();
+                if !self.enabled.contains(&name) {
+                    // QRESYNC implies CONDSTORE (RFC 7162 §3.2.3).
+                    self.enabled.push(name.clone());
+                    newly.push(name);
+                }
+            }
+        }
+        self.output.extend_from_slice(b"* ENABLED");
+        for name in &newly {
+            self.output.push(b' ');
+            self.output.extend_from_slice(name);
+        }
+        self.output.extend_from_slice(b"\r\n");
+        let enabled = self.enabled.clone();
+        for link in self
+            .links
+            .iter_mut()
+            .filter(|l| l.state != LinkState::Closed)
+        {
+            link.enable(&enabled);
+        }
+        self.ok(tag, "ENABLE completed");
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Backend input.
+
+    /// The driver connected link `id`.
+    pub fn link_connected(&mut self, id: LinkId) {
+        if let Some(link) = self.links.get_mut(id) {
+            link.connected();
+        }
+    }
+
+    /// Link `id` could not connect, or its connection was lost or broke the protocol.
+    pub fn link_failed(&mut self, id: LinkId, reason: &str, now: Instant) {
+        let Some(link) = self.links.get_mut(id) else {
+            return;
+        };
+        if link.state == LinkState::Closed {
+            return;
+        }
+        let was_ready = link.state == LinkState::Ready;
+        link.state = LinkState::Closed;
+        let server = link.server.clone();
+        let had_client_command = link.in_flight.iter().any(|f| f.purpose == Purpose::Client);
+        self.actions.push(Action::CloseLink(id));
+        if self.relaying == Some(id) {
+            self.relaying = None;
+            // A message was cut short: the client's stream cannot be repaired.
+            return self.bye(&format!(
+                "Backend {server} lost in the middle of a response: {reason}"
+            ));
+        }
+        match std::mem::replace(&mut self.client, Client::Ready) {
+            Client::LoggingIn { tag, link, .. } if link == id => {
+                let refused = reason.starts_with("backend refused the login");
+                if refused {
+                    self.login_failed(&tag, now, reason);
+                } else {
+                    let code = Code::Unavailable;
+                    let text = format!("Backend {server} unavailable: {reason}");
+                    self.status(&tag, StatusKind::No, Some(&code), &text);
+                }
+            }
+            // The command never reached the backend: a tagged NO, and the session goes on.
+            Client::Forwarding { link, command } if link == id && !was_ready => {
+                let text = format!("Backend {server} unavailable: {reason}");
+                self.status(
+                    &command.tag,
+                    StatusKind::No,
+                    Some(&Code::Unavailable),
+                    &text,
+                );
+                self.client = Client::Discarding;
+            }
+            Client::Waiting { link, command } if link == id && !was_ready => {
+                let text = format!("Backend {server} unavailable: {reason}");
+                self.status(
+                    &command.tag,
+                    StatusKind::No,
+                    Some(&Code::Unavailable),
+                    &text,
+                );
+            }
+            other => {
+                self.client = other;
+                if self.selected == Some(id) || (had_client_command && was_ready) {
+                    self.bye(&format!("Backend {server} lost: {reason}"));
+                }
+            }
+        }
+        if self.selected == Some(id) {
+            self.selected = None;
+        }
+        if let Some(login) = &mut self.login
+            && login.inbox == Some(id)
+        {
+            login.inbox = None;
+        }
+    }
+
+    /// Takes what it can of link `id`'s `input`; returns how many bytes it consumed.
+    pub fn link_input(&mut self, id: LinkId, input: &[u8], now: Instant) -> usize {
+        let mut used = 0;
+        loop {
+            if self.is_closed() || self.relaying.is_some_and(|owner| owner != id) {
+                break;
+            }
+            let Some(link) = self.links.get_mut(id) else {
+                break;
+            };
+            if link.state == LinkState::Closed {
+                break;
+            }
+            match link.framer.next(&input[used..]) {
+                Ok(Some(frame)) => {
+                    used += frame.bytes().len();
+                    if let Err(error) = self.link_frame(id, frame, now) {
+                        let reason = error.to_string();
+                        self.link_failed(id, &reason, now);
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    let reason = format!("invalid response: {error}");
+                    self.link_failed(id, &reason, now);
+                }
+            }
+        }
+        used
+    }
+
+    fn link_frame(&mut self, id: LinkId, frame: Frame<'_>, now: Instant) -> Result<(), LinkError> {
+        let relay = match (self.relays[id].0, frame) {
+            (Some(relay), _) => relay,
+            (None, Frame::Line { bytes, .. }) => self.relay_of(id, bytes)?,
+            (None, _) => return Err(LinkError::Protocol),
+        };
+        let ends = matches!(
+            frame,
+            Frame::Line {
+                then: LineEnd::EndOfMessage,
+                ..
+            }
+        );
+        match relay {
+            Relay::ToClient => {
+                self.output.extend_from_slice(frame.bytes());
+                self.relaying = (!ends).then_some(id);
+            }
+            Relay::Collect => {
+                let collected = &mut self.relays[id].1;
+                if collected.len() + frame.bytes().len() > MAX_COLLECTED {
+                    return Err(LinkError::Protocol);
+                }
+                collected.extend_from_slice(frame.bytes());
+            }
+            Relay::Drop => {}
+        }
+        self.relays[id].0 = (!ends).then_some(relay);
+        if ends {
+            let message = std::mem::take(&mut self.relays[id].1);
+            self.message_done(id, relay, &message, frame.bytes(), now)?;
+        }
+        Ok(())
+    }
+
+    /// How a backend message that starts with `line` is handled.
+    fn relay_of(&mut self, id: LinkId, line: &[u8]) -> Result<Relay, LinkError> {
+        let link = &mut self.links[id];
+        if link.state != LinkState::Ready && link.state != LinkState::LoggingIn {
+            return Ok(Relay::Collect); // the greeting
+        }
+        let front = link.in_flight.front().map(|f| f.purpose.clone());
+        Ok(match line.first() {
+            Some(b'+') => {
+                if front == Some(Purpose::Login) {
+                    link.login_continuation();
+                    Relay::Drop
+                } else if front == Some(Purpose::Client) {
+                    Relay::ToClient
+                } else {
+                    Relay::Drop
+                }
+            }
+            Some(b'*') => match front {
+                Some(Purpose::Capability | Purpose::Login) => Relay::Collect,
+                Some(Purpose::Client) => Relay::ToClient,
+                _ if link.selected => Relay::ToClient,
+                _ => Relay::Drop,
+            },
+            _ => {
+                let tag_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+                match link.in_flight.front() {
+                    Some(f) if f.tag == line[..tag_end] => match f.purpose {
+                        Purpose::Client => Relay::ToClient,
+                        _ => Relay::Collect,
+                    },
+                    _ => return Err(LinkError::Protocol),
+                }
+            }
+        })
+    }
+
+    /// A backend message ended; `last` is its last line.
+    fn message_done(
+        &mut self,
+        id: LinkId,
+        relay: Relay,
+        collected: &[u8],
+        last: &[u8],
+        now: Instant,
+    ) -> Result<(), LinkError> {
+        let link = &mut self.links[id];
+        if link.state == LinkState::Greeting {
+            return match classify(collected) {
+                Ok((Response::Untagged(Untagged::Status(status)), _)) => {
+                    let caps = match status.code {
+                        Some(Code::Capability(atoms)) => Some(atoms.as_bytes()),
+                        _ => None,
+                    };
+                    let ok = status.kind == StatusKind::Ok;
+                    link.greeted(ok, status.text, caps)
+                }
+                _ => Err(LinkError::Protocol),
+            };
+        }
+        let tagged = match classify(if relay == Relay::Collect {
+            collected
+        } else {
+            last
+        }) {
+            Ok((Response::Tagged { status, .. }, _)) => Some(status),
+            Ok((Response::Untagged(Untagged::Capability(atoms)), _)) if relay == Relay::Collect => {
+                link.capabilities = atoms.as_bytes().to_vec();
+                None
+            }
+            _ => None,
+        };
+        let Some(status) = tagged else { return Ok(()) };
+        let Some(done) = link.in_flight.pop_front() else {
+            return Err(LinkError::Protocol);
+        };
+        let ok = status.kind == StatusKind::Ok;
+        let code_caps = match status.code {
+            Some(Code::Capability(atoms)) => Some(atoms.as_bytes().to_vec()),
+            _ => None,
+        };
+        match done.purpose {
+            Purpose::Capability => {
+                let caps = link.capabilities.clone();
+                let after_login = link.is_logged_in();
+                link.capabilities_known(&caps, after_login)?;
+            }
+            Purpose::Login => {
+                let text = String::from_utf8_lossy(status.text).into_owned();
+                link.logged_in(ok, text.as_bytes(), code_caps.as_deref())?;
+            }
+            Purpose::Enable | Purpose::Unselect => {}
+            Purpose::Client => self.client_command_done(id, ok, now),
+        }
+        if self.links[id].state == LinkState::Ready {
+            self.link_ready(id, now);
+        }
+        Ok(())
+    }
+
+    /// Link `id` is logged in (maybe it just became so).
+    fn link_ready(&mut self, id: LinkId, now: Instant) {
+        let Client::LoggingIn { link, .. } = &self.client else {
+            return;
+        };
+        if *link != id {
+            return;
+        }
+        let Client::LoggingIn {
+            tag, user, started, ..
+        } = std::mem::replace(&mut self.client, Client::Ready)
+        else {
+            return;
+        };
+        let Ok(user_view) = self.config.namespace.user(&user) else {
+            return;
+        };
+        let capabilities = capability::after_login(&self.links[id].capabilities);
+        self.login = Some(Login {
+            user: user_view,
+            userid: user,
+            inbox: Some(id),
+            capabilities,
+        });
+        let mut line = tag.clone();
+        line.extend_from_slice(b" OK [CAPABILITY ");
+        line.extend_from_slice(self.capabilities().as_bytes());
+        line.extend_from_slice(b"] Logged in\r\n");
+        self.output.extend_from_slice(&line);
+        self.actions.push(Action::LoggedIn {
+            took: now.saturating_duration_since(started),
+        });
+    }
+
+    /// A relayed command was answered (`ok`: with OK).
+    fn client_command_done(&mut self, id: LinkId, ok: bool, now: Instant) {
+        let (Client::Waiting { link, command } | Client::Forwarding { link, command }) =
+            std::mem::replace(&mut self.client, Client::Ready)
+        else {
+            return;
+        };
+        if link != id {
+            return;
+        }
+        match command.kind {
+            CommandKind::Select | CommandKind::Examine => {
+                self.links[id].selected = ok;
+                self.selected = ok.then_some(id);
+            }
+            CommandKind::Close | CommandKind::Unselect if ok => {
+                self.links[id].selected = false;
+                self.selected = None;
+            }
+            _ => {}
+        }
+        self.actions.push(Action::Relayed {
+            kind: command.kind,
+            took: now.saturating_duration_since(command.started),
+        });
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Answers and endings.
+
+    fn status(&mut self, tag: &[u8], kind: StatusKind, code: Option<&Code<'_>>, text: &str) {
+        let _ = ResponseWriter::new(&mut self.output, false).status(
+            Some(tag),
+            kind,
+            code,
+            text.as_bytes(),
+        );
+    }
+
+    fn ok(&mut self, tag: &[u8], text: &str) {
+        self.status(tag, StatusKind::Ok, None, text);
+    }
+
+    fn untagged(&mut self, kind: StatusKind, text: &str) {
+        let _ =
+            ResponseWriter::new(&mut self.output, false).status(None, kind, None, text.as_bytes());
+    }
+
+    /// Ends the session with `* BYE [UNAVAILABLE] text`.
+    fn bye(&mut self, text: &str) {
+        let _ = ResponseWriter::new(&mut self.output, false).status(
+            None,
+            StatusKind::Bye,
+            Some(&Code::Unavailable),
+            text.as_bytes(),
+        );
+        self.close();
+    }
+
+    /// A framing error on the client's input.
+    fn frame_error(&mut self, error: FrameError) {
+        let forwarding = matches!(self.client, Client::Forwarding { .. });
+        if error.must_close() || forwarding {
+            // Part of the command already went to a backend: the stream cannot be repaired.
+            self.untagged(StatusKind::Bye, &error.to_string());
+            return self.close();
+        }
+        self.client = Client::Ready;
+        let text = error.to_string();
+        match error.tag() {
+            Some(tag) => self.status(tag.as_bytes(), StatusKind::Bad, None, &text),
+            None => self.untagged(StatusKind::Bad, &text),
+        }
+    }
+
+    fn close(&mut self) {
+        if matches!(self.client, Client::Closed) {
+            return;
+        }
+        self.client = Client::Closed;
+        for (id, link) in self.links.iter_mut().enumerate() {
+            if link.state != LinkState::Closed {
+                link.state = LinkState::Closed;
+                self.actions.push(Action::CloseLink(id));
+            }
+        }
+        self.actions.push(Action::Close);
+    }
+}
+
+/// Appends `line` to `out`, its trailing synchronizing literal header (if any) made
+/// non-synchronizing: `{5}` becomes `{5+}`.
+fn push_line_nonsync(out: &mut Vec<u8>, line: &[u8], then: LineEnd) {
+    match then {
+        LineEnd::Literal(header) if !header.non_sync => {
+            let brace = line.iter().rposition(|&b| b == b'}').unwrap_or(line.len());
+            out.extend_from_slice(&line[..brace]);
+            out.push(b'+');
+            out.extend_from_slice(&line[brace..]);
+        }
+        _ => out.extend_from_slice(line),
+    }
+}
+
+/// `line` without its line end.
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
