@@ -25,6 +25,8 @@
 pub mod capability;
 pub mod link;
 mod route;
+#[cfg(test)]
+mod tests;
 
 use std::time::{Duration, Instant};
 
@@ -131,8 +133,10 @@ enum Client {
     Forwarding { link: LinkId, command: InFlight },
     /// The rest of an invalid or refused command is dropped.
     Discarding,
-    /// A command is in flight on a link; input waits (DONE excepted, in IDLE).
+    /// A command is in flight on a link; input waits.
     Waiting { link: LinkId, command: InFlight },
+    /// IDLE is relayed on a link: the client's DONE goes there.
+    Idling { link: LinkId, command: InFlight },
     /// AUTHENTICATE PLAIN waits for the client's response line.
     SaslResponse { tag: Vec<u8> },
     /// A login is being verified by the INBOX backend, on `link`.
@@ -158,6 +162,9 @@ struct InFlight {
     tag: Vec<u8>,
     kind: CommandKind,
     started: Instant,
+    /// The backend answered before the client finished sending the command (an APPEND
+    /// refused early): the rest is still forwarded, as the backend reads it anyway.
+    answered: bool,
 }
 
 /// The user a logged-in session acts for.
@@ -269,7 +276,7 @@ impl Session {
 
     /// Is the client in IDLE?
     pub fn is_idling(&self) -> bool {
-        matches!(&self.client, Client::Waiting { command, .. } if command.kind == CommandKind::Idle)
+        matches!(self.client, Client::Idling { .. })
     }
 
     /// Does the session take client input now? (Otherwise the driver keeps it buffered.)
@@ -279,12 +286,13 @@ impl Session {
                 Client::Ready
                 | Client::Gathering(_)
                 | Client::Discarding
-                | Client::SaslResponse { .. } => true,
+                | Client::SaslResponse { .. }
+                | Client::Idling { .. } => true,
                 Client::Forwarding { link, .. } => {
                     self.links[*link].state == LinkState::Ready
                         || self.links[*link].state == LinkState::Closed
                 }
-                Client::Waiting { command, .. } => command.kind == CommandKind::Idle,
+                Client::Waiting { .. } => false,
                 Client::LoggingIn { .. } | Client::Delayed { .. } | Client::Closed => false,
             }
     }
@@ -381,10 +389,12 @@ impl Session {
                 match frame {
                     Frame::Line { bytes, then, .. } => {
                         self.forward_line(link, bytes, then);
-                        self.client = if then == LineEnd::EndOfMessage {
-                            Client::Waiting { link, command }
-                        } else {
+                        self.client = if then != LineEnd::EndOfMessage {
                             Client::Forwarding { link, command }
+                        } else if command.answered {
+                            Client::Ready
+                        } else {
+                            Client::Waiting { link, command }
                         };
                     }
                     Frame::LiteralChunk(chunk) => {
@@ -405,16 +415,16 @@ impl Session {
                     self.client = Client::Discarding;
                 }
             }
-            Client::Waiting { link, command } => {
-                // Only IDLE takes input while waiting: its DONE.
+            Client::Idling { link, command } => {
                 if let Frame::Line { bytes, .. } = frame
                     && parse_idle_done(bytes).is_ok()
                 {
                     self.links[link].send_client(b"DONE\r\n");
+                    self.client = Client::Waiting { link, command };
                 } else {
-                    self.output.extend_from_slice(b"* BAD Expected DONE\r\n");
+                    self.untagged(StatusKind::Bad, "Expected DONE");
+                    self.client = Client::Idling { link, command };
                 }
-                self.client = Client::Waiting { link, command };
             }
             Client::SaslResponse { tag } => {
                 if let Frame::Line {
@@ -492,6 +502,7 @@ impl Session {
             tag: head.tag.to_vec(),
             kind: head.kind,
             started: now,
+            answered: false,
         };
         if self.login.is_none() {
             return self.before_login(&head, continues, table, now);
@@ -713,6 +724,8 @@ impl Session {
         target.send_client(bytes);
         self.client = if continues {
             Client::Forwarding { link, command }
+        } else if command.kind == CommandKind::Idle {
+            Client::Idling { link, command }
         } else {
             Client::Waiting { link, command }
         };
@@ -909,7 +922,9 @@ impl Session {
                 );
                 self.client = Client::Discarding;
             }
-            Client::Waiting { link, command } if link == id && !was_ready => {
+            Client::Waiting { link, command } | Client::Idling { link, command }
+                if link == id && !was_ready =>
+            {
                 let text = format!("Backend {server} unavailable: {reason}");
                 self.status(
                     &command.tag,
@@ -1137,13 +1152,19 @@ impl Session {
 
     /// A relayed command was answered (`ok`: with OK).
     fn client_command_done(&mut self, id: LinkId, ok: bool, now: Instant) {
-        let (Client::Waiting { link, command } | Client::Forwarding { link, command }) =
-            std::mem::replace(&mut self.client, Client::Ready)
-        else {
-            return;
+        let (command, forwarding) = match &mut self.client {
+            Client::Forwarding { link, command } if *link == id => {
+                // Answered early: the rest of the command still goes to the backend.
+                command.answered = true;
+                (command.clone(), true)
+            }
+            Client::Waiting { link, command } | Client::Idling { link, command } if *link == id => {
+                (command.clone(), false)
+            }
+            _ => return,
         };
-        if link != id {
-            return;
+        if !forwarding {
+            self.client = Client::Ready;
         }
         match command.kind {
             CommandKind::Select | CommandKind::Examine => {

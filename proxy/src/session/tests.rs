@@ -1,0 +1,339 @@
+//! The session against scripted backends: login, routing, literals, IDLE, failures, and the
+//! same conversation fed at every split of its input.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use corvid_mupdate::table::{Change, MailboxTable, State};
+use corvid_proto::imap::framer::FramerLimits;
+use corvid_proto::mailbox::name::Namespace;
+
+use super::*;
+
+fn table() -> MailboxTable {
+    let mut table = MailboxTable::default();
+    for (seq, (name, location)) in [
+        ("user.alice", "be1!p"),
+        ("user.alice.Archive", "be2!p"),
+        ("user.alice.Drafts", "be1!p"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        table.apply(
+            seq as u64 + 1,
+            Change::Upsert {
+                name: name.as_bytes().into(),
+                location: location.as_bytes().into(),
+                acl: b"alice\tlrswipkxtecda\t".as_slice().into(),
+                state: State::Active,
+            },
+        );
+    }
+    table
+}
+
+fn config(plaintext_auth: bool) -> Rc<SessionConfig> {
+    Rc::new(SessionConfig {
+        namespace: Namespace::default(),
+        starttls_offered: true,
+        plaintext_auth,
+        backend_login: BackendLogin::Proxy {
+            user: "proxy".into(),
+            password: "secret".into(),
+        },
+        limits: FramerLimits::default(),
+        failed_login_delay: Duration::from_secs(1),
+        product: "corvid".into(),
+    })
+}
+
+const GREETING: &[u8] = b"* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN] ready\r\n";
+
+/// A session and the transcript of what it sent, driven like the real driver does.
+struct Harness {
+    session: Session,
+    table: MailboxTable,
+    now: Instant,
+    client_seen: Vec<u8>,
+    link_seen: Vec<Vec<u8>>,
+    connects: Vec<String>,
+}
+
+impl Harness {
+    fn new(plaintext_auth: bool) -> Harness {
+        let mut harness = Harness {
+            session: Session::new(config(plaintext_auth), false),
+            table: table(),
+            now: Instant::now(),
+            client_seen: Vec::new(),
+            link_seen: Vec::new(),
+            connects: Vec::new(),
+        };
+        harness.collect();
+        harness
+    }
+
+    /// Takes outputs and actions (connecting links at once).
+    fn collect(&mut self) {
+        while let Some(action) = self.session.next_action() {
+            if let Action::Connect { link, server } = action {
+                self.connects.push(server.to_string());
+                self.session.link_connected(link);
+            }
+        }
+        self.client_seen.append(self.session.client_output());
+        for id in 0..self.session.links().len() {
+            if self.link_seen.len() <= id {
+                self.link_seen.push(Vec::new());
+            }
+            if let Some(output) = self.session.link_output(id) {
+                self.link_seen[id].append(output);
+            }
+        }
+    }
+
+    /// Feeds client bytes in pieces of `step`, as a driver would (keeping what is unconsumed).
+    fn client(&mut self, bytes: &[u8], step: usize) {
+        let mut pending = Vec::new();
+        for piece in bytes.chunks(step.max(1)) {
+            pending.extend_from_slice(piece);
+            let used = self.session.client_input(&pending, &self.table, self.now);
+            pending.drain(..used);
+            self.collect();
+        }
+        assert!(
+            pending.is_empty() || !self.session.wants_client_input(),
+            "left: {pending:?}"
+        );
+    }
+
+    fn backend(&mut self, link: LinkId, bytes: &[u8], step: usize) {
+        let mut pending = Vec::new();
+        for piece in bytes.chunks(step.max(1)) {
+            pending.extend_from_slice(piece);
+            let used = self.session.link_input(link, &pending, self.now);
+            pending.drain(..used);
+            self.collect();
+        }
+        assert!(pending.is_empty(), "link {link} left: {pending:?}");
+    }
+
+    fn client_text(&mut self) -> String {
+        String::from_utf8_lossy(&std::mem::take(&mut self.client_seen)).into_owned()
+    }
+
+    fn link_text(&mut self, link: LinkId) -> String {
+        String::from_utf8_lossy(&std::mem::take(&mut self.link_seen[link])).into_owned()
+    }
+
+    /// Logs alice in through be1 (link 0).
+    fn login(&mut self, step: usize) {
+        self.client(b"a1 LOGIN alice pw\r\n", step);
+        self.backend(0, GREETING, step);
+        let plain = BASE64.encode(b"\0alice\0pw");
+        assert_eq!(
+            self.link_text(0),
+            format!("Cv1 AUTHENTICATE PLAIN {plain}\r\n")
+        );
+        self.backend(
+            0,
+            b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+ IDLE UIDPLUS UNSELECT] in\r\n",
+            step,
+        );
+    }
+}
+
+#[test]
+fn greeting_and_login_before_tls() {
+    let mut h = Harness::new(false);
+    let greeting = h.client_text();
+    assert!(
+        greeting.starts_with("* OK [CAPABILITY IMAP4rev1 "),
+        "{greeting}"
+    );
+    assert!(
+        greeting.contains(" STARTTLS") && greeting.contains(" LOGINDISABLED"),
+        "{greeting}"
+    );
+    h.client(b"a1 LOGIN alice pw\r\na2 AUTHENTICATE PLAIN\r\n", 64);
+    let refused = h.client_text();
+    assert!(refused.contains("a1 NO [PRIVACYREQUIRED]"), "{refused}");
+    assert!(refused.contains("a2 NO [PRIVACYREQUIRED]"), "{refused}");
+    h.client(b"a3 STARTTLS\r\n", 64);
+    assert_eq!(h.client_text(), "a3 OK Begin TLS negotiation now\r\n");
+    assert!(h.connects.is_empty());
+}
+
+#[test]
+fn a_conversation_is_the_same_however_its_bytes_are_split() {
+    let mut transcripts = Vec::new();
+    for step in [1, 2, 3, 7, 64, 4096] {
+        let mut h = Harness::new(true);
+        h.client_text();
+        h.login(step);
+        let mut transcript = h.client_text();
+        // SELECT with the name as a synchronizing literal: answered `+` by the proxy and
+        // forwarded non-synchronizing to the mailbox's backend (be2, link 1).
+        h.client(b"a2 SELECT {7}\r\nArchive\r\n", step);
+        transcript += &h.client_text();
+        assert_eq!(h.connects, ["be1", "be2"]);
+        h.backend(1, GREETING, step);
+        let plain = BASE64.encode(b"alice\0proxy\0secret");
+        let link1 = h.link_text(1);
+        assert_eq!(link1, format!("Cv1 AUTHENTICATE PLAIN {plain}\r\n"));
+        h.backend(
+            1,
+            b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+ IDLE] in\r\n",
+            step,
+        );
+        assert_eq!(h.link_text(1), "a2 SELECT {7+}\r\nArchive\r\n");
+        h.backend(
+            1,
+            b"* 1 EXISTS\r\n* OK [UIDVALIDITY 5] x\r\na2 OK [READ-WRITE] done\r\n",
+            step,
+        );
+        transcript += &h.client_text();
+        // FETCH with a literal in the response goes to the selected backend and back whole.
+        h.client(b"a3 FETCH 1 BODY[]\r\n", step);
+        assert_eq!(h.link_text(1), "a3 FETCH 1 BODY[]\r\n");
+        h.backend(
+            1,
+            b"* 1 FETCH (BODY[] {5}\r\nhello)\r\na3 OK done\r\n",
+            step,
+        );
+        transcript += &h.client_text();
+        // Back to be1: the proxy UNSELECTs nothing there (nothing selected), SELECTs INBOX.
+        h.client(b"a4 SELECT INBOX\r\n", step);
+        assert_eq!(h.link_text(0), "a4 SELECT INBOX\r\n");
+        h.backend(0, b"* 2 EXISTS\r\na4 OK [READ-WRITE] done\r\n", step);
+        transcript += &h.client_text();
+        // be2 is no longer selected: its untagged data is dropped.
+        h.backend(1, b"* 2 EXISTS\r\n", step);
+        transcript += &h.client_text();
+        transcripts.push(transcript);
+    }
+    let first = &transcripts[0];
+    assert!(first.contains("a1 OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE CHILDREN IDLE UIDPLUS UNSELECT] Logged in\r\n"), "{first}");
+    assert!(
+        first.contains(
+            "+ go ahead\r\n* 1 EXISTS\r\n* OK [UIDVALIDITY 5] x\r\na2 OK [READ-WRITE] done\r\n"
+        ),
+        "{first}"
+    );
+    assert!(
+        first.contains("* 1 FETCH (BODY[] {5}\r\nhello)\r\na3 OK done\r\n"),
+        "{first}"
+    );
+    assert!(
+        first.ends_with("* 2 EXISTS\r\na4 OK [READ-WRITE] done\r\n"),
+        "{first}"
+    );
+    for transcript in &transcripts {
+        assert_eq!(transcript, first);
+    }
+}
+
+#[test]
+fn idle_is_relayed_and_done_ends_it() {
+    let mut h = Harness::new(true);
+    h.login(4096);
+    h.client(b"a2 SELECT INBOX\r\n", 4096);
+    h.backend(0, b"a2 OK done\r\n", 4096);
+    h.client_text();
+    h.link_text(0);
+    h.client(b"a3 IDLE\r\n", 4096);
+    assert!(h.session.wants_client_input() && h.session.is_idling());
+    h.backend(0, b"+ idling\r\n* 3 EXISTS\r\n", 4096);
+    assert_eq!(h.client_text(), "+ idling\r\n* 3 EXISTS\r\n");
+    // DONE and a pipelined command: DONE goes on, the command waits for IDLE's end.
+    h.client(b"done\r\na4 NOOP\r\n", 4096);
+    assert_eq!(h.link_text(0), "a3 IDLE\r\nDONE\r\n");
+    h.backend(0, b"a3 OK idle done\r\n", 4096);
+    h.client(b"a4 NOOP\r\n", 4096);
+    assert_eq!(h.link_text(0), "a4 NOOP\r\n");
+}
+
+#[test]
+fn unknown_mailboxes_and_invalid_commands_are_answered_by_the_proxy() {
+    let mut h = Harness::new(true);
+    h.login(4096);
+    h.client_text();
+    h.client(
+        b"a2 SELECT Nowhere\r\na3 STATUS \"Other Users\" (MESSAGES)\r\n",
+        4096,
+    );
+    let answers = h.client_text();
+    assert!(
+        answers.starts_with("a2 NO [NONEXISTENT] Mailbox does not exist\r\n"),
+        "{answers}"
+    );
+    assert!(
+        answers.contains("a3 NO [CANNOT] Invalid mailbox name"),
+        "{answers}"
+    );
+    // An APPEND to a missing mailbox: TRYCREATE, and its literal is refused, not read.
+    h.client(b"a4 APPEND Nowhere {5}\r\na5 NOOP\r\n", 4096);
+    let answers = h.client_text();
+    assert!(answers.starts_with("a4 NO [TRYCREATE]"), "{answers}");
+    assert!(!answers.contains("+ go ahead"), "{answers}");
+    // Garbage and an unreadable tag.
+    h.client(b"\x01\r\nLOGIN\r\n", 4096);
+    let answers = h.client_text();
+    assert!(answers.starts_with("* BAD"), "{answers}");
+    assert!(h.link_text(0).is_empty(), "nothing reached the backend");
+}
+
+#[test]
+fn a_backend_refusing_the_login_fails_it_after_the_delay() {
+    let mut h = Harness::new(true);
+    h.client_text();
+    h.client(b"a1 LOGIN alice wrong\r\n", 4096);
+    h.backend(0, GREETING, 4096);
+    h.backend(0, b"Cv1 NO [AUTHENTICATIONFAILED] bad\r\n", 4096);
+    assert_eq!(h.client_text(), "", "held back until the delay");
+    let deadline = h.session.deadline().unwrap();
+    h.session.on_timer(deadline);
+    h.collect();
+    assert_eq!(
+        h.client_text(),
+        "a1 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
+    );
+    assert!(!h.session.is_authenticated());
+    // A user with no INBOX in the table fails the same way, with no backend involved.
+    h.client(b"a2 LOGIN mallory x\r\n", 4096);
+    h.session.on_timer(h.session.deadline().unwrap());
+    h.collect();
+    assert_eq!(
+        h.client_text(),
+        "a2 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
+    );
+    assert_eq!(h.connects, ["be1"]);
+}
+
+#[test]
+fn a_selected_backend_lost_ends_the_session_and_an_unreachable_one_gives_no() {
+    let mut h = Harness::new(true);
+    h.login(4096);
+    h.client_text();
+    // be2 cannot be reached: the SELECT gets a tagged NO and the session goes on.
+    h.client(b"a2 SELECT Archive\r\n", 4096);
+    h.session.link_failed(1, "connection refused", h.now);
+    h.collect();
+    let answer = h.client_text();
+    assert_eq!(
+        answer,
+        "a2 NO [UNAVAILABLE] Backend be2 unavailable: connection refused\r\n"
+    );
+    h.client(b"a3 SELECT INBOX\r\n", 4096);
+    h.backend(0, b"a3 OK done\r\n", 4096);
+    h.client_text();
+    h.session
+        .link_failed(0, "backend closed the connection", h.now);
+    h.collect();
+    assert_eq!(
+        h.client_text(),
+        "* BYE [UNAVAILABLE] Backend be1 lost: backend closed the connection\r\n"
+    );
+    assert!(h.session.is_closed());
+}
