@@ -1,8 +1,10 @@
-//! `corvid proxy`: command-line flags to a proxy configuration, then run it.
+//! `corvid proxy`: the configuration file and command-line flags to a proxy configuration,
+//! then run it.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -10,13 +12,19 @@ use corvid_mupdate::follower::{Credentials, FollowerConfig};
 use corvid_mupdate::master::tls;
 use corvid_proto::imap::framer::FramerLimits;
 use corvid_proto::mailbox::name::Namespace;
+use corvid_proxy::config::{ConfigFile, VerifyMode};
+use corvid_proxy::passwords::PasswordFile;
+use corvid_proxy::reload::Reloadable;
 use corvid_proxy::server::{self, ProxyConfig};
-use corvid_proxy::session::{BackendLogin, SessionConfig};
+use corvid_proxy::session::{BackendLogin, SessionConfig, Verify};
 
 /// Flags of `corvid proxy`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Check the configuration, then exit.
+    /// The configuration file (TOML; see docs/configuration.md).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Check the configuration (file and flags), then exit.
     #[arg(long)]
     check: bool,
     /// A plaintext IMAP listener (STARTTLS offered with --cert/--key) [default: 127.0.0.1:1143].
@@ -33,7 +41,7 @@ pub(crate) struct Args {
     key: Option<PathBuf>,
     /// The MUPDATE master, HOST:PORT.
     #[arg(long)]
-    mupdate: String,
+    mupdate: Option<String>,
     /// The proxy's login on the master, NAME:PASSWORD (a frontend role is enough).
     #[arg(
         long,
@@ -41,9 +49,9 @@ pub(crate) struct Args {
         env = "CORVID_MUPDATE_USER",
         hide_env_values = true
     )]
-    mupdate_user: String,
+    mupdate_user: Option<String>,
     /// A backend server as the mailbox table names it, and its IMAP address: SERVER=HOST:PORT.
-    #[arg(long = "backend", value_name = "SERVER=HOST:PORT", required = true)]
+    #[arg(long = "backend", value_name = "SERVER=HOST:PORT")]
     backends: Vec<String>,
     /// The proxy's identity on the backends, NAME:PASSWORD (Cyrus proxyservers, Dovecot
     /// master user); without it the client's own credentials are used everywhere.
@@ -57,15 +65,19 @@ pub(crate) struct Args {
     /// Where the follower keeps its snapshot of the table (a restarted proxy routes at once).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Verify logins against this file of `user:$argon2id$...` lines instead of the user's
+    /// INBOX backend.
+    #[arg(long)]
+    password_file: Option<PathBuf>,
     /// Executors, one per core [default: every CPU].
-    #[arg(long, default_value_t = 0)]
-    cores: usize,
+    #[arg(long)]
+    cores: Option<usize>,
     /// Allow LOGIN and AUTHENTICATE without TLS (for tests and loopback demos).
     #[arg(long)]
     plaintext_auth: bool,
-    /// Seconds a failed login waits before its answer.
-    #[arg(long, default_value_t = 2)]
-    failed_login_delay: u64,
+    /// Seconds a failed login waits before its answer [default: 2].
+    #[arg(long)]
+    failed_login_delay: Option<u64>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
@@ -87,49 +99,143 @@ fn name_password(spec: &str, flag: &str) -> anyhow::Result<(String, String)> {
 }
 
 fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
-    let mut backends = HashMap::new();
-    for spec in &args.backends {
-        let Some((server, addr)) = spec.split_once('=') else {
-            bail!("--backend {spec:?}: expected SERVER=HOST:PORT");
-        };
-        let addr = addr
-            .to_socket_addrs()
-            .with_context(|| format!("--backend {spec:?}"))?
-            .next()
-            .with_context(|| format!("--backend {spec:?}: no address"))?;
-        backends.insert(server.to_string(), addr);
-    }
-    let tls = match (&args.cert, &args.key) {
-        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
-        _ => None,
+    let file = match &args.config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
     };
-    let (mupdate_user, mupdate_password) = name_password(&args.mupdate_user, "--mupdate-user")?;
-    let backend_login = match &args.proxy_user {
-        Some(spec) => {
+    let mut backends = HashMap::new();
+    let entries = file
+        .backends
+        .iter()
+        .map(|entry| (entry.server.clone(), entry.address.clone()));
+    let flags = args.backends.iter().map(|spec| match spec.split_once('=') {
+        Some((server, addr)) => Ok((server.to_string(), addr.to_string())),
+        None => bail!("--backend {spec:?}: expected SERVER=HOST:PORT"),
+    });
+    for entry in entries.map(Ok).chain(flags) {
+        let (server, addr) = entry?;
+        let resolved = addr
+            .to_socket_addrs()
+            .with_context(|| format!("backend {server}: address {addr:?}"))?
+            .next()
+            .with_context(|| format!("backend {server}: no address for {addr:?}"))?;
+        backends.insert(server, resolved);
+    }
+    if backends.is_empty() {
+        bail!(
+            "no backends: give [[backend]] in the configuration file or --backend SERVER=HOST:PORT"
+        );
+    }
+
+    let tls_files = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        _ => file.tls.map(|tls| (tls.cert, tls.key)),
+    };
+    let tls = tls_files
+        .map(|(cert, key)| {
+            Reloadable::new("TLS certificate and key", move || {
+                tls::server_config(&cert, &key)
+                    .map(Arc::unwrap_or_clone)
+                    .map_err(|error| error.to_string())
+            })
+        })
+        .transpose()
+        .map_err(anyhow::Error::msg)?
+        .map(Arc::new);
+    let listen_tls = if args.listen_tls.is_empty() {
+        file.listen_tls
+    } else {
+        args.listen_tls.clone()
+    };
+    if !listen_tls.is_empty() && tls.is_none() {
+        bail!("TLS listeners need a certificate and key ([tls] or --cert and --key)");
+    }
+
+    let (master, mupdate_user, mupdate_password) = match (
+        &args.mupdate,
+        &args.mupdate_user,
+        &file.mupdate,
+    ) {
+        (Some(master), Some(user), _) => {
+            let (user, password) = name_password(user, "--mupdate-user")?;
+            (master.clone(), user, password)
+        }
+        (master, None, Some(section)) => (
+            master.clone().unwrap_or_else(|| section.master.clone()),
+            section.user.clone(),
+            section.password.clone(),
+        ),
+        _ => bail!(
+            "no MUPDATE master: give [mupdate] in the configuration file or --mupdate and --mupdate-user"
+        ),
+    };
+
+    let backend_login = match (&args.proxy_user, &file.backend_login) {
+        (Some(spec), _) => {
             let (user, password) = name_password(spec, "--proxy-user")?;
             BackendLogin::Proxy { user, password }
         }
-        None => BackendLogin::ClientCredentials,
+        (None, Some(section)) => BackendLogin::Proxy {
+            user: section.user.clone(),
+            password: section.password.clone(),
+        },
+        (None, None) => BackendLogin::ClientCredentials,
     };
-    let listen = if args.listen.is_empty() && args.listen_tls.is_empty() {
-        vec![SocketAddr::from(([127, 0, 0, 1], 1143))]
+    let password_file = args.password_file.clone().or_else(|| match &file.auth {
+        Some(auth) if auth.verify == VerifyMode::PasswordFile => auth.password_file.clone(),
+        _ => None,
+    });
+    if file
+        .auth
+        .as_ref()
+        .is_some_and(|auth| auth.verify == VerifyMode::PasswordFile)
+        && password_file.is_none()
+    {
+        bail!("[auth] verify = \"password-file\" needs password_file");
+    }
+    let passwords = password_file
+        .map(|path| {
+            Reloadable::new("password file", move || {
+                PasswordFile::load(&path).map_err(|error| error.to_string())
+            })
+        })
+        .transpose()
+        .map_err(anyhow::Error::msg)?
+        .map(Arc::new);
+    let verify = if passwords.is_some() {
+        Verify::PasswordFile
     } else {
-        args.listen.clone()
+        Verify::InboxBackend
     };
+
+    let listen = match (
+        args.listen.is_empty(),
+        file.listen.is_empty(),
+        listen_tls.is_empty(),
+    ) {
+        (false, _, _) => args.listen.clone(),
+        (true, false, _) => file.listen.clone(),
+        (true, true, true) => vec![SocketAddr::from(([127, 0, 0, 1], 1143))],
+        (true, true, false) => Vec::new(),
+    };
+    let failed_login_delay = args
+        .failed_login_delay
+        .or(file.failed_login_delay_secs)
+        .unwrap_or(2);
     Ok(ProxyConfig {
         listen,
-        listen_tls: args.listen_tls.clone(),
-        cores: args.cores,
+        listen_tls,
+        cores: args.cores.or(file.cores).unwrap_or(0),
         backends,
         follower: FollowerConfig {
-            master: args.mupdate.clone(),
+            master,
             credentials: Credentials {
                 user: mupdate_user,
                 password: mupdate_password,
                 authzid: String::new(),
             },
             hosts: Vec::new(),
-            state_dir: args.data_dir.clone(),
+            state_dir: args.data_dir.clone().or(file.data_dir),
             keepalive: Duration::from_secs(30),
             min_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
@@ -138,14 +244,16 @@ fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
         session: SessionConfig {
             namespace: Namespace::default(),
             starttls_offered: tls.is_some(),
-            plaintext_auth: args.plaintext_auth,
+            plaintext_auth: args.plaintext_auth || file.plaintext_auth.unwrap_or(false),
+            verify,
             backend_login,
             limits: FramerLimits::default(),
-            failed_login_delay: Duration::from_secs(args.failed_login_delay),
+            failed_login_delay: Duration::from_secs(failed_login_delay),
             product: "corvid".into(),
         },
         tls,
-        idle_timeout: Duration::from_secs(30 * 60 + 60),
+        passwords,
+        idle_timeout: Duration::from_secs(file.idle_timeout_secs.unwrap_or(30 * 60 + 60).max(60)),
         login_timeout: Duration::from_secs(60),
         connect_timeout: Duration::from_secs(5),
         backend_retry: Duration::from_secs(2),

@@ -34,6 +34,8 @@ use glommio::channels::shared_channel::{
 use glommio::net::{TcpListener, TcpStream};
 use glommio::{LocalExecutorBuilder, Placement};
 
+use crate::passwords::PasswordFile;
+use crate::reload::{Reload, Reloadable, on_sighup};
 use crate::session::{Action, LinkId, Session, SessionConfig};
 
 /// How the proxy runs.
@@ -43,8 +45,10 @@ pub struct ProxyConfig {
     pub listen: Vec<SocketAddr>,
     /// Implicit-TLS listeners.
     pub listen_tls: Vec<SocketAddr>,
-    /// The TLS configuration (certificate and key), if any.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The TLS configuration (certificate and key, re-read on SIGHUP), if any.
+    pub tls: Option<Arc<Reloadable<rustls::ServerConfig>>>,
+    /// The password file, with [`crate::session::Verify::PasswordFile`] (re-read on SIGHUP).
+    pub passwords: Option<Arc<Reloadable<PasswordFile>>>,
     /// Executors (one per core, pinned); 0 means one per CPU.
     pub cores: usize,
     /// Where each backend server is.
@@ -150,6 +154,17 @@ pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result
             Err(_) => break,
         }
     }
+    let mut reloadable: Vec<Arc<dyn Reload>> = Vec::new();
+    if let Some(tls) = &config.tls {
+        reloadable.push(tls.clone());
+    }
+    if let Some(passwords) = &config.passwords {
+        reloadable.push(passwords.clone());
+    }
+    on_sighup(reloadable).map_err(|error| ProxyError::Executor {
+        core: cores,
+        message: format!("SIGHUP handler: {error}"),
+    })?;
     let follower_config = config.follower.clone();
     let follower_thread = LocalExecutorBuilder::new(Placement::Unbound)
         .name("corvid-follower")
@@ -369,14 +384,7 @@ enum Wake {
 async fn connection(core: &Core, stream: TcpStream, implicit_tls: bool) -> io::Result<()> {
     let config = &core.config;
     let mut client = if implicit_tls {
-        let tls = config
-            .tls
-            .clone()
-            .ok_or_else(|| io::Error::other("no TLS configuration"))?;
-        let accept = TlsAcceptor::from(tls).accept(stream);
-        ClientStream::Tls(Box::new(
-            with_timeout(config.login_timeout, "client side: TLS handshake", accept).await?,
-        ))
+        ClientStream::Tls(Box::new(tls_accept(config, stream).await?))
     } else {
         ClientStream::Plain(stream)
     };
@@ -440,21 +448,25 @@ async fn connection(core: &Core, stream: TcpStream, implicit_tls: bool) -> io::R
                     let ClientStream::Plain(stream) = client else {
                         return Err(io::Error::other("client side: STARTTLS under TLS"));
                     };
-                    let tls = config
-                        .tls
-                        .clone()
-                        .ok_or_else(|| io::Error::other("no TLS configuration"))?;
-                    let accept = TlsAcceptor::from(tls).accept(stream);
-                    client = ClientStream::Tls(Box::new(
-                        with_timeout(config.login_timeout, "client side: TLS handshake", accept)
-                            .await?,
-                    ));
+                    client = ClientStream::Tls(Box::new(tls_accept(config, stream).await?));
                     session.tls_started();
                 }
                 Action::Close => {
                     write_client(config, &mut client, session.client_output()).await?;
                     let _ = client.close().await;
                     return Ok(());
+                }
+                Action::CheckPassword { user, password } => {
+                    let ok = match &config.passwords {
+                        Some(file) => {
+                            let file = file.get();
+                            glommio::executor()
+                                .spawn_blocking(move || file.verify(&user, &password.0))
+                                .await
+                        }
+                        None => false,
+                    };
+                    session.password_checked(ok, Instant::now());
                 }
                 Action::LoginFailed | Action::LoggedIn { .. } | Action::Relayed { .. } => {}
             }
@@ -576,6 +588,16 @@ fn poll_sockets(
         return Poll::Ready(Wake::Client(result));
     }
     Poll::Pending
+}
+
+/// Runs a server-side TLS handshake with the current certificate, bounded in time.
+async fn tls_accept(config: &ProxyConfig, stream: TcpStream) -> io::Result<TlsStream<TcpStream>> {
+    let tls = config
+        .tls
+        .as_ref()
+        .ok_or_else(|| io::Error::other("no TLS configuration"))?;
+    let accept = TlsAcceptor::from(tls.get()).accept(stream);
+    with_timeout(config.login_timeout, "client side: TLS handshake", accept).await
 }
 
 /// Connects to a backend server, unless it failed a moment ago.

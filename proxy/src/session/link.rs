@@ -23,7 +23,7 @@ use corvid_proto::imap::response::Atoms;
 pub type LinkId = usize;
 
 /// How a link logs in to its backend.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum LinkLogin {
     /// As the proxy's identity, acting for the user (SASL PLAIN authzid = the user).
     Proxy {

@@ -45,7 +45,7 @@ pub use link::{Link, LinkError, LinkId, LinkLogin, LinkState, Purpose};
 pub use route::Refusal;
 
 /// How the proxy logs in to backends other than the one that verified the client.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum BackendLogin {
     /// As this identity, with the user as authorization id (Cyrus `proxyservers`, Dovecot
     /// master users).
@@ -68,6 +68,25 @@ impl std::fmt::Debug for BackendLogin {
     }
 }
 
+/// How a client's login is verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// By logging in to the user's INBOX backend with the client's credentials.
+    InboxBackend,
+    /// By the driver, against the local password file ([`Action::CheckPassword`]).
+    PasswordFile,
+}
+
+/// A password on its way to be checked: never shown in a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub Vec<u8>);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
 /// What every session of a proxy shares.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -77,7 +96,10 @@ pub struct SessionConfig {
     pub starttls_offered: bool,
     /// LOGIN and AUTHENTICATE are allowed without TLS.
     pub plaintext_auth: bool,
-    /// How other backends are logged in to.
+    /// How logins are verified.
+    pub verify: Verify,
+    /// How backends are logged in to (all of them, but the INBOX backend that verifies a
+    /// login with [`Verify::InboxBackend`]).
     pub backend_login: BackendLogin,
     /// Framing limits for the client's input and the backends' responses.
     pub limits: FramerLimits,
@@ -103,6 +125,14 @@ pub enum Action {
     /// Write the client output, then start TLS on the client connection and report with
     /// [`Session::tls_started`].
     StartTls,
+    /// Check `password` against the password file, off the executor, and report with
+    /// [`Session::password_checked`].
+    CheckPassword {
+        /// The user.
+        user: String,
+        /// The password given.
+        password: Password,
+    },
     /// A login failed (for per-source accounting).
     LoginFailed,
     /// A login succeeded, after `took`.
@@ -139,7 +169,15 @@ enum Client {
     Idling { link: LinkId, command: InFlight },
     /// AUTHENTICATE PLAIN waits for the client's response line.
     SaslResponse { tag: Vec<u8> },
-    /// A login is being verified by the INBOX backend, on `link`.
+    /// The driver checks a password; the user's INBOX is on `server`.
+    Verifying {
+        tag: Vec<u8>,
+        user: String,
+        server: String,
+        started: Instant,
+    },
+    /// A login is being completed on `link` (the INBOX backend's; it verifies the client's
+    /// credentials with [`Verify::InboxBackend`]).
     LoggingIn {
         tag: Vec<u8>,
         link: LinkId,
@@ -209,6 +247,8 @@ pub struct Session {
     relaying: Option<LinkId>,
     /// Extensions the client ENABLEd.
     enabled: Vec<Vec<u8>>,
+    /// The client's credentials, kept only when backends are logged in to with them.
+    client_credentials: Option<LinkLogin>,
     output: Vec<u8>,
     actions: Vec<Action>,
 }
@@ -227,6 +267,7 @@ impl Session {
             selected: None,
             relaying: None,
             enabled: Vec::new(),
+            client_credentials: None,
             output: Vec::new(),
             actions: Vec::new(),
         };
@@ -293,7 +334,10 @@ impl Session {
                         || self.links[*link].state == LinkState::Closed
                 }
                 Client::Waiting { .. } => false,
-                Client::LoggingIn { .. } | Client::Delayed { .. } | Client::Closed => false,
+                Client::Verifying { .. }
+                | Client::LoggingIn { .. }
+                | Client::Delayed { .. }
+                | Client::Closed => false,
             }
     }
 
@@ -660,16 +704,70 @@ impl Session {
         let (Some(userid), Some(server)) = (userid, inbox) else {
             return self.login_failed(tag, now, "no INBOX in the murder");
         };
-        let login = LinkLogin::Client {
-            user: userid.clone(),
-            password,
+        if self.config.backend_login == BackendLogin::ClientCredentials {
+            self.client_credentials = Some(LinkLogin::Client {
+                user: userid.clone(),
+                password: password.clone(),
+            });
+        }
+        match self.config.verify {
+            Verify::InboxBackend => {
+                let login = LinkLogin::Client {
+                    user: userid.clone(),
+                    password,
+                };
+                self.log_in_at(tag, userid, server, login, now);
+            }
+            Verify::PasswordFile => {
+                self.actions.push(Action::CheckPassword {
+                    user: userid.clone(),
+                    password: Password(password),
+                });
+                self.client = Client::Verifying {
+                    tag: tag.to_vec(),
+                    user: userid,
+                    server,
+                    started: now,
+                };
+            }
+        }
+    }
+
+    /// The password file's verdict on the login being verified.
+    pub fn password_checked(&mut self, ok: bool, now: Instant) {
+        let Client::Verifying {
+            tag,
+            user,
+            server,
+            started,
+        } = std::mem::replace(&mut self.client, Client::Ready)
+        else {
+            return;
         };
+        if !ok {
+            self.client_credentials = None;
+            return self.login_failed(&tag, now, "wrong password");
+        }
+        self.login = None;
+        let login = self.login_for(&user);
+        self.log_in_at(&tag, user, server, login, started);
+    }
+
+    /// Completes a login on a link to the INBOX backend.
+    fn log_in_at(
+        &mut self,
+        tag: &[u8],
+        user: String,
+        server: String,
+        login: LinkLogin,
+        started: Instant,
+    ) {
         let link = self.open_link(server.into(), login);
         self.client = Client::LoggingIn {
             tag: tag.to_vec(),
             link,
-            user: userid,
-            started: now,
+            user,
+            started,
         };
     }
 
@@ -744,9 +842,8 @@ impl Session {
         }
     }
 
-    fn backend_login(&self) -> LinkLogin {
-        let login = self.login.as_ref();
-        let user = login.map(|l| l.userid.clone()).unwrap_or_default();
+    /// How to log in to a backend for `user`.
+    fn login_for(&self, user: &str) -> LinkLogin {
         match &self.config.backend_login {
             BackendLogin::Proxy {
                 user: authcid,
@@ -754,18 +851,26 @@ impl Session {
             } => LinkLogin::Proxy {
                 authcid: authcid.clone(),
                 password: password.clone(),
-                user,
+                user: user.to_string(),
             },
-            // The password is only known on the verifying link; reuse it from there.
-            BackendLogin::ClientCredentials => self
-                .links
-                .iter()
-                .find_map(|link| link.verifies_client().then(|| link.login.clone()))
-                .unwrap_or(LinkLogin::Client {
-                    user,
-                    password: Vec::new(),
-                }),
+            BackendLogin::ClientCredentials => {
+                self.client_credentials
+                    .clone()
+                    .unwrap_or(LinkLogin::Client {
+                        user: user.to_string(),
+                        password: Vec::new(),
+                    })
+            }
         }
+    }
+
+    fn backend_login(&self) -> LinkLogin {
+        let user = self
+            .login
+            .as_ref()
+            .map(|l| l.userid.as_str())
+            .unwrap_or_default();
+        self.login_for(user)
     }
 
     /// The open link to `server`, if any.
@@ -889,6 +994,7 @@ impl Session {
             return;
         }
         let was_ready = link.state == LinkState::Ready;
+        let verifies_client = link.verifies_client();
         link.state = LinkState::Closed;
         let server = link.server.clone();
         let had_client_command = link.in_flight.iter().any(|f| f.purpose == Purpose::Client);
@@ -902,7 +1008,7 @@ impl Session {
         }
         match std::mem::replace(&mut self.client, Client::Ready) {
             Client::LoggingIn { tag, link, .. } if link == id => {
-                let refused = reason.starts_with("backend refused the login");
+                let refused = verifies_client && reason.starts_with("backend refused the login");
                 if refused {
                     self.login_failed(&tag, now, reason);
                 } else {

@@ -33,11 +33,12 @@ fn table() -> MailboxTable {
     table
 }
 
-fn config(plaintext_auth: bool) -> Rc<SessionConfig> {
+fn config(plaintext_auth: bool, verify: Verify) -> Rc<SessionConfig> {
     Rc::new(SessionConfig {
         namespace: Namespace::default(),
         starttls_offered: true,
         plaintext_auth,
+        verify,
         backend_login: BackendLogin::Proxy {
             user: "proxy".into(),
             password: "secret".into(),
@@ -58,17 +59,23 @@ struct Harness {
     client_seen: Vec<u8>,
     link_seen: Vec<Vec<u8>>,
     connects: Vec<String>,
+    actions: Vec<Action>,
 }
 
 impl Harness {
     fn new(plaintext_auth: bool) -> Harness {
+        Harness::with(config(plaintext_auth, Verify::InboxBackend))
+    }
+
+    fn with(config: Rc<SessionConfig>) -> Harness {
         let mut harness = Harness {
-            session: Session::new(config(plaintext_auth), false),
+            session: Session::new(config, false),
             table: table(),
             now: Instant::now(),
             client_seen: Vec::new(),
             link_seen: Vec::new(),
             connects: Vec::new(),
+            actions: Vec::new(),
         };
         harness.collect();
         harness
@@ -80,6 +87,8 @@ impl Harness {
             if let Action::Connect { link, server } = action {
                 self.connects.push(server.to_string());
                 self.session.link_connected(link);
+            } else {
+                self.actions.push(action);
             }
         }
         self.client_seen.append(self.session.client_output());
@@ -336,4 +345,47 @@ fn a_selected_backend_lost_ends_the_session_and_an_unreachable_one_gives_no() {
         "* BYE [UNAVAILABLE] Backend be1 lost: backend closed the connection\r\n"
     );
     assert!(h.session.is_closed());
+}
+
+#[test]
+fn a_password_file_login_checks_off_the_session_then_logs_in_as_the_proxy() {
+    let mut h = Harness::with(config(true, Verify::PasswordFile));
+    h.client_text();
+    h.client(b"a1 LOGIN alice right\r\n", 4096);
+    assert_eq!(
+        h.actions,
+        [Action::CheckPassword {
+            user: "alice".into(),
+            password: Password(b"right".to_vec())
+        }]
+    );
+    assert!(
+        h.connects.is_empty(),
+        "no backend before the password is checked"
+    );
+    h.session.password_checked(true, h.now);
+    h.collect();
+    assert_eq!(h.connects, ["be1"]);
+    h.backend(0, GREETING, 4096);
+    let plain = BASE64.encode(b"alice\0proxy\0secret");
+    assert_eq!(
+        h.link_text(0),
+        format!("Cv1 AUTHENTICATE PLAIN {plain}\r\n")
+    );
+    h.backend(0, b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+] in\r\n", 4096);
+    assert!(h.client_text().starts_with("a1 OK [CAPABILITY IMAP4rev1"));
+    assert!(h.session.is_authenticated());
+
+    let mut h = Harness::with(config(true, Verify::PasswordFile));
+    h.client_text();
+    h.client(b"a1 LOGIN alice wrong\r\n", 4096);
+    h.collect();
+    h.session.password_checked(false, h.now);
+    h.session.on_timer(h.session.deadline().unwrap());
+    h.collect();
+    assert_eq!(
+        h.client_text(),
+        "a1 NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
+    );
+    assert!(h.connects.is_empty());
 }

@@ -1,0 +1,211 @@
+//! The proxy's configuration file (TOML), as `corvid proxy --config FILE` reads it.
+//!
+//! Every key is optional except what a proxy cannot run without (the master and at least one
+//! backend, given here or by flags); unknown keys are refused, so a misspelt key is an error
+//! rather than a silent default. The command line's quick-start flags are applied over the
+//! file. A reference with every key is in docs/configuration.md.
+//!
+//! ```toml
+//! listen = ["0.0.0.0:143"]
+//! listen_tls = ["0.0.0.0:993"]
+//! admin_listen = "127.0.0.1:9143"
+//! data_dir = "/var/lib/corvid/proxy"
+//!
+//! [tls]
+//! cert = "/etc/corvid/imap.crt"
+//! key = "/etc/corvid/imap.key"
+//!
+//! [mupdate]
+//! master = "mupdate.example.net:3905"
+//! user = "fe1"
+//! password = "..."
+//!
+//! [auth]
+//! verify = "inbox-backend"          # or "password-file", with password_file = "..."
+//!
+//! [backend_login]
+//! user = "proxy"                    # omit to log in with the client's own credentials
+//! password = "..."
+//!
+//! [[backend]]
+//! server = "be1"
+//! address = "10.0.0.11:143"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The file's content.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Plaintext IMAP listeners (STARTTLS offered when `[tls]` is set).
+    #[serde(default)]
+    pub listen: Vec<SocketAddr>,
+    /// Implicit-TLS IMAP listeners.
+    #[serde(default)]
+    pub listen_tls: Vec<SocketAddr>,
+    /// The admin endpoint (`/metrics`, `/stats`).
+    pub admin_listen: Option<SocketAddr>,
+    /// Executors, one per core (0: every CPU).
+    pub cores: Option<usize>,
+    /// Where the follower keeps its snapshot of the table.
+    pub data_dir: Option<PathBuf>,
+    /// Allow LOGIN and AUTHENTICATE without TLS.
+    pub plaintext_auth: Option<bool>,
+    /// Seconds a failed login waits before its answer.
+    pub failed_login_delay_secs: Option<u64>,
+    /// Seconds of client silence after which a logged-in session is logged out.
+    pub idle_timeout_secs: Option<u64>,
+    /// Certificate and key.
+    pub tls: Option<TlsFiles>,
+    /// The MUPDATE master.
+    pub mupdate: Option<MupdateSection>,
+    /// How clients are verified.
+    pub auth: Option<AuthSection>,
+    /// How the proxy logs in to backends.
+    pub backend_login: Option<BackendLoginSection>,
+    /// The backend servers.
+    #[serde(default, rename = "backend")]
+    pub backends: Vec<BackendEntry>,
+}
+
+/// PEM files for TLS (re-read on SIGHUP).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
+}
+
+/// `[mupdate]`: the master the follower keeps in step with.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MupdateSection {
+    /// `host:port`.
+    pub master: String,
+    /// The login (a frontend role is enough).
+    pub user: String,
+    /// Its password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for MupdateSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MupdateSection")
+            .field("master", &self.master)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[auth]`: how a client's login is verified.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// `inbox-backend` (log in to the user's INBOX backend with the client's credentials) or
+    /// `password-file` (argon2 hashes in `password_file`).
+    pub verify: VerifyMode,
+    /// `user:$argon2id$...` lines, for `password-file`.
+    pub password_file: Option<PathBuf>,
+}
+
+/// How logins are verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifyMode {
+    /// By the user's INBOX backend.
+    InboxBackend,
+    /// By a local file of argon2 hashes.
+    PasswordFile,
+}
+
+/// `[backend_login]`: the proxy's identity on the backends.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendLoginSection {
+    /// The login name (Cyrus `proxyservers`, a Dovecot master user).
+    pub user: String,
+    /// Its password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for BackendLoginSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendLoginSection")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One `[[backend]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendEntry {
+    /// The server name, as the mailbox table's locations carry it (`be1` in `be1!default`).
+    pub server: String,
+    /// Its IMAP address, `host:port`.
+    pub address: String,
+}
+
+/// Why the file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// It could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// It is not valid TOML for this schema (unknown keys included).
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The error, with the line.
+        source: Box<toml::de::Error>,
+    },
+}
+
+impl ConfigFile {
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_parses_and_unknown_keys_are_refused() {
+        let doc = include_str!("config.rs");
+        let example: String = doc
+            .lines()
+            .skip_while(|line| !line.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|line| !line.starts_with("//! ```"))
+            .map(|line| format!("{}\n", line.trim_start_matches("//!").trim_start()))
+            .collect();
+        let file: ConfigFile = toml::from_str(&example).unwrap();
+        assert_eq!(file.backends.len(), 1);
+        assert_eq!(file.auth.unwrap().verify, VerifyMode::InboxBackend);
+        assert_eq!(file.mupdate.unwrap().master, "mupdate.example.net:3905");
+        let error = toml::from_str::<ConfigFile>("listen = []\nlisten_tsl = []\n").unwrap_err();
+        assert!(error.to_string().contains("listen_tsl"), "{error}");
+    }
+}
