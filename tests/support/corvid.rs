@@ -153,6 +153,7 @@ pub struct CorvidProxy {
     child: Option<Child>,
     dir: PathBuf,
     port: u16,
+    args: Vec<String>,
 }
 
 impl CorvidProxy {
@@ -172,46 +173,75 @@ impl CorvidProxy {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("create the proxy's directory");
         let port = free_port();
-        let log = fs::File::create(dir.join("stderr.log")).expect("open the proxy's log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_corvid"));
-        command
-            .arg("proxy")
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--mupdate", master])
-            .args(["--mupdate-user", &format!("{}:{}", ADMIN.0, ADMIN.1)])
-            .args(["--proxy-user", proxy_user])
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .args([
-                "--cores",
-                "2",
-                "--plaintext-auth",
-                "--failed-login-delay",
-                "0",
-            ])
-            .args(extra)
+        let mut args: Vec<String> = vec![
+            "proxy".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+            "--mupdate".into(),
+            master.into(),
+            "--mupdate-user".into(),
+            format!("{}:{}", ADMIN.0, ADMIN.1),
+            "--proxy-user".into(),
+            proxy_user.into(),
+            "--data-dir".into(),
+            dir.join("data").display().to_string(),
+            "--cores".into(),
+            "2".into(),
+            "--plaintext-auth".into(),
+            "--failed-login-delay".into(),
+            "0".into(),
+        ];
+        for (server, addr) in backends {
+            args.push("--backend".into());
+            args.push(format!("{server}={addr}"));
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut proxy = CorvidProxy {
+            child: None,
+            dir,
+            port,
+            args,
+        };
+        proxy.launch();
+        proxy
+    }
+
+    fn launch(&mut self) {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("stderr.log"))
+            .expect("open the proxy's log");
+        let child = Command::new(env!("CARGO_BIN_EXE_corvid"))
+            .args(&self.args)
             .env("CORVID_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log);
-        for (server, addr) in backends {
-            command.args(["--backend", &format!("{server}={addr}")]);
-        }
-        let child = command.spawn().expect("start corvid proxy");
-        let mut proxy = CorvidProxy {
-            child: Some(child),
-            dir,
-            port,
-        };
-        let addr = proxy.addr();
+            .stderr(log)
+            .spawn()
+            .expect("start corvid proxy");
+        self.child = Some(child);
+        let addr = self.addr();
         let ready = wait_until(Duration::from_secs(20), || {
-            if let Some(Ok(Some(status))) = proxy.child.as_mut().map(Child::try_wait) {
-                panic!("corvid proxy exited with {status}:\n{}", proxy.logs());
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("corvid proxy exited with {status}:\n{}", self.logs());
             }
             std::net::TcpStream::connect(&addr).ok()
         });
-        assert!(ready.is_some(), "corvid proxy not ready:\n{}", proxy.logs());
-        proxy
+        assert!(ready.is_some(), "corvid proxy not ready:\n{}", self.logs());
+    }
+
+    /// Kills the process (SIGKILL) and starts it again with the same flags and data directory.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// `127.0.0.1:PORT`, where it listens.
@@ -232,9 +262,6 @@ impl CorvidProxy {
 
 impl Drop for CorvidProxy {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.kill();
     }
 }

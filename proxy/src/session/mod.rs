@@ -185,11 +185,7 @@ enum Client {
         started: Instant,
     },
     /// A failed login's answer waits until `until`.
-    Delayed {
-        until: Instant,
-        answer: Vec<u8>,
-        authenticated: bool,
-    },
+    Delayed { until: Instant, answer: Vec<u8> },
     /// Over: output is flushed, then everything closes.
     Closed,
 }
@@ -227,6 +223,9 @@ enum Relay {
     Drop,
 }
 
+/// A session is closed after this many failed logins.
+const MAX_FAILED_LOGINS: u32 = 3;
+
 /// The most bytes of one backend message the session gathers for itself.
 const MAX_COLLECTED: usize = 64 * 1024;
 
@@ -249,6 +248,8 @@ pub struct Session {
     enabled: Vec<Vec<u8>>,
     /// The client's credentials, kept only when backends are logged in to with them.
     client_credentials: Option<LinkLogin>,
+    /// Failed logins so far.
+    failed_logins: u32,
     output: Vec<u8>,
     actions: Vec<Action>,
 }
@@ -268,6 +269,7 @@ impl Session {
             relaying: None,
             enabled: Vec::new(),
             client_credentials: None,
+            failed_logins: 0,
             output: Vec::new(),
             actions: Vec::new(),
         };
@@ -353,15 +355,12 @@ impl Session {
     pub fn on_timer(&mut self, now: Instant) {
         if let Client::Delayed { until, .. } = self.client
             && now >= until
-            && let Client::Delayed {
-                answer,
-                authenticated,
-                ..
-            } = std::mem::replace(&mut self.client, Client::Ready)
+            && let Client::Delayed { answer, .. } =
+                std::mem::replace(&mut self.client, Client::Ready)
         {
             self.output.extend_from_slice(&answer);
-            if !authenticated {
-                self.login = None;
+            if self.failed_logins >= MAX_FAILED_LOGINS {
+                self.close();
             }
         }
     }
@@ -785,11 +784,14 @@ impl Session {
             Some(&code),
             b"Authentication failed",
         );
+        self.failed_logins += 1;
+        if self.failed_logins >= MAX_FAILED_LOGINS {
+            answer.extend_from_slice(b"* BYE Too many failed logins\r\n");
+        }
         self.actions.push(Action::LoginFailed);
         self.client = Client::Delayed {
             until: now + self.config.failed_login_delay,
             answer,
-            authenticated: false,
         };
     }
 

@@ -389,3 +389,32 @@ fn a_password_file_login_checks_off_the_session_then_logs_in_as_the_proxy() {
     );
     assert!(h.connects.is_empty());
 }
+
+#[test]
+fn three_failed_logins_end_the_session() {
+    let mut h = Harness::new(true);
+    h.client_text();
+    for n in 1..=3 {
+        h.client(format!("a{n} LOGIN mallory x\r\n").as_bytes(), 4096);
+        h.session.on_timer(h.session.deadline().unwrap());
+        h.collect();
+    }
+    let answers = h.client_text();
+    assert_eq!(
+        answers.matches("NO [AUTHENTICATIONFAILED]").count(),
+        3,
+        "{answers}"
+    );
+    assert!(
+        answers.ends_with("* BYE Too many failed logins\r\n"),
+        "{answers}"
+    );
+    assert!(h.session.is_closed());
+    assert_eq!(
+        h.actions
+            .iter()
+            .filter(|a| **a == Action::LoginFailed)
+            .count(),
+        3
+    );
+}
