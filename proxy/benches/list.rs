@@ -16,7 +16,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 /// 20,000 users of 50 mailboxes each (private), plus john's 50 and a few shared folders.
 fn murder() -> MailboxTable {
     let mut names: Vec<(String, String)> = Vec::with_capacity(1_000_100);
-    for user in (0..20_000).map(|u| format!("u{u:05}")).chain(["john".to_string()]) {
+    for user in (0..20_000)
+        .map(|u| format!("u{u:05}"))
+        .chain(["john".to_string()])
+    {
         let acl = format!("{user}\tlrswipkxtecdan\t");
         names.push((format!("user.{user}"), acl.clone()));
         for folder in 1..50 {

@@ -1,6 +1,8 @@
 //! The mailbox table as one user sees it: LIST/LSUB golden answers, the ACL answers, name
 //! resolution, a brute-force reference for LIST, and proof that LIST does not scan the murder.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -34,7 +36,10 @@ fn table() -> MailboxTable {
         ("user.jane.Public".into(), own("jane") + "anyone\tlr\t"),
         ("user.jane.Team".into(), own("jane") + "group:staff\tlrs\t"),
         ("user.bob".into(), own("bob") + "john\tlr\t"),
-        ("user.bob.Secret".into(), own("bob") + "john\tlr\t-john\tl\t"),
+        (
+            "user.bob.Secret".into(),
+            own("bob") + "john\tlr\t-john\tl\t",
+        ),
         ("user.bob.Shared".into(), own("bob") + "john\tlrs\t"),
         ("user.carol".into(), own("carol")),
         ("user.carol.x".into(), own("carol") + "anyone\tl\t"),
@@ -121,7 +126,8 @@ fn try_run(
 fn subscriptions(lines: &[&str]) -> Subscriptions {
     let mut subs = Subscriptions::default();
     for line in lines {
-        subs.add_reply_line(format!("{line}\r\n").as_bytes()).unwrap();
+        subs.add_reply_line(format!("{line}\r\n").as_bytes())
+            .unwrap();
     }
     subs
 }
@@ -225,7 +231,9 @@ fn list_percent_levels_and_rfc3501_examples() {
     // Hidden: jane's private folders, bob's Secret (a negative `l`), other domains, the
     // tombstone, reserved entries, and an ACL that does not parse.
     let all = run(&view, "a LIST \"\" \"*\"", None);
-    for hidden in ["Private", "Secret", "hidden", "broken", "New", "reserved", "ann", "Trash"] {
+    for hidden in [
+        "Private", "Secret", "hidden", "broken", "New", "reserved", "ann", "Trash",
+    ] {
         assert!(!all.contains(hidden), "{hidden} listed");
     }
 }
@@ -252,7 +260,10 @@ fn groups_admins_and_domains() {
     };
     let out = run(&view, "a LIST \"Other Users/\" \"%\"", None);
     assert_eq!(out.matches("* LIST").count(), 5, "{out}");
-    assert!(out.contains("(\\HasChildren) \"/\" \"Other Users/jane\""), "{out}");
+    assert!(
+        out.contains("(\\HasChildren) \"/\" \"Other Users/jane\""),
+        "{out}"
+    );
     let vd = Namespace::new(NamespaceConfig {
         virtual_domains: true,
         ..NamespaceConfig::default()
@@ -357,7 +368,11 @@ fn list_extended_subscriptions() {
         assert_eq!(error_found, error);
         let mut out = Vec::new();
         error_found.write_answer(b"a", &mut out).unwrap();
-        assert!(out.starts_with(b"a BAD "), "{}", String::from_utf8_lossy(&out));
+        assert!(
+            out.starts_with(b"a BAD "),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
     }
 }
 
@@ -392,7 +407,10 @@ fn lsub_marks_gone_mailboxes_and_parents() {
         run(&view, "a LSUB \"Archive/\" \"%\"", Some(&subs)),
         lines(r#"* LSUB (\Noselect) "/" Archive/2024"#)
     );
-    assert_eq!(run(&view, "a LSUB \"Archive/\" \"*\"", Some(&subs)), lines(r#"* LSUB () "/" Archive/2024/Q1"#));
+    assert_eq!(
+        run(&view, "a LSUB \"Archive/\" \"*\"", Some(&subs)),
+        lines(r#"* LSUB () "/" Archive/2024/Q1"#)
+    );
 }
 
 #[test]
@@ -402,7 +420,8 @@ fn subscriptions_refuse_other_lines() {
     assert!(subs.add_reply_line(b"* 3 EXISTS\r\n").is_err());
     assert!(subs.add_reply_line(b"* LSUB () \"/\" \"a&b\"\r\n").is_err());
     assert!(subs.add_reply_line(b"garbage").is_err());
-    subs.add_reply_line(b"* LSUB () \"/\" {4}\r\nSent\r\n").unwrap();
+    subs.add_reply_line(b"* LSUB () \"/\" {4}\r\nSent\r\n")
+        .unwrap();
     assert_eq!(subs.len(), 1);
 }
 
@@ -418,8 +437,14 @@ fn resolve_and_inbox_server() {
     };
     let drafts = view.resolve(b"Drafts").unwrap();
     assert_eq!(drafts.internal, "user.john.Drafts");
-    assert_eq!((drafts.server(), drafts.entry.location), (&b"be2"[..], &b"be2!p"[..]));
-    assert_eq!(view.resolve(b"INBOX/Drafts").unwrap().internal, "user.john.Drafts");
+    assert_eq!(
+        (drafts.server(), drafts.entry.location),
+        (&b"be2"[..], &b"be2!p"[..])
+    );
+    assert_eq!(
+        view.resolve(b"INBOX/Drafts").unwrap().internal,
+        "user.john.Drafts"
+    );
     let public = view.resolve(b"Other Users/jane/Public").unwrap();
     assert_eq!(public.rights, Rights::parse(b"lr").unwrap());
     assert_eq!(view.inbox_server().unwrap(), b"be1");
@@ -429,7 +454,10 @@ fn resolve_and_inbox_server() {
         String::from_utf8(out).unwrap()
     };
     let gone = view.resolve(b"Trash").unwrap_err();
-    assert_eq!(answer(gone), "t1 NO [NONEXISTENT] mailbox does not exist\r\n");
+    assert_eq!(
+        answer(gone),
+        "t1 NO [NONEXISTENT] mailbox does not exist\r\n"
+    );
     let reserved = view.resolve(b"New").unwrap_err();
     assert_eq!(
         answer(reserved),
@@ -516,21 +544,29 @@ fn acl_answers() {
 
 /// The reference LIST: every visible mailbox of the whole table, the levels above them, then
 /// the pattern; the same attributes rules.
-fn reference_list(table: &MailboxTable, ns: &Namespace, userid: &str, pattern: &str) -> BTreeSet<String> {
+fn reference_list(
+    table: &MailboxTable,
+    ns: &Namespace,
+    userid: &str,
+    pattern: &str,
+) -> BTreeSet<String> {
     let user = ns.user(userid).unwrap();
     let who = Principal::user(userid.as_bytes());
     let mut mailboxes = BTreeSet::new();
     for entry in table.iter() {
         let owner = owner_of(entry.name).map(|u| u.to_string());
-        let rights = Acl::parse(entry.acl).unwrap_or(Acl::EMPTY).effective_rights(
-            &who,
-            owner.as_deref().map(str::as_bytes),
-            &ImplicitRights::default(),
-        );
-        if entry.state == State::Active && rights.contains(Rights::LOOKUP) {
-            if let Ok(name) = ns.to_external(&user, entry.name) {
-                mailboxes.insert(name);
-            }
+        let rights = Acl::parse(entry.acl)
+            .unwrap_or(Acl::EMPTY)
+            .effective_rights(
+                &who,
+                owner.as_deref().map(str::as_bytes),
+                &ImplicitRights::default(),
+            );
+        if entry.state == State::Active
+            && rights.contains(Rights::LOOKUP)
+            && let Ok(name) = ns.to_external(&user, entry.name)
+        {
+            mailboxes.insert(name);
         }
     }
     let mut hierarchy = mailboxes.clone();
@@ -539,7 +575,8 @@ fn reference_list(table: &MailboxTable, ns: &Namespace, userid: &str, pattern: &
             hierarchy.insert(name[..at].to_string());
         }
     }
-    let pattern = if pattern.len() >= 5 && pattern[..5].eq_ignore_ascii_case("INBOX")
+    let pattern = if pattern.len() >= 5
+        && pattern[..5].eq_ignore_ascii_case("INBOX")
         && (pattern.len() == 5 || pattern.as_bytes()[5] == b'/')
     {
         format!("INBOX{}", &pattern[5..])
@@ -550,12 +587,18 @@ fn reference_list(table: &MailboxTable, ns: &Namespace, userid: &str, pattern: &
         .iter()
         .filter(|name| glob(pattern.as_bytes(), name.as_bytes()))
         .map(|name| {
-            let children = hierarchy.iter().any(|other| other.starts_with(&format!("{name}/")));
+            let children = hierarchy
+                .iter()
+                .any(|other| other.starts_with(&format!("{name}/")));
             let mut attributes = Vec::new();
             if !mailboxes.contains(name) {
                 attributes.push("\\Noselect");
             }
-            attributes.push(if children { "\\HasChildren" } else { "\\HasNoChildren" });
+            attributes.push(if children {
+                "\\HasChildren"
+            } else {
+                "\\HasNoChildren"
+            });
             format!("({}) {name}", attributes.join(" "))
         })
         .collect()

@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use corvid_mupdate::table::{EntryRef, State};
 use corvid_proto::acl::Rights;
 use corvid_proto::imap::command::ListArgs;
-use corvid_proto::imap::response::{Atoms, Response, ResponseError, StatusKind, Untagged, classify};
+use corvid_proto::imap::response::{
+    Atoms, Response, ResponseError, StatusKind, Untagged, classify,
+};
 use corvid_proto::imap::writer::{ListKind, ResponseWriter, WriteError};
 use corvid_proto::mailbox::dbname::in_subtree;
 use corvid_proto::mailbox::mutf7;
@@ -231,7 +233,10 @@ impl<'v> Tree<'v> {
     /// that a name's descendants follow it directly.
     fn key(&self, name: &str) -> Vec<u8> {
         let config = self.view.ns.config();
-        let first = name.split(char::from(self.separator)).next().unwrap_or(name);
+        let first = name
+            .split(char::from(self.separator))
+            .next()
+            .unwrap_or(name);
         let section = if first.eq_ignore_ascii_case("INBOX") {
             0
         } else if first == config.other_users_prefix {
@@ -453,9 +458,8 @@ impl<'a> View<'a> {
             }
             let selectable = node.subscribed && {
                 listed.entries_read += 1;
-                self.resolve(node.name.as_bytes()).is_ok_and(|located| {
-                    located.rights.contains(Rights::LOOKUP)
-                })
+                self.resolve(node.name.as_bytes())
+                    .is_ok_and(|located| located.rights.contains(Rights::LOOKUP))
             };
             let attributes: &[u8] = if selectable { b"" } else { b"\\Noselect" };
             writer.list(
@@ -478,10 +482,10 @@ impl<'a> View<'a> {
             .iter()
             .position(|&b| b == separator)
             .unwrap_or(text.len());
-        if let Some(first) = text.get_mut(..first_end) {
-            if first.eq_ignore_ascii_case(b"INBOX") {
-                first.copy_from_slice(b"INBOX");
-            }
+        if let Some(first) = text.get_mut(..first_end)
+            && first.eq_ignore_ascii_case(b"INBOX")
+        {
+            first.copy_from_slice(b"INBOX");
         }
         Pattern::new(text, separator)
     }
@@ -558,7 +562,8 @@ impl<'a> View<'a> {
         self.table
             .shared()
             .filter(|entry| {
-                !in_subtree(entry.name, own) && roots.iter().any(|root| in_subtree(entry.name, root))
+                !in_subtree(entry.name, own)
+                    && roots.iter().any(|root| in_subtree(entry.name, root))
             })
             .for_each(visit);
     }

@@ -121,10 +121,11 @@ impl Pattern {
     fn close(&self, states: &mut [bool]) {
         for (at, token) in self.tokens.iter().enumerate() {
             let on = states.get(at) == Some(&true);
-            if on && matches!(token, Token::Star | Token::Percent) {
-                if let Some(state) = states.get_mut(at + 1) {
-                    *state = true;
-                }
+            if on
+                && matches!(token, Token::Star | Token::Percent)
+                && let Some(state) = states.get_mut(at + 1)
+            {
+                *state = true;
             }
         }
     }
@@ -171,6 +172,9 @@ mod tests {
         let p = Pattern::new(b"Archive/20*/x%".to_vec(), b'/');
         assert_eq!(p.literal_prefix(), b"Archive/20");
         assert!(p.ends_with_percent());
-        assert_eq!(Pattern::new(b"Sent".to_vec(), b'/').literal_prefix(), b"Sent");
+        assert_eq!(
+            Pattern::new(b"Sent".to_vec(), b'/').literal_prefix(),
+            b"Sent"
+        );
     }
 }
