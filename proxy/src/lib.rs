@@ -6,12 +6,15 @@
 //!
 //! * [`session`]: one client's session as a sans-IO state machine (client side, backend links,
 //!   routing); the heart of the proxy.
+//! * [`mailboxes`]: what the table says to one user: name resolution, LIST/LSUB, GETACL,
+//!   MYRIGHTS, LISTRIGHTS (pure functions over the table).
 //! * [`config`]: the TOML configuration file; [`passwords`]: the local password file;
 //!   [`reload`]: what SIGHUP re-reads (TLS files, password file).
 //! * [`server`]: the glommio driver: executors per core, listeners, TLS, backend connections,
 //!   and the follower that keeps every core's table current.
 
 pub mod config;
+pub mod mailboxes;
 pub mod passwords;
 pub mod reload;
 pub mod server;

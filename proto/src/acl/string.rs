@@ -126,6 +126,11 @@ impl<'a> Iterator for Entries<'a> {
     }
 }
 
+impl Acl<'static> {
+    /// The ACL with no entry (grants nothing).
+    pub const EMPTY: Acl<'static> = Acl { bytes: b"" };
+}
+
 impl<'a> Acl<'a> {
     /// Validates an ACL string (see the parent module for what is refused). The empty string,
     /// an ACL with no entry, is valid.

@@ -259,6 +259,41 @@ impl<'o> ResponseWriter<'o> {
         delimiter: Option<u8>,
         mailbox: &[u8],
     ) -> Result<(), WriteError> {
+        self.list_with(kind, attributes, delimiter, mailbox, |_| Ok(()))
+    }
+
+    /// `* LIST (attributes) "d" mailbox ("CHILDINFO" ("criterion" ...))`: the RFC 5258 §3.5
+    /// answer for a name whose children match the selection criteria (`SUBSCRIBED`) it does
+    /// not match itself.
+    pub fn list_childinfo(
+        &mut self,
+        attributes: &Atoms<'_>,
+        delimiter: Option<u8>,
+        mailbox: &[u8],
+        criteria: &[&[u8]],
+    ) -> Result<(), WriteError> {
+        self.list_with(ListKind::List, attributes, delimiter, mailbox, |w| {
+            w.raw(b" (\"CHILDINFO\" (");
+            for (at, criterion) in criteria.iter().enumerate() {
+                if at > 0 {
+                    w.raw(b" ");
+                }
+                w.string(criterion)?;
+            }
+            w.raw(b"))");
+            Ok(())
+        })
+    }
+
+    /// A LIST or LSUB line, with whatever `extended` writes after the name.
+    fn list_with(
+        &mut self,
+        kind: ListKind,
+        attributes: &Atoms<'_>,
+        delimiter: Option<u8>,
+        mailbox: &[u8],
+        extended: impl FnOnce(&mut Self) -> Result<(), WriteError>,
+    ) -> Result<(), WriteError> {
         self.line(|w| {
             w.raw(match kind {
                 ListKind::List => b"* LIST (",
@@ -268,7 +303,8 @@ impl<'o> ResponseWriter<'o> {
             w.raw(b") ");
             w.delimiter(delimiter)?;
             w.raw(b" ");
-            w.mailbox(mailbox)
+            w.mailbox(mailbox)?;
+            extended(w)
         })
     }
 
@@ -735,6 +771,24 @@ mod tests {
             out,
             &b"* CAPABILITY IMAP4rev1 IDLE\r\n* ENABLED\r\n* ID NIL\r\n* ID (\"name\" \"corvid\" \"os\" NIL)\r\n"[..]
         );
+    }
+
+    #[test]
+    fn list_childinfo_line() {
+        let out = written(false, |w| {
+            w.list_childinfo(&Atoms::default(), Some(b'/'), b"Foo", &[b"SUBSCRIBED"])
+                .unwrap();
+        });
+        assert_eq!(
+            out,
+            &b"* LIST () \"/\" Foo (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"[..]
+        );
+        let (r, used) = classify(&out).unwrap();
+        assert_eq!(used, out.len());
+        let Response::Untagged(Untagged::List(list)) = r else {
+            panic!("not a LIST: {r:?}");
+        };
+        assert_eq!(list.extended, b"(\"CHILDINFO\" (\"SUBSCRIBED\"))");
     }
 
     #[test]
