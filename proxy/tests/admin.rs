@@ -1,6 +1,8 @@
 //! The admin endpoint over real TCP: values recorded by two "cores" (threads) are served as
 //! Prometheus text and JSON; unknown paths, other methods and garbage get their errors.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
