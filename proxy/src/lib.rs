@@ -10,12 +10,16 @@
 //!   MYRIGHTS, LISTRIGHTS (pure functions over the table).
 //! * [`config`]: the TOML configuration file; [`passwords`]: the local password file;
 //!   [`reload`]: what SIGHUP re-reads (TLS files, password file).
+//! * [`stats`]: per-core counters and latency histograms (one writer per core, no locks);
+//!   [`admin`]: the admin HTTP endpoint (`/metrics`, `/stats`).
 //! * [`server`]: the glommio driver: executors per core, listeners, TLS, backend connections,
 //!   and the follower that keeps every core's table current.
 
+pub mod admin;
 pub mod config;
 pub mod mailboxes;
 pub mod passwords;
 pub mod reload;
 pub mod server;
 pub mod session;
+pub mod stats;

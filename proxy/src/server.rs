@@ -406,7 +406,7 @@ async fn connection(core: &Core, stream: TcpStream, implicit_tls: bool) -> io::R
                 if let Some(link) = link
                     && !link.input.is_empty()
                 {
-                    let used = session.link_input(id, &link.input, now);
+                    let used = session.link_input(id, &link.input, &core.table.borrow(), now);
                     link.input.drain(..used);
                     progress |= used > 0;
                 }

@@ -288,6 +288,28 @@ macro_rules! command_kinds {
             fn from_key(key: Option<u128>) -> CommandKind {
                 key.map_or(CommandKind::Unknown, |key| TABLE.get(key))
             }
+
+            /// Every kind in declaration order, [`CommandKind::Unknown`] last, so that
+            /// `ALL[kind.index()] == kind` (for tables indexed by kind, such as statistics).
+            pub const ALL: &'static [CommandKind] =
+                &[$(CommandKind::$kind,)* CommandKind::Unknown];
+
+            /// How many kinds there are: the length of [`CommandKind::ALL`].
+            pub const COUNT: usize = CommandKind::ALL.len();
+
+            /// This kind's position in [`CommandKind::ALL`].
+            pub const fn index(self) -> usize {
+                self as usize
+            }
+
+            /// The command's name in upper case (`"SELECT"`); `"UNKNOWN"` for
+            /// [`CommandKind::Unknown`].
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(CommandKind::$kind => $name,)*
+                    CommandKind::Unknown => "UNKNOWN",
+                }
+            }
         }
     };
 }
@@ -1122,6 +1144,20 @@ mod tests {
         );
         let h = head(b"t X-VERY-LONG-COMMAND-NAME\r\n");
         assert!(h.complete && h.kind == CommandKind::Unknown);
+    }
+
+    #[test]
+    fn kinds_enumerate_with_their_names() {
+        assert_eq!(CommandKind::COUNT, KNOWN.len() + 1);
+        for (at, &kind) in CommandKind::ALL.iter().enumerate() {
+            assert_eq!(kind.index(), at);
+            if kind != CommandKind::Unknown {
+                assert_eq!(CommandKind::from_name(kind.as_str().as_bytes()), kind);
+            }
+        }
+        assert_eq!(CommandKind::GetQuotaRoot.as_str(), "GETQUOTAROOT");
+        assert_eq!(CommandKind::ALL.last(), Some(&CommandKind::Unknown));
+        assert_eq!(CommandKind::Unknown.as_str(), "UNKNOWN");
     }
 
     #[test]

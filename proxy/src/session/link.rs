@@ -98,6 +98,8 @@ pub enum Purpose {
     Enable,
     /// The proxy's UNSELECT of a mailbox the session moved away from.
     Unselect,
+    /// The proxy's `LSUB "" "*"`, for a LIST or LSUB that needs the subscriptions.
+    Subscriptions,
 }
 
 /// A command sent on a link and not yet answered.

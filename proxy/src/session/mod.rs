@@ -34,12 +34,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use corvid_mupdate::table::MailboxTable;
 use corvid_proto::imap::command::{
-    Args, CommandHead, CommandKind, HeadError, parse_head, parse_idle_done,
+    Args, CommandHead, CommandKind, HeadError, ListArgs, parse_head, parse_idle_done,
 };
 use corvid_proto::imap::framer::{Frame, FrameError, Framer, FramerLimits, LineEnd};
 use corvid_proto::imap::response::{Code, Response, StatusKind, Untagged, classify};
 use corvid_proto::imap::writer::{Namespace as NamespaceEntry, ResponseWriter};
-use corvid_proto::mailbox::name::{Namespace, User};
+use corvid_proto::mailbox::name::Namespace;
+
+use crate::mailboxes::{Subscriptions, View, Viewer, needs_subscriptions};
 
 pub use link::{Link, LinkError, LinkId, LinkLogin, LinkState, Purpose};
 pub use route::Refusal;
@@ -172,7 +174,7 @@ enum Client {
     /// The driver checks a password; the user's INBOX is on `server`.
     Verifying {
         tag: Vec<u8>,
-        user: String,
+        viewer: Viewer,
         server: String,
         started: Instant,
     },
@@ -181,8 +183,14 @@ enum Client {
     LoggingIn {
         tag: Vec<u8>,
         link: LinkId,
-        user: String,
+        viewer: Viewer,
         started: Instant,
+    },
+    /// A LIST or LSUB (its bytes) waits for the user's subscriptions from `link`.
+    Subscriptions {
+        link: LinkId,
+        command: Vec<u8>,
+        subscriptions: Subscriptions,
     },
     /// A failed login's answer waits until `until`.
     Delayed { until: Instant, answer: Vec<u8> },
@@ -204,8 +212,7 @@ struct InFlight {
 /// The user a logged-in session acts for.
 #[derive(Debug)]
 struct Login {
-    user: User,
-    userid: String,
+    viewer: Viewer,
     /// The link to the INBOX backend (logins verified there keep it).
     inbox: Option<LinkId>,
     /// The INBOX backend's capabilities, as advertised after login.
@@ -337,6 +344,7 @@ impl Session {
                 }
                 Client::Waiting { .. } => false,
                 Client::Verifying { .. }
+                | Client::Subscriptions { .. }
                 | Client::LoggingIn { .. }
                 | Client::Delayed { .. }
                 | Client::Closed => false,
@@ -566,13 +574,176 @@ impl Session {
                 self.status(head.tag, StatusKind::Bad, None, "Already logged in");
             }
             CommandKind::Noop if self.selected.is_none() => self.ok(head.tag, "NOOP completed"),
-            _ => match self.route(&head, table) {
-                Ok(server) => self.relay(server, command, bytes, continues),
-                Err(refusal) => {
-                    let (code, text) = refusal.answer();
-                    self.status(head.tag, StatusKind::No, Some(&code), &text);
+            CommandKind::List | CommandKind::Lsub => self.list(&head, bytes, table),
+            CommandKind::GetAcl | CommandKind::MyRights | CommandKind::ListRights => {
+                self.acl_read(&head, table);
+            }
+            _ => {
+                let Some(login) = &self.login else { return };
+                let view = View {
+                    table,
+                    ns: &self.config.namespace,
+                    viewer: &login.viewer,
+                    utf8: false,
+                };
+                match self.route(&head, &view) {
+                    Ok(server) => self.relay(server, command, bytes, continues),
+                    Err(refusal) => {
+                        let (code, text) = refusal.answer();
+                        self.status(head.tag, StatusKind::No, code.as_ref(), &text);
+                    }
                 }
-            },
+            }
+        }
+    }
+
+    /// LIST and LSUB, from the table; with the user's subscriptions, fetched first from the
+    /// INBOX backend, when the command needs them.
+    fn list(&mut self, head: &CommandHead<'_>, bytes: &[u8], table: &MailboxTable) {
+        let Args::List(args) = head.args else {
+            return self.status(head.tag, StatusKind::Bad, None, "Invalid arguments");
+        };
+        if head.kind == CommandKind::Lsub || needs_subscriptions(&args) {
+            return self.fetch_subscriptions(head.tag, bytes, table);
+        }
+        self.answer_list(head, &args, None, table);
+    }
+
+    /// Answers a LIST or LSUB from the table (with `subscriptions` when it needs them).
+    fn answer_list(
+        &mut self,
+        head: &CommandHead<'_>,
+        args: &ListArgs<'_>,
+        subscriptions: Option<&Subscriptions>,
+        table: &MailboxTable,
+    ) {
+        let Some(login) = &self.login else { return };
+        let view = View {
+            table,
+            ns: &self.config.namespace,
+            viewer: &login.viewer,
+            utf8: false,
+        };
+        let mut out = Vec::new();
+        let listed = match (head.kind, subscriptions) {
+            (CommandKind::Lsub, Some(subscriptions)) => view.lsub(args, subscriptions, &mut out),
+            (_, subscriptions) => view.list(args, subscriptions, &mut out),
+        };
+        match listed {
+            Ok(_) => {
+                self.output.append(&mut out);
+                let text = if head.kind == CommandKind::Lsub {
+                    "LSUB completed"
+                } else {
+                    "LIST completed"
+                };
+                self.ok(head.tag, text);
+            }
+            Err(error) => {
+                let _ = error.write_answer(head.tag, &mut self.output);
+            }
+        }
+    }
+
+    /// Asks the INBOX backend for the user's subscriptions (`LSUB "" "*"`); the command is
+    /// answered when they arrive ([`Session::subscriptions_arrived`]).
+    fn fetch_subscriptions(&mut self, tag: &[u8], bytes: &[u8], table: &MailboxTable) {
+        let Some(login) = &self.login else { return };
+        let link = match login
+            .inbox
+            .filter(|&id| self.links[id].state != LinkState::Closed)
+        {
+            Some(link) => link,
+            None => {
+                let view = View {
+                    table,
+                    ns: &self.config.namespace,
+                    viewer: &login.viewer,
+                    utf8: false,
+                };
+                let Ok(server) = view.inbox_server() else {
+                    return self.status(
+                        tag,
+                        StatusKind::No,
+                        Some(&Code::NonExistent),
+                        "No INBOX for this user",
+                    );
+                };
+                let server: Box<str> = String::from_utf8_lossy(server).into();
+                let link = match self.link_to(&server) {
+                    Some(link) => link,
+                    None => {
+                        let login = self.backend_login();
+                        self.open_link(server, login)
+                    }
+                };
+                if let Some(login) = &mut self.login {
+                    login.inbox = Some(link);
+                }
+                link
+            }
+        };
+        self.links[link].send_own(Purpose::Subscriptions, b"LSUB \"\" \"*\"");
+        self.client = Client::Subscriptions {
+            link,
+            command: bytes.to_vec(),
+            subscriptions: Subscriptions::default(),
+        };
+    }
+
+    /// The INBOX backend answered `LSUB "" "*"`: answer the LIST or LSUB that waited for it.
+    fn subscriptions_arrived(&mut self, ok: bool, table: &MailboxTable) {
+        let Client::Subscriptions {
+            command,
+            subscriptions,
+            ..
+        } = std::mem::replace(&mut self.client, Client::Ready)
+        else {
+            return;
+        };
+        let Ok(head) = parse_head(&command) else {
+            return;
+        };
+        let Args::List(args) = head.args else { return };
+        if !ok {
+            let text = "Subscriptions unavailable: the INBOX backend refused LSUB";
+            return self.status(head.tag, StatusKind::No, Some(&Code::Unavailable), text);
+        }
+        self.answer_list(&head, &args, Some(&subscriptions), table);
+    }
+
+    /// GETACL, MYRIGHTS and LISTRIGHTS, from the table.
+    fn acl_read(&mut self, head: &CommandHead<'_>, table: &MailboxTable) {
+        let Some(login) = &self.login else { return };
+        let view = View {
+            table,
+            ns: &self.config.namespace,
+            viewer: &login.viewer,
+            utf8: false,
+        };
+        let mut out = Vec::new();
+        let answered = match (head.kind, head.args) {
+            (CommandKind::GetAcl, Args::Mailbox(name)) => view.getacl(&name.to_vec(), &mut out),
+            (CommandKind::MyRights, Args::Mailbox(name)) => view.myrights(&name.to_vec(), &mut out),
+            (
+                CommandKind::ListRights,
+                Args::Acl {
+                    mailbox,
+                    identifier,
+                    ..
+                },
+            ) => view.listrights(&mailbox.to_vec(), &identifier.to_vec(), &mut out),
+            _ => return self.status(head.tag, StatusKind::Bad, None, "Invalid arguments"),
+        };
+        match answered {
+            Ok(()) => {
+                self.output.append(&mut out);
+                let text = format!("{} completed", head.kind.as_str());
+                self.ok(head.tag, &text);
+            }
+            Err(error) => {
+                let _ = error.write_answer(head.tag, &mut self.output);
+            }
         }
     }
 
@@ -695,14 +866,24 @@ impl Session {
         table: &MailboxTable,
         now: Instant,
     ) {
-        let userid = String::from_utf8(user.to_vec()).ok();
-        let inbox = userid.as_deref().and_then(|userid| {
-            let user = self.config.namespace.user(userid).ok()?;
-            route::inbox_server(table, &self.config.namespace, &user)
+        let namespace = &self.config.namespace;
+        let viewer = std::str::from_utf8(user)
+            .ok()
+            .and_then(|userid| Viewer::new(namespace, userid, Vec::new(), false).ok());
+        let inbox = viewer.as_ref().and_then(|viewer| {
+            let view = View {
+                table,
+                ns: namespace,
+                viewer,
+                utf8: false,
+            };
+            let server = view.inbox_server().ok()?;
+            Some(String::from_utf8_lossy(server).into_owned())
         });
-        let (Some(userid), Some(server)) = (userid, inbox) else {
+        let (Some(viewer), Some(server)) = (viewer, inbox) else {
             return self.login_failed(tag, now, "no INBOX in the murder");
         };
+        let userid = viewer.userid().to_string();
         if self.config.backend_login == BackendLogin::ClientCredentials {
             self.client_credentials = Some(LinkLogin::Client {
                 user: userid.clone(),
@@ -715,7 +896,7 @@ impl Session {
                     user: userid.clone(),
                     password,
                 };
-                self.log_in_at(tag, userid, server, login, now);
+                self.log_in_at(tag, viewer, server, login, now);
             }
             Verify::PasswordFile => {
                 self.actions.push(Action::CheckPassword {
@@ -724,7 +905,7 @@ impl Session {
                 });
                 self.client = Client::Verifying {
                     tag: tag.to_vec(),
-                    user: userid,
+                    viewer,
                     server,
                     started: now,
                 };
@@ -736,7 +917,7 @@ impl Session {
     pub fn password_checked(&mut self, ok: bool, now: Instant) {
         let Client::Verifying {
             tag,
-            user,
+            viewer,
             server,
             started,
         } = std::mem::replace(&mut self.client, Client::Ready)
@@ -748,15 +929,15 @@ impl Session {
             return self.login_failed(&tag, now, "wrong password");
         }
         self.login = None;
-        let login = self.login_for(&user);
-        self.log_in_at(&tag, user, server, login, started);
+        let login = self.login_for(viewer.userid());
+        self.log_in_at(&tag, viewer, server, login, started);
     }
 
     /// Completes a login on a link to the INBOX backend.
     fn log_in_at(
         &mut self,
         tag: &[u8],
-        user: String,
+        viewer: Viewer,
         server: String,
         login: LinkLogin,
         started: Instant,
@@ -765,7 +946,7 @@ impl Session {
         self.client = Client::LoggingIn {
             tag: tag.to_vec(),
             link,
-            user,
+            viewer,
             started,
         };
     }
@@ -796,10 +977,9 @@ impl Session {
     }
 
     /// Where a command goes (see [`route`]).
-    fn route(&self, head: &CommandHead<'_>, table: &MailboxTable) -> Result<Box<str>, Refusal> {
-        let login = self.login.as_ref().ok_or(Refusal::NotLoggedIn)?;
+    fn route(&self, head: &CommandHead<'_>, view: &View<'_>) -> Result<Box<str>, Refusal> {
         let selected = self.selected.map(|id| &*self.links[id].server);
-        route::destination(head, table, &self.config.namespace, &login.user, selected)
+        route::destination(head, view, selected)
     }
 
     /// Relays a command to `server`'s link (opened if need be).
@@ -870,7 +1050,7 @@ impl Session {
         let user = self
             .login
             .as_ref()
-            .map(|l| l.userid.as_str())
+            .map(|l| l.viewer.userid())
             .unwrap_or_default();
         self.login_for(user)
     }
@@ -1019,6 +1199,13 @@ impl Session {
                     self.status(&tag, StatusKind::No, Some(&code), &text);
                 }
             }
+            Client::Subscriptions { link, command, .. } if link == id => {
+                let tag = parse_head(&command)
+                    .map(|head| head.tag.to_vec())
+                    .unwrap_or_default();
+                let text = format!("Subscriptions unavailable: backend {server}: {reason}");
+                self.status(&tag, StatusKind::No, Some(&Code::Unavailable), &text);
+            }
             // The command never reached the backend: a tagged NO, and the session goes on.
             Client::Forwarding { link, command } if link == id && !was_ready => {
                 let text = format!("Backend {server} unavailable: {reason}");
@@ -1059,7 +1246,13 @@ impl Session {
     }
 
     /// Takes what it can of link `id`'s `input`; returns how many bytes it consumed.
-    pub fn link_input(&mut self, id: LinkId, input: &[u8], now: Instant) -> usize {
+    pub fn link_input(
+        &mut self,
+        id: LinkId,
+        input: &[u8],
+        table: &MailboxTable,
+        now: Instant,
+    ) -> usize {
         let mut used = 0;
         loop {
             if self.is_closed() || self.relaying.is_some_and(|owner| owner != id) {
@@ -1074,7 +1267,7 @@ impl Session {
             match link.framer.next(&input[used..]) {
                 Ok(Some(frame)) => {
                     used += frame.bytes().len();
-                    if let Err(error) = self.link_frame(id, frame, now) {
+                    if let Err(error) = self.link_frame(id, frame, table, now) {
                         let reason = error.to_string();
                         self.link_failed(id, &reason, now);
                     }
@@ -1089,7 +1282,13 @@ impl Session {
         used
     }
 
-    fn link_frame(&mut self, id: LinkId, frame: Frame<'_>, now: Instant) -> Result<(), LinkError> {
+    fn link_frame(
+        &mut self,
+        id: LinkId,
+        frame: Frame<'_>,
+        table: &MailboxTable,
+        now: Instant,
+    ) -> Result<(), LinkError> {
         let relay = match (self.relays[id].0, frame) {
             (Some(relay), _) => relay,
             (None, Frame::Line { bytes, .. }) => self.relay_of(id, bytes)?,
@@ -1119,7 +1318,7 @@ impl Session {
         self.relays[id].0 = (!ends).then_some(relay);
         if ends {
             let message = std::mem::take(&mut self.relays[id].1);
-            self.message_done(id, relay, &message, frame.bytes(), now)?;
+            self.message_done(id, relay, &message, frame.bytes(), table, now)?;
         }
         Ok(())
     }
@@ -1143,7 +1342,9 @@ impl Session {
                 }
             }
             Some(b'*') => match front {
-                Some(Purpose::Capability | Purpose::Login) => Relay::Collect,
+                Some(Purpose::Capability | Purpose::Login | Purpose::Subscriptions) => {
+                    Relay::Collect
+                }
                 Some(Purpose::Client) => Relay::ToClient,
                 _ if link.selected => Relay::ToClient,
                 _ => Relay::Drop,
@@ -1168,6 +1369,7 @@ impl Session {
         relay: Relay,
         collected: &[u8],
         last: &[u8],
+        table: &MailboxTable,
         now: Instant,
     ) -> Result<(), LinkError> {
         let link = &mut self.links[id];
@@ -1194,6 +1396,17 @@ impl Session {
                 link.capabilities = atoms.as_bytes().to_vec();
                 None
             }
+            Ok((Response::Untagged(_), _)) if relay == Relay::Collect => {
+                let wanted =
+                    link.in_flight.front().map(|f| &f.purpose) == Some(&Purpose::Subscriptions);
+                if let (true, Client::Subscriptions { subscriptions, .. }) =
+                    (wanted, &mut self.client)
+                    && let Err(error) = subscriptions.add_reply_line(collected)
+                {
+                    tracing::debug!(%error, "LSUB line not taken as a subscription");
+                }
+                None
+            }
             _ => None,
         };
         let Some(status) = tagged else { return Ok(()) };
@@ -1216,6 +1429,7 @@ impl Session {
                 link.logged_in(ok, text.as_bytes(), code_caps.as_deref())?;
             }
             Purpose::Enable | Purpose::Unselect => {}
+            Purpose::Subscriptions => self.subscriptions_arrived(ok, table),
             Purpose::Client => self.client_command_done(id, ok, now),
         }
         if self.links[id].state == LinkState::Ready {
@@ -1233,18 +1447,17 @@ impl Session {
             return;
         }
         let Client::LoggingIn {
-            tag, user, started, ..
+            tag,
+            viewer,
+            started,
+            ..
         } = std::mem::replace(&mut self.client, Client::Ready)
         else {
             return;
         };
-        let Ok(user_view) = self.config.namespace.user(&user) else {
-            return;
-        };
         let capabilities = capability::after_login(&self.links[id].capabilities);
         self.login = Some(Login {
-            user: user_view,
-            userid: user,
+            viewer,
             inbox: Some(id),
             capabilities,
         });

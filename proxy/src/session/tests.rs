@@ -121,7 +121,9 @@ impl Harness {
         let mut pending = Vec::new();
         for piece in bytes.chunks(step.max(1)) {
             pending.extend_from_slice(piece);
-            let used = self.session.link_input(link, &pending, self.now);
+            let used = self
+                .session
+                .link_input(link, &pending, &self.table, self.now);
             pending.drain(..used);
             self.collect();
         }
@@ -274,11 +276,11 @@ fn unknown_mailboxes_and_invalid_commands_are_answered_by_the_proxy() {
     );
     let answers = h.client_text();
     assert!(
-        answers.starts_with("a2 NO [NONEXISTENT] Mailbox does not exist\r\n"),
+        answers.starts_with("a2 NO [NONEXISTENT] mailbox does not exist\r\n"),
         "{answers}"
     );
     assert!(
-        answers.contains("a3 NO [CANNOT] Invalid mailbox name"),
+        answers.contains("a3 NO invalid mailbox name"),
         "{answers}"
     );
     // An APPEND to a missing mailbox: TRYCREATE, and its literal is refused, not read.
