@@ -10,7 +10,8 @@
 
 mod support;
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::dovecot::{Dovecot, MASTER_PASSWORD, MASTER_USER};
@@ -238,28 +239,70 @@ fn kill_drops_connections_and_drop_leaves_no_process() {
     dovecot.kill();
     assert!(client.command("NOOP").is_err());
     assert!(!imap_greets(&dovecot.addr()));
-    assert!(gone_soon(group));
+    assert!(gone_within(group, Duration::from_secs(5)));
 
     let dovecot = start("drop");
     let group = dovecot.pid().unwrap();
     let addr = dovecot.addr();
     drop(dovecot);
-    assert!(gone_soon(group));
+    assert!(gone_within(group, Duration::from_secs(5)));
     assert!(!imap_greets(&addr));
 }
 
-/// Whether process group `pgid` is empty within 5 s (killed processes may linger a moment
+/// Whether process group `pgid` is empty within `bound` (killed processes may linger a moment
 /// as zombies until they are reaped).
-fn gone_soon(pgid: u32) -> bool {
+fn gone_within(pgid: u32, bound: Duration) -> bool {
     let alive = || {
         Command::new("kill")
             .args(["-0", "--", &format!("-{pgid}")])
-            .stderr(std::process::Stdio::null())
+            .stderr(Stdio::null())
             .status()
             .unwrap()
             .success()
     };
-    wait_until(Duration::from_secs(5), || (!alive()).then_some(())).is_some()
+    wait_until(bound, || (!alive()).then_some(())).is_some()
+}
+
+/// Set in the child process that [`instance_stops_when_the_test_process_dies`] starts.
+const ORPHAN_ENV: &str = "CORVID_DOVECOT_ORPHAN";
+
+#[test]
+fn instance_stops_when_the_test_process_dies() {
+    if std::env::var_os(ORPHAN_ENV).is_some() {
+        // The child: start an instance, say where it is, and wait to be SIGKILLed.
+        let dovecot = start("orphan");
+        let dir = dovecot.dir().display().to_string();
+        println!("orphan {} {} {dir}", dovecot.pid().unwrap(), dovecot.port());
+        std::thread::sleep(Duration::from_secs(60));
+        return;
+    }
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "instance_stops_when_the_test_process_dies",
+            "--nocapture",
+        ])
+        .env(ORPHAN_ENV, "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let announced = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let mut fields = line.strip_prefix("orphan ")?.split(' ');
+            let pgid: u32 = fields.next()?.parse().ok()?;
+            let port: u16 = fields.next()?.parse().ok()?;
+            Some((pgid, port, fields.next()?.to_owned()))
+        });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (group, port, dir) = announced.expect("the child started an instance");
+    // Dovecot's graceful shutdown (SIGTERM from its supervisor) takes a few seconds.
+    assert!(gone_within(group, Duration::from_secs(20)));
+    assert!(!imap_greets(&format!("127.0.0.1:{port}")));
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
