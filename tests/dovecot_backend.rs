@@ -53,11 +53,11 @@ fn list(client: &mut ImapClient) -> Vec<String> {
     names
 }
 
-/// The number in the `* N EXISTS` of a SELECT or EXAMINE of `mailbox`.
+/// SELECTs `mailbox` and returns the number in its `* N EXISTS`.
 fn exists(client: &mut ImapClient, mailbox: &str) -> u32 {
-    let lines = client.ok(&format!("SELECT {}", support::imap_quote(mailbox)));
-    let lines = lines.unwrap();
-    lines
+    client
+        .ok(&format!("SELECT {}", support::imap_quote(mailbox)))
+        .unwrap()
         .iter()
         .find_map(|l| l.strip_prefix("* ")?.strip_suffix(" EXISTS")?.parse().ok())
         .unwrap()
