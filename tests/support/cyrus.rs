@@ -29,7 +29,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -39,7 +39,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{Entry, ImapClient, MupdateClient, MupdateEndpoint, MupdateMaster, free_port};
+use super::{
+    Entry, ImapClient, MupdateClient, MupdateEndpoint, MupdateMaster, free_port, imap_greets,
+    log_tail, running_as_root,
+};
 
 /// Where Debian puts Cyrus's programs.
 pub const CYRUS_BIN: &str = "/usr/lib/cyrus/bin";
@@ -70,17 +73,6 @@ pub fn require_cyrus() {
             path.display()
         );
     }
-}
-
-fn running_as_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|uid| uid == "0"))
-        })
-        .unwrap_or(false)
 }
 
 /// The `cyrus` user's uid and gid, from /etc/passwd.
@@ -414,11 +406,7 @@ impl CyrusInstance {
 
     /// The last lines of the instance's syslog and of master's stderr.
     pub fn logs(&self) -> String {
-        let tail = |name: &str| {
-            let text = fs::read_to_string(self.dir.join(name)).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(80)..].join("\n")
-        };
+        let tail = |name: &str| log_tail(&self.dir.join(name));
         let syslog = if self.isolated {
             tail("syslog.log")
         } else {
@@ -475,15 +463,6 @@ impl Drop for CyrusInstance {
 
 fn mupdate_ready(addr: &str) -> bool {
     MupdateClient::connect(addr).is_ok()
-}
-
-fn imap_ready(addr: &str) -> bool {
-    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let mut buf = [0u8; 4];
-    stream.read_exact(&mut buf).is_ok() && &buf == b"* OK"
 }
 
 /// Cyrus's MUPDATE master: `mupdate -m` under `master`.
@@ -587,7 +566,7 @@ impl CyrusBackend {
             instance.add_user(&servername, user, &password(user));
         }
         let addr = format!("127.0.0.1:{port}");
-        instance.start(|| imap_ready(&addr));
+        instance.start(|| imap_greets(&addr));
         CyrusBackend {
             instance,
             port,

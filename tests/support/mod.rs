@@ -4,6 +4,8 @@
 //! * [`follower`]: corvid's follower on a thread of its own, for tests and the load bench.
 //! * [`cyrus`]: Cyrus IMAP 3.6 instances from Debian's packages (a MUPDATE master, backends, a
 //!   frontend slave) and the `mupdatetest` runner. Install them with `ci/install-peers`.
+//! * [`dovecot`]: Dovecot 2.3 IMAP backends with a master user for the proxy (also installed by
+//!   `ci/install-peers`).
 //! * [`MupdateEndpoint`]: where a MUPDATE master listens and the admin that may log in to it.
 //!   Tests are written against this, so that they can be pointed at Cyrus's master or ours.
 //! * [`MupdateClient`]: a tiny blocking MUPDATE client on `corvid_proto::mupdate`.
@@ -16,8 +18,10 @@
 
 pub mod corvid;
 pub mod cyrus;
+pub mod dovecot;
 pub mod follower;
 
+use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};
@@ -47,6 +51,35 @@ pub fn wait_until<T>(bound: Duration, mut check: impl FnMut() -> Option<T>) -> O
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Whether this process runs as root (some peers can only be run by root).
+pub fn running_as_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|uid| uid == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Whether an IMAP server at `addr` answers with an `* OK` greeting (within 2 s).
+pub fn imap_greets(addr: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 4];
+    stream.read_exact(&mut buf).is_ok() && &buf == b"* OK"
+}
+
+/// The last 80 lines of the log file at `path` (empty if it cannot be read).
+pub fn log_tail(path: &std::path::Path) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(80)..].join("\n")
 }
 
 /// Runs `command` with `stdin` as its input and kills it if it has not finished within `bound`.
@@ -329,8 +362,8 @@ pub fn imap_quote(s: &str) -> String {
 }
 
 impl ImapClient {
-    /// Connects, reads the greeting and logs in with LOGIN.
-    pub fn login(addr: &str, user: &str, password: &str) -> io::Result<Self> {
+    /// Connects and reads the greeting, which must be `* OK` (not yet logged in).
+    pub fn connect(addr: &str) -> io::Result<Self> {
         let stream = TcpStream::connect(addr)?;
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         let writer = stream.try_clone()?;
@@ -344,9 +377,30 @@ impl ImapClient {
         if !client.greeting.starts_with("* OK") {
             return Err(protocol_error(format!("greeting: {}", client.greeting)));
         }
+        Ok(client)
+    }
+
+    /// Connects, reads the greeting and logs in with LOGIN.
+    pub fn login(addr: &str, user: &str, password: &str) -> io::Result<Self> {
+        let mut client = Self::connect(addr)?;
         let login = format!("LOGIN {} {}", imap_quote(user), imap_quote(password));
         client.ok(&login)?;
         Ok(client)
+    }
+
+    /// `AUTHENTICATE PLAIN` with the initial response on the command line (SASL-IR): `user`
+    /// and `password` authenticate, `authzid` (empty for none) is who to act as.
+    pub fn authenticate_plain(
+        &mut self,
+        authzid: &str,
+        user: &str,
+        password: &str,
+    ) -> io::Result<()> {
+        self.ok(&format!(
+            "AUTHENTICATE PLAIN {}",
+            plain_base64(authzid, user, password)
+        ))
+        .map(drop)
     }
 
     fn read_line(&mut self) -> io::Result<String> {
