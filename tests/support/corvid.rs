@@ -232,8 +232,16 @@ impl CorvidProxy {
     }
 
     /// Kills the process (SIGKILL) and starts it again with the same flags and data directory.
+    /// The killed process's listening sockets outlive it for a moment (until the kernel has
+    /// torn down its io_uring); the new one starts once they are gone, so that no connection
+    /// lands on them.
     pub fn restart(&mut self) {
         self.kill();
+        let addr = self.addr();
+        let gone = wait_until(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(&addr).is_err().then_some(())
+        });
+        assert!(gone.is_some(), "the killed proxy still accepts on {addr}");
         self.launch();
     }
 
