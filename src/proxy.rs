@@ -69,6 +69,10 @@ pub(crate) struct Args {
     /// INBOX backend.
     #[arg(long)]
     password_file: Option<PathBuf>,
+    /// The admin endpoint, HTTP `/metrics` and `/stats` (what `corvid stats` reads)
+    /// [default: 127.0.0.1:9143].
+    #[arg(long, value_name = "ADDR")]
+    admin_listen: Option<SocketAddr>,
     /// Executors, one per core [default: every CPU].
     #[arg(long)]
     cores: Option<usize>,
@@ -257,5 +261,10 @@ fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
         login_timeout: Duration::from_secs(60),
         connect_timeout: Duration::from_secs(5),
         backend_retry: Duration::from_secs(2),
+        admin_listen: Some(
+            args.admin_listen
+                .or(file.admin_listen)
+                .unwrap_or(corvid_proxy::admin::DEFAULT_ADDR),
+        ),
     })
 }

@@ -143,6 +143,57 @@ fn select_moves_between_backends_and_fetches_byte_for_byte() {
     let (_, tagged) = client.command("SELECT Nowhere").unwrap();
     assert!(tagged.contains("NO [NONEXISTENT]"), "{tagged}");
     client.logout();
+
+    // The NOC's view: per-core counters on the admin endpoint, and `corvid stats`.
+    let metrics = http_get(&murder.proxy.admin_addr(), "/metrics");
+    let total = |prefix: &str| -> u64 {
+        metrics
+            .lines()
+            .filter(|line| line.starts_with(prefix))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    assert!(total("corvid_proxy_commands_total{") >= 8, "{metrics}");
+    assert!(total("corvid_proxy_logins_total{") >= 2, "{metrics}");
+    assert!(
+        total("corvid_proxy_backend_connects_total{") >= 2,
+        "{metrics}"
+    );
+    assert!(
+        total("corvid_proxy_client_written_bytes_total{") > 300,
+        "{metrics}"
+    );
+    let selects: u64 = metrics
+        .lines()
+        .filter(|line| {
+            line.starts_with("corvid_proxy_commands_total{") && line.contains("command=\"SELECT\"")
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(selects >= 3, "{metrics}");
+    let stats = std::process::Command::new(env!("CARGO_BIN_EXE_corvid"))
+        .args(["stats", "--admin", &murder.proxy.admin_addr()])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&stats.stdout);
+    assert!(stats.status.success() && table.contains("total"), "{table}");
+}
+
+/// The body of an HTTP GET on the admin endpoint.
+fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response.split_once("\r\n\r\n").unwrap().1.to_string()
 }
 
 #[test]

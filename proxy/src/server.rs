@@ -37,6 +37,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 use crate::passwords::PasswordFile;
 use crate::reload::{Reload, Reloadable, on_sighup};
 use crate::session::{Action, LinkId, Session, SessionConfig};
+use crate::stats::{CoreRecorder, Counter, Gauge, Latency, Stats};
 
 /// How the proxy runs.
 #[derive(Debug, Clone)]
@@ -65,6 +66,8 @@ pub struct ProxyConfig {
     pub connect_timeout: Duration,
     /// A backend that failed is not tried again for this long.
     pub backend_retry: Duration,
+    /// The admin endpoint (`/metrics`, `/stats`), if any.
+    pub admin_listen: Option<SocketAddr>,
 }
 
 /// Why the proxy stopped.
@@ -130,8 +133,13 @@ pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result
         .map(|_| shared_channel::new_bounded(UPDATE_QUEUE))
         .unzip();
     let (listening_tx, listening_rx) = std::sync::mpsc::channel::<Result<(), ProxyError>>();
+    let stats = Stats::new(cores);
     let mut executors = Vec::new();
     for (core, receiver) in receivers.into_iter().enumerate() {
+        let recorder = stats.recorder(core).map_err(|error| ProxyError::Executor {
+            core,
+            message: error.to_string(),
+        })?;
         let config = config.clone();
         let initial = initial.clone();
         let listening = listening_tx.clone();
@@ -139,7 +147,7 @@ pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result
             .name(&format!("corvid-core{core}"))
             .io_memory(IO_MEMORY)
             .ring_depth(256)
-            .spawn(move || serve_core(core, config, initial, receiver, listening))
+            .spawn(move || serve_core(core, config, initial, receiver, recorder, listening))
             .map_err(|error| ProxyError::Executor {
                 core,
                 message: error.to_string(),
@@ -161,6 +169,17 @@ pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result
     if let Some(passwords) = &config.passwords {
         reloadable.push(passwords.clone());
     }
+    // The admin endpoint serves until the proxy stops (its handle lives as long as `run`).
+    let _admin = match config.admin_listen {
+        Some(addr) => {
+            let listen = |source| ProxyError::Listen { addr, source };
+            let listener = std::net::TcpListener::bind(addr).map_err(listen)?;
+            let admin = crate::admin::spawn(listener, stats.clone()).map_err(listen)?;
+            tracing::info!(admin = %admin.local_addr(), "admin endpoint (/metrics, /stats)");
+            Some(admin)
+        }
+        None => None,
+    };
     on_sighup(reloadable).map_err(|error| ProxyError::Executor {
         core: cores,
         message: format!("SIGHUP handler: {error}"),
@@ -239,6 +258,7 @@ struct Core {
     session: Rc<SessionConfig>,
     table: RefCell<MailboxTable>,
     scratch: RefCell<Vec<u8>>,
+    stats: CoreRecorder,
     /// Backends that failed, and when they may be tried again.
     down: RefCell<HashMap<Box<str>, Instant>>,
 }
@@ -248,6 +268,7 @@ async fn serve_core(
     config: Arc<ProxyConfig>,
     initial: Arc<Base>,
     updates: SharedReceiver<TableUpdate>,
+    stats: CoreRecorder,
     listening: std::sync::mpsc::Sender<Result<(), ProxyError>>,
 ) {
     let core = Rc::new(Core {
@@ -255,6 +276,7 @@ async fn serve_core(
         session: Rc::new(config.session.clone()),
         table: RefCell::new(MailboxTable::new(initial)),
         scratch: RefCell::new(vec![0; SCRATCH]),
+        stats,
         down: RefCell::new(HashMap::new()),
         config,
     });
@@ -314,11 +336,14 @@ async fn accept_loop(core: Rc<Core>, listener: TcpListener, implicit_tls: bool) 
         };
         let _ = stream.set_nodelay(true);
         let core = core.clone();
+        core.stats.count(Counter::ConnectionsAccepted);
+        core.stats.raise(Gauge::ConnectionsOpen);
         glommio::spawn_local(async move {
             let peer = stream.peer_addr().ok();
             if let Err(error) = connection(&core, stream, implicit_tls).await {
                 tracing::debug!(?peer, core = core.index, %error, "client connection ended");
             }
+            core.stats.lower(Gauge::ConnectionsOpen);
         })
         .detach();
     }
@@ -328,6 +353,8 @@ async fn accept_loop(core: Rc<Core>, listener: TcpListener, implicit_tls: bool) 
 enum ClientStream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+    /// Between the plain stream and its TLS successor.
+    Closed,
 }
 
 impl AsyncRead for ClientStream {
@@ -339,6 +366,7 @@ impl AsyncRead for ClientStream {
         match self.get_mut() {
             ClientStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             ClientStream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            ClientStream::Closed => Poll::Ready(Ok(0)),
         }
     }
 }
@@ -352,18 +380,21 @@ impl AsyncWrite for ClientStream {
         match self.get_mut() {
             ClientStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             ClientStream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            ClientStream::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ClientStream::Plain(s) => Pin::new(s).poll_flush(cx),
             ClientStream::Tls(s) => Pin::new(s).poll_flush(cx),
+            ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ClientStream::Plain(s) => Pin::new(s).poll_close(cx),
             ClientStream::Tls(s) => Pin::new(s).poll_close(cx),
+            ClientStream::Closed => Poll::Ready(Ok(())),
         }
     }
 }
@@ -381,32 +412,98 @@ enum Wake {
     Timer,
 }
 
+/// Raises a per-core gauge for as long as it lives.
+struct Raised<'a> {
+    stats: &'a CoreRecorder,
+    gauge: Gauge,
+}
+
+impl<'a> Raised<'a> {
+    fn new(stats: &'a CoreRecorder, gauge: Gauge) -> Raised<'a> {
+        stats.raise(gauge);
+        Raised { stats, gauge }
+    }
+}
+
+impl Drop for Raised<'_> {
+    fn drop(&mut self) {
+        self.stats.lower(self.gauge);
+    }
+}
+
+/// One client connection: its stream, its session, its links, and the bytes in between.
+struct Connection<'c> {
+    core: &'c Core,
+    client: ClientStream,
+    /// Counts the connection among the TLS ones once TLS is up.
+    tls: Option<Raised<'c>>,
+    /// Counts the session among those in IDLE while it is.
+    idling: Option<Raised<'c>>,
+    session: Session,
+    /// The client's bytes the session has not consumed yet.
+    input: Vec<u8>,
+    links: Vec<Option<LinkStream>>,
+}
+
+/// What a step of the connection decided.
+enum Next {
+    Continue,
+    Done,
+}
+
 async fn connection(core: &Core, stream: TcpStream, implicit_tls: bool) -> io::Result<()> {
-    let config = &core.config;
-    let mut client = if implicit_tls {
-        ClientStream::Tls(Box::new(tls_accept(config, stream).await?))
+    let (client, tls) = if implicit_tls {
+        let stream = tls_accept(core, stream).await?;
+        (
+            ClientStream::Tls(Box::new(stream)),
+            Some(Raised::new(&core.stats, Gauge::ConnectionsTls)),
+        )
     } else {
-        ClientStream::Plain(stream)
+        (ClientStream::Plain(stream), None)
     };
-    let mut session = Session::new(core.session.clone(), implicit_tls);
-    let mut input: Vec<u8> = Vec::new();
-    let mut links: Vec<Option<LinkStream>> = Vec::new();
-    let limit = config.session.limits.max_line + READ_HEADROOM;
+    let mut connection = Connection {
+        core,
+        client,
+        tls,
+        idling: None,
+        session: Session::new(core.session.clone(), implicit_tls),
+        input: Vec::new(),
+        links: Vec::new(),
+    };
     loop {
+        connection.feed();
+        if let Next::Done = connection.act().await? {
+            return Ok(());
+        }
+        if let Next::Done = connection.flush().await? {
+            return Ok(());
+        }
+        if connection.session.has_actions() || !connection.session.client_output().is_empty() {
+            continue;
+        }
+        if let Next::Done = connection.wait().await? {
+            return Ok(());
+        }
+    }
+}
+
+impl Connection<'_> {
+    /// Feeds what is buffered to the session, as far as it takes it.
+    fn feed(&mut self) {
         let now = Instant::now();
-        // Feed what is buffered, as far as the session takes it.
+        let table = self.core.table.borrow();
         loop {
             let mut progress = false;
-            if !input.is_empty() && session.wants_client_input() {
-                let used = session.client_input(&input, &core.table.borrow(), now);
-                input.drain(..used);
+            if !self.input.is_empty() && self.session.wants_client_input() {
+                let used = self.session.client_input(&self.input, &table, now);
+                self.input.drain(..used);
                 progress |= used > 0;
             }
-            for (id, link) in links.iter_mut().enumerate() {
+            for (id, link) in self.links.iter_mut().enumerate() {
                 if let Some(link) = link
                     && !link.input.is_empty()
                 {
-                    let used = session.link_input(id, &link.input, &core.table.borrow(), now);
+                    let used = self.session.link_input(id, &link.input, &table, now);
                     link.input.drain(..used);
                     progress |= used > 0;
                 }
@@ -415,49 +512,66 @@ async fn connection(core: &Core, stream: TcpStream, implicit_tls: bool) -> io::R
                 break;
             }
         }
-        // Carry out the session's actions.
-        while let Some(action) = session.next_action() {
+        let idling = self.session.is_idling();
+        if idling != self.idling.is_some() {
+            self.idling = idling.then(|| Raised::new(&self.core.stats, Gauge::SessionsIdle));
+        }
+    }
+
+    /// Carries out the session's actions.
+    async fn act(&mut self) -> io::Result<Next> {
+        let stats = &self.core.stats;
+        while let Some(action) = self.session.next_action() {
             match action {
                 Action::Connect { link, server } => {
-                    while links.len() <= link {
-                        links.push(None);
+                    while self.links.len() <= link {
+                        self.links.push(None);
                     }
-                    match connect(core, &server).await {
+                    match connect(self.core, &server).await {
                         Ok(stream) => {
-                            links[link] = Some(LinkStream {
+                            stats.count(Counter::BackendConnectsOk);
+                            self.links[link] = Some(LinkStream {
                                 stream,
                                 input: Vec::new(),
                             });
-                            session.link_connected(link);
+                            self.session.link_connected(link);
                         }
-                        Err(error) => session.link_failed(link, &error.to_string(), Instant::now()),
+                        Err(error) => {
+                            stats.count(Counter::BackendConnectsFailed);
+                            self.session
+                                .link_failed(link, &error.to_string(), Instant::now());
+                        }
                     }
                 }
                 Action::CloseLink(link) => {
-                    if let Some(slot) = links.get_mut(link) {
+                    if let Some(slot) = self.links.get_mut(link) {
                         *slot = None;
                     }
                 }
                 Action::StartTls => {
-                    write_client(config, &mut client, session.client_output()).await?;
-                    if !input.is_empty() {
+                    self.write_client().await?;
+                    if !self.input.is_empty() {
+                        stats.count(Counter::HostileCloses);
                         return Err(io::Error::other(
                             "client side: data pipelined after STARTTLS",
                         ));
                     }
-                    let ClientStream::Plain(stream) = client else {
+                    let ClientStream::Plain(stream) =
+                        std::mem::replace(&mut self.client, ClientStream::Closed)
+                    else {
                         return Err(io::Error::other("client side: STARTTLS under TLS"));
                     };
-                    client = ClientStream::Tls(Box::new(tls_accept(config, stream).await?));
-                    session.tls_started();
+                    self.client = ClientStream::Tls(Box::new(tls_accept(self.core, stream).await?));
+                    self.tls = Some(Raised::new(stats, Gauge::ConnectionsTls));
+                    self.session.tls_started();
                 }
                 Action::Close => {
-                    write_client(config, &mut client, session.client_output()).await?;
-                    let _ = client.close().await;
-                    return Ok(());
+                    self.write_client().await?;
+                    let _ = self.client.close().await;
+                    return Ok(Next::Done);
                 }
                 Action::CheckPassword { user, password } => {
-                    let ok = match &config.passwords {
+                    let ok = match &self.core.config.passwords {
                         Some(file) => {
                             let file = file.get();
                             glommio::executor()
@@ -466,15 +580,32 @@ async fn connection(core: &Core, stream: TcpStream, implicit_tls: bool) -> io::R
                         }
                         None => false,
                     };
-                    session.password_checked(ok, Instant::now());
+                    self.session.password_checked(ok, Instant::now());
                 }
-                Action::LoginFailed | Action::LoggedIn { .. } | Action::Relayed { .. } => {}
+                Action::Command(kind) => stats.command(kind),
+                Action::Refused { hostile } => {
+                    stats.count(Counter::BadCommands);
+                    if hostile {
+                        stats.count(Counter::HostileCloses);
+                    }
+                }
+                Action::LoginFailed => stats.count(Counter::LoginsFailed),
+                Action::LoggedIn { took } => {
+                    stats.count(Counter::LoginsOk);
+                    stats.record(Latency::Login, took);
+                }
+                Action::Relayed { took } => stats.record(Latency::CommandRelay, took),
             }
         }
-        // Write what the session produced: to the links first (commands), then the client.
-        for (id, link) in links.iter_mut().enumerate() {
+        Ok(Next::Continue)
+    }
+
+    /// Writes what the session produced: to the links first (commands), then the client.
+    async fn flush(&mut self) -> io::Result<Next> {
+        let config = &self.core.config;
+        for (id, link) in self.links.iter_mut().enumerate() {
             let Some(link) = link else { continue };
-            let Some(output) = session.link_output(id) else {
+            let Some(output) = self.session.link_output(id) else {
                 continue;
             };
             if output.is_empty() {
@@ -486,73 +617,96 @@ async fn connection(core: &Core, stream: TcpStream, implicit_tls: bool) -> io::R
                 link.stream.write_all(output),
             )
             .await;
+            self.core
+                .stats
+                .add(Counter::BackendWrittenBytes, output.len() as u64);
             output.clear();
             if let Err(error) = written {
-                session.link_failed(id, &error.to_string(), Instant::now());
+                self.session
+                    .link_failed(id, &error.to_string(), Instant::now());
             }
         }
-        if !session.client_output().is_empty() {
-            write_client(config, &mut client, session.client_output()).await?;
-            continue;
-        }
-        if session.is_closed() {
+        self.write_client().await?;
+        Ok(if self.session.is_closed() {
+            Next::Done
+        } else {
+            Next::Continue
+        })
+    }
+
+    /// Writes the client's output and empties it (freeing a large buffer).
+    async fn write_client(&mut self) -> io::Result<()> {
+        let output = self.session.client_output();
+        if output.is_empty() {
             return Ok(());
         }
-        if session.has_actions() {
-            continue;
+        let limit = self.core.config.idle_timeout;
+        with_timeout(limit, "client side: write", self.client.write_all(output)).await?;
+        with_timeout(limit, "client side: flush", self.client.flush()).await?;
+        self.core
+            .stats
+            .add(Counter::ClientWrittenBytes, output.len() as u64);
+        if output.capacity() > SCRATCH {
+            *output = Vec::new();
+        } else {
+            output.clear();
         }
-        // Wait for a socket or the session's timer.
-        let reading_client = session.wants_client_input() && input.len() < limit;
-        let timeout = match session.deadline() {
+        Ok(())
+    }
+
+    /// Waits for a socket or the session's timer, and hands over what happened.
+    async fn wait(&mut self) -> io::Result<Next> {
+        let config = &self.core.config;
+        let limit = config.session.limits.max_line + READ_HEADROOM;
+        let reading_client = self.session.wants_client_input() && self.input.len() < limit;
+        let timeout = match self.session.deadline() {
             Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-            None if session.is_authenticated() => config.idle_timeout,
+            None if self.session.is_authenticated() => config.idle_timeout,
             None => config.login_timeout,
         };
         let wake = {
-            let read = poll_fn(|cx| {
-                poll_sockets(
-                    cx,
-                    core,
-                    &mut client,
-                    reading_client,
-                    &mut input,
-                    &mut links,
-                    limit,
-                )
-            });
+            let (core, client, input, links) = (
+                self.core,
+                &mut self.client,
+                &mut self.input,
+                &mut self.links,
+            );
+            let read =
+                poll_fn(|cx| poll_sockets(cx, core, client, reading_client, input, links, limit));
             let timer = async {
                 glommio::timer::sleep(timeout).await;
                 Wake::Timer
             };
             future::or(read, timer).await
         };
+        let now = Instant::now();
         match wake {
             Wake::Client(Ok(0)) | Wake::Client(Err(_)) => {
-                session.client_closed();
-                return Ok(());
+                self.session.client_closed();
+                return Ok(Next::Done);
             }
-            Wake::Client(Ok(_)) => {}
-            Wake::Link(id, Ok(0)) => {
-                session.link_failed(id, "backend closed the connection", Instant::now())
+            Wake::Client(Ok(_)) | Wake::Link(_, Ok(1..)) => {}
+            Wake::Link(id, Ok(0)) => self.link_lost(id, "backend closed the connection", now),
+            Wake::Link(id, Err(error)) => self.link_lost(id, &error.to_string(), now),
+            Wake::Timer if self.session.deadline().is_some() => self.session.on_timer(now),
+            Wake::Timer => {
+                self.session
+                    .client_output()
+                    .extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
+                self.write_client().await?;
+                return Ok(Next::Done);
             }
-            Wake::Link(id, Err(error)) => {
-                session.link_failed(id, &error.to_string(), Instant::now())
-            }
-            Wake::Link(_, Ok(_)) => {}
-            Wake::Timer => match session.deadline() {
-                Some(_) => session.on_timer(Instant::now()),
-                None => {
-                    session
-                        .client_output()
-                        .extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
-                    write_client(config, &mut client, session.client_output()).await?;
-                    return Ok(());
-                }
-            },
         }
-        if input.is_empty() && input.capacity() > SCRATCH {
-            input = Vec::new();
+        if self.input.is_empty() && self.input.capacity() > SCRATCH {
+            self.input = Vec::new();
         }
+        Ok(Next::Continue)
+    }
+
+    /// A link's connection ended or failed under it.
+    fn link_lost(&mut self, id: LinkId, reason: &str, now: Instant) {
+        self.core.stats.count(Counter::BackendSessionsLost);
+        self.session.link_failed(id, reason, now);
     }
 }
 
@@ -576,6 +730,7 @@ fn poll_sockets(
         if let Poll::Ready(result) = Pin::new(&mut link.stream).poll_read(cx, &mut scratch[..]) {
             if let Ok(n) = result {
                 link.input.extend_from_slice(&scratch[..n]);
+                core.stats.add(Counter::BackendReadBytes, n as u64);
             }
             return Poll::Ready(Wake::Link(id, result));
         }
@@ -584,6 +739,7 @@ fn poll_sockets(
     {
         if let Ok(n) = result {
             input.extend_from_slice(&scratch[..n]);
+            core.stats.add(Counter::ClientReadBytes, n as u64);
         }
         return Poll::Ready(Wake::Client(result));
     }
@@ -591,13 +747,18 @@ fn poll_sockets(
 }
 
 /// Runs a server-side TLS handshake with the current certificate, bounded in time.
-async fn tls_accept(config: &ProxyConfig, stream: TcpStream) -> io::Result<TlsStream<TcpStream>> {
+async fn tls_accept(core: &Core, stream: TcpStream) -> io::Result<TlsStream<TcpStream>> {
+    let config = &core.config;
     let tls = config
         .tls
         .as_ref()
         .ok_or_else(|| io::Error::other("no TLS configuration"))?;
     let accept = TlsAcceptor::from(tls.get()).accept(stream);
-    with_timeout(config.login_timeout, "client side: TLS handshake", accept).await
+    let result = with_timeout(config.login_timeout, "client side: TLS handshake", accept).await;
+    if result.is_err() {
+        core.stats.count(Counter::TlsHandshakeFailures);
+    }
+    result
 }
 
 /// Connects to a backend server, unless it failed a moment ago.
@@ -626,30 +787,6 @@ async fn connect(core: &Core, server: &str) -> io::Result<TcpStream> {
             Err(io::Error::other(error.to_string()))
         }
     }
-}
-
-/// Writes the client's output and empties it (freeing a large buffer).
-async fn write_client(
-    config: &ProxyConfig,
-    client: &mut ClientStream,
-    output: &mut Vec<u8>,
-) -> io::Result<()> {
-    if output.is_empty() {
-        return Ok(());
-    }
-    with_timeout(
-        config.idle_timeout,
-        "client side: write",
-        client.write_all(output),
-    )
-    .await?;
-    with_timeout(config.idle_timeout, "client side: flush", client.flush()).await?;
-    if output.capacity() > SCRATCH {
-        *output = Vec::new();
-    } else {
-        output.clear();
-    }
-    Ok(())
 }
 
 /// Bounds an operation (a write to a peer that stopped reading, a handshake).

@@ -190,6 +190,8 @@ impl CorvidProxy {
             "--plaintext-auth".into(),
             "--failed-login-delay".into(),
             "0".into(),
+            "--admin-listen".into(),
+            format!("127.0.0.1:{}", free_port()),
         ];
         for (server, addr) in backends {
             args.push("--backend".into());
@@ -255,6 +257,16 @@ impl CorvidProxy {
     /// `127.0.0.1:PORT`, where it listens.
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Where its admin endpoint listens.
+    pub fn admin_addr(&self) -> String {
+        let at = self
+            .args
+            .iter()
+            .position(|a| a == "--admin-listen")
+            .expect("--admin-listen");
+        self.args[at + 1].clone()
     }
 
     /// The process id, while it runs.

@@ -142,10 +142,15 @@ pub enum Action {
         /// From the command to the answer.
         took: Duration,
     },
+    /// A command was received (answered here or relayed), for the per-kind counts.
+    Command(CommandKind),
+    /// A command or line was refused with BAD (`hostile`: and the connection closed).
+    Refused {
+        /// The client's stream could not be repaired: the session closes.
+        hostile: bool,
+    },
     /// A relayed command was answered, after `took`.
     Relayed {
-        /// Its kind.
-        kind: CommandKind,
         /// From the command to the tagged answer.
         took: Duration,
     },
@@ -537,6 +542,7 @@ impl Session {
         let head = match parse_head(bytes) {
             Ok(head) => head,
             Err(HeadError::Invalid { tag, reason }) => {
+                self.actions.push(Action::Refused { hostile: false });
                 let text = reason.to_string();
                 match tag {
                     Some(tag) => self.status(tag, StatusKind::Bad, None, &text),
@@ -545,10 +551,12 @@ impl Session {
                 return;
             }
             Err(HeadError::Incomplete) => {
+                self.actions.push(Action::Refused { hostile: false });
                 self.untagged(StatusKind::Bad, "Incomplete command");
                 return;
             }
         };
+        self.actions.push(Action::Command(head.kind));
         let command = InFlight {
             tag: head.tag.to_vec(),
             kind: head.kind,
@@ -1499,7 +1507,6 @@ impl Session {
             _ => {}
         }
         self.actions.push(Action::Relayed {
-            kind: command.kind,
             took: now.saturating_duration_since(command.started),
         });
     }
@@ -1539,7 +1546,9 @@ impl Session {
     /// A framing error on the client's input.
     fn frame_error(&mut self, error: FrameError) {
         let forwarding = matches!(self.client, Client::Forwarding { .. });
-        if error.must_close() || forwarding {
+        let hostile = error.must_close() || forwarding;
+        self.actions.push(Action::Refused { hostile });
+        if hostile {
             // Part of the command already went to a backend: the stream cannot be repaired.
             self.untagged(StatusKind::Bye, &error.to_string());
             return self.close();

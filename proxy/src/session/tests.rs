@@ -279,10 +279,7 @@ fn unknown_mailboxes_and_invalid_commands_are_answered_by_the_proxy() {
         answers.starts_with("a2 NO [NONEXISTENT] mailbox does not exist\r\n"),
         "{answers}"
     );
-    assert!(
-        answers.contains("a3 NO invalid mailbox name"),
-        "{answers}"
-    );
+    assert!(answers.contains("a3 NO invalid mailbox name"), "{answers}");
     // An APPEND to a missing mailbox: TRYCREATE, and its literal is refused, not read.
     h.client(b"a4 APPEND Nowhere {5}\r\na5 NOOP\r\n", 4096);
     let answers = h.client_text();
