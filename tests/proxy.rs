@@ -719,3 +719,36 @@ fn list_comes_from_the_table_and_lsub_from_the_inbox_backend() {
     let acl = alice.ok("GETACL INBOX").unwrap();
     assert_eq!(acl, ["* ACL INBOX alice lrswipkxtecda"]);
 }
+
+#[test]
+fn a_client_that_never_reads_holds_bounded_memory_and_others_go_on() {
+    let murder = Murder::start();
+    let mut big = message("big", "");
+    while big.len() < 4 << 20 {
+        big.extend_from_slice(b"a line of a big message, over and over, to make four megabytes\r\n");
+    }
+    murder.be1.append("alice", "INBOX", &big);
+    let pid = murder.proxy.pid().unwrap();
+    let before = support::rss_kib(pid).unwrap();
+
+    // Thirty FETCHes of the 4 MB message pipelined, and never a byte read back: 120 MB the
+    // proxy must not buffer.
+    let mut greedy = TcpStream::connect(murder.proxy.addr()).unwrap();
+    greedy.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    read_until(&mut greedy, "\r\n");
+    greedy.write_all(b"a1 LOGIN alice alice-pw\r\na2 SELECT INBOX\r\n").unwrap();
+    read_until(&mut greedy, "a2 OK");
+    let fetches: String = (0..30).map(|n| format!("f{n} FETCH 3 BODY.PEEK[]\r\n")).collect();
+    greedy.write_all(fetches.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let during = support::rss_kib(pid).unwrap();
+    assert!(
+        during < before + 32 * 1024,
+        "proxy RSS grew from {before} KiB to {during} KiB"
+    );
+
+    // Meanwhile other sessions are served.
+    let mut bob = murder.login("bob").unwrap();
+    assert_eq!(exists(&bob.ok("SELECT INBOX").unwrap()), Some(1));
+    drop(greedy);
+}

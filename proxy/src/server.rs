@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::poll_fn;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -34,6 +34,7 @@ use glommio::channels::shared_channel::{
 use glommio::net::{TcpListener, TcpStream};
 use glommio::{LocalExecutorBuilder, Placement};
 
+use crate::failures::FailedLogins;
 use crate::passwords::PasswordFile;
 use crate::reload::{Reload, Reloadable, on_sighup};
 use crate::session::{Action, LinkId, Session, SessionConfig};
@@ -107,6 +108,13 @@ const UPDATE_QUEUE: usize = 1024;
 
 /// io_uring memory per executor: small, as the machine's locked memory is (8 MiB here).
 const IO_MEMORY: usize = 256 << 10;
+
+/// A source address with this many failed logins within [`FAILURE_WINDOW`] is refused new
+/// connections (counted per core) until the window has passed.
+const FAILURES_PER_SOURCE: u32 = 20;
+
+/// See [`FAILURES_PER_SOURCE`].
+const FAILURE_WINDOW: Duration = Duration::from_secs(300);
 
 /// Reads go through a per-core scratch buffer of this size.
 const SCRATCH: usize = 16 << 10;
@@ -261,6 +269,8 @@ struct Core {
     stats: CoreRecorder,
     /// Backends that failed, and when they may be tried again.
     down: RefCell<HashMap<Box<str>, Instant>>,
+    /// Failed logins by source address.
+    failures: RefCell<FailedLogins>,
 }
 
 async fn serve_core(
@@ -278,6 +288,7 @@ async fn serve_core(
         scratch: RefCell::new(vec![0; SCRATCH]),
         stats,
         down: RefCell::new(HashMap::new()),
+        failures: RefCell::new(FailedLogins::new(FAILURES_PER_SOURCE, FAILURE_WINDOW)),
         config,
     });
     let mut listeners = Vec::new();
@@ -340,7 +351,17 @@ async fn accept_loop(core: Rc<Core>, listener: TcpListener, implicit_tls: bool) 
         core.stats.raise(Gauge::ConnectionsOpen);
         glommio::spawn_local(async move {
             let peer = stream.peer_addr().ok();
-            if let Err(error) = connection(&core, stream, implicit_tls).await {
+            let source = peer.map(|peer| peer.ip());
+            if source.is_some_and(|ip| core.failures.borrow().is_blocked(ip, Instant::now())) {
+                core.stats.count(Counter::HostileCloses);
+                let mut stream = stream;
+                let _ = stream
+                    .write_all(b"* BYE Too many failed logins from your address; try later\r\n")
+                    .await;
+                core.stats.lower(Gauge::ConnectionsOpen);
+                return;
+            }
+            if let Err(error) = connection(&core, stream, implicit_tls, source).await {
                 tracing::debug!(?peer, core = core.index, %error, "client connection ended");
             }
             core.stats.lower(Gauge::ConnectionsOpen);
@@ -443,6 +464,8 @@ struct Connection<'c> {
     /// The client's bytes the session has not consumed yet.
     input: Vec<u8>,
     links: Vec<Option<LinkStream>>,
+    /// The client's address, for failed-login accounting.
+    source: Option<IpAddr>,
 }
 
 /// What a step of the connection decided.
@@ -451,7 +474,12 @@ enum Next {
     Done,
 }
 
-async fn connection(core: &Core, stream: TcpStream, implicit_tls: bool) -> io::Result<()> {
+async fn connection(
+    core: &Core,
+    stream: TcpStream,
+    implicit_tls: bool,
+    source: Option<IpAddr>,
+) -> io::Result<()> {
     let (client, tls) = if implicit_tls {
         let stream = tls_accept(core, stream).await?;
         (
@@ -469,6 +497,7 @@ async fn connection(core: &Core, stream: TcpStream, implicit_tls: bool) -> io::R
         session: Session::new(core.session.clone(), implicit_tls),
         input: Vec::new(),
         links: Vec::new(),
+        source,
     };
     loop {
         connection.feed();
@@ -589,7 +618,15 @@ impl Connection<'_> {
                         stats.count(Counter::HostileCloses);
                     }
                 }
-                Action::LoginFailed => stats.count(Counter::LoginsFailed),
+                Action::LoginFailed => {
+                    stats.count(Counter::LoginsFailed);
+                    if let Some(source) = self.source {
+                        self.core
+                            .failures
+                            .borrow_mut()
+                            .failed(source, Instant::now());
+                    }
+                }
                 Action::LoggedIn { took } => {
                     stats.count(Counter::LoginsOk);
                     stats.record(Latency::Login, took);
