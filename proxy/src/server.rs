@@ -106,8 +106,25 @@ enum TableUpdate {
 /// How many table updates may wait for a core before it is sent a whole new base instead.
 const UPDATE_QUEUE: usize = 1024;
 
-/// io_uring memory per executor: small, as the machine's locked memory is (8 MiB here).
+/// io_uring memory per executor, at most: small, since every executor's is locked memory.
 const IO_MEMORY: usize = 256 << 10;
+
+/// The least io_uring memory an executor gets.
+const MIN_IO_MEMORY: usize = 64 << 10;
+
+/// io_uring memory for each of `executors`, so that together they stay within half of the
+/// process's locked-memory limit (RLIMIT_MEMLOCK, 8 MiB on many hosts; the rest is left for
+/// the rings themselves): [`IO_MEMORY`] each when that fits, less on a many-core host.
+fn io_memory(executors: usize) -> usize {
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits.lines().find(|line| line.starts_with("Max locked memory"))?;
+            line.split_whitespace().nth(3)?.parse::<usize>().ok()
+        })
+        .unwrap_or(8 << 20);
+    (limit / 2 / executors.max(1)).clamp(MIN_IO_MEMORY, IO_MEMORY)
+}
 
 /// A source address with this many failed logins within [`FAILURE_WINDOW`] is refused new
 /// connections (counted per core) until the window has passed.
@@ -125,8 +142,9 @@ const READ_HEADROOM: usize = 16 << 10;
 /// Runs the proxy until an executor fails (it never returns otherwise). `ready` is called
 /// once every core listens.
 pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result<(), ProxyError> {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     let cores = match config.cores {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        0 => cpus,
         n => n,
     };
     let follower = follower::open(&config.follower)?;
@@ -142,6 +160,7 @@ pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result
         .unzip();
     let (listening_tx, listening_rx) = std::sync::mpsc::channel::<Result<(), ProxyError>>();
     let stats = Stats::new(cores);
+    let io_memory = io_memory(cores + 1);
     let mut executors = Vec::new();
     for (core, receiver) in receivers.into_iter().enumerate() {
         let recorder = stats.recorder(core).map_err(|error| ProxyError::Executor {
@@ -151,9 +170,9 @@ pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result
         let config = config.clone();
         let initial = initial.clone();
         let listening = listening_tx.clone();
-        let executor = LocalExecutorBuilder::new(Placement::Fixed(core % cores.max(1)))
+        let executor = LocalExecutorBuilder::new(Placement::Fixed(core % cpus))
             .name(&format!("corvid-core{core}"))
-            .io_memory(IO_MEMORY)
+            .io_memory(io_memory)
             .ring_depth(256)
             .spawn(move || serve_core(core, config, initial, receiver, recorder, listening))
             .map_err(|error| ProxyError::Executor {
@@ -188,6 +207,7 @@ pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result
         }
         None => None,
     };
+    tracing::debug!(io_memory, "io_uring memory per executor");
     on_sighup(reloadable).map_err(|error| ProxyError::Executor {
         core: cores,
         message: format!("SIGHUP handler: {error}"),
@@ -195,7 +215,7 @@ pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result
     let follower_config = config.follower.clone();
     let follower_thread = LocalExecutorBuilder::new(Placement::Unbound)
         .name("corvid-follower")
-        .io_memory(IO_MEMORY)
+        .io_memory(io_memory)
         .ring_depth(64)
         .spawn(move || follow(follower, follower_config, senders))
         .map_err(|error| ProxyError::Executor {
