@@ -8,6 +8,7 @@
 //!   routing); the heart of the proxy.
 //! * [`mailboxes`]: what the table says to one user: name resolution, LIST/LSUB, GETACL,
 //!   MYRIGHTS, LISTRIGHTS (pure functions over the table).
+//! * [`fuzzing`]: the session's fuzz body, replayed by `cargo test`.
 //! * [`failures`]: failed logins counted per source address.
 //! * [`config`]: the TOML configuration file; [`passwords`]: the local password file;
 //!   [`reload`]: what SIGHUP re-reads (TLS files, password file).
@@ -19,6 +20,7 @@
 pub mod admin;
 pub mod config;
 pub mod failures;
+pub mod fuzzing;
 pub mod mailboxes;
 pub mod passwords;
 pub mod reload;

@@ -443,3 +443,62 @@ fn enable_is_answered_here_and_carried_to_every_backend() {
     h.backend(1, b"* ENABLED QRESYNC\r\nCv2 OK done\r\na3 OK [READ-WRITE] selected\r\n", 4096);
     assert_eq!(h.client_text(), "a3 OK [READ-WRITE] selected\r\n");
 }
+
+#[test]
+fn the_fuzz_body_survives_generated_conversations() {
+    // IMAP-ish pieces from both sides, shuffled and cut by a deterministic generator.
+    let pieces: &[&[u8]] = &[
+        b"a1 LOGIN alice pw\r\n",
+        b"a2 SELECT Archive\r\n",
+        b"a3 SELECT {7}\r\nArchive\r\n",
+        b"a4 APPEND INBOX {5}\r\nhello\r\n",
+        b"a5 IDLE\r\n",
+        b"DONE\r\n",
+        b"a6 LIST \"\" \"*\"\r\n",
+        b"a7 LSUB \"\" \"*\"\r\n",
+        b"a8 FETCH 1 BODY[]\r\n",
+        b"a9 AUTHENTICATE PLAIN\r\n",
+        b"AGFsaWNlAHB3\r\n",
+        b"a10 ENABLE QRESYNC\r\n",
+        b"a11 STARTTLS\r\n",
+        b"\x00\xff garbage {99999999}\r\n",
+        b"* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN IDLE QRESYNC] hi\r\n",
+        b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+ IDLE] in\r\n",
+        b"Cv2 OK done\r\n",
+        b"* 3 EXISTS\r\n",
+        b"* 1 FETCH (BODY[] {5}\r\nhello)\r\n",
+        b"+ idling\r\n",
+        b"a2 OK [READ-WRITE] done\r\n",
+        b"* LSUB () \"/\" INBOX\r\n",
+        b"Cv9 NO what\r\n",
+        b"* BYE bye\r\n",
+    ];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..3000 {
+        let mut data = vec![(next() & 3) as u8];
+        for _ in 0..(next() % 24) {
+            let piece = pieces[(next() % pieces.len() as u64) as usize];
+            let mut at = 0;
+            while at < piece.len() {
+                let len = ((next() % 31) as usize + 1).min(piece.len() - at);
+                let who = match next() % 10 {
+                    0..=4 => 0,
+                    5..=6 => 3,
+                    7 => 4,
+                    8 => 6,
+                    _ => 7,
+                };
+                data.push(((len as u8) << 3) | who);
+                data.extend_from_slice(&piece[at..at + len]);
+                at += len;
+            }
+        }
+        crate::fuzzing::fuzz_session(&data);
+    }
+}
