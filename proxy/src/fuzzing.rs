@@ -67,7 +67,7 @@ pub fn fuzz_session(data: &[u8]) {
         rest = after;
         fed += chunk.len();
         match control & 7 {
-            0 | 1 | 2 => {
+            0..=2 => {
                 client_pending.extend_from_slice(chunk);
                 let used = session.client_input(&client_pending, &table, now);
                 client_pending.drain(..used);
@@ -100,14 +100,23 @@ pub fn fuzz_session(data: &[u8]) {
         }
         for link in 0..session.links().len() {
             if let Some(output) = session.link_output(link) {
-                assert!(output.len() <= 2 * fed + 4096, "link output grows without bound");
+                assert!(
+                    output.len() <= 2 * fed + 4096,
+                    "link output grows without bound"
+                );
                 output.clear();
             }
         }
         let output = session.client_output();
-        assert!(output.len() <= 4 * fed + 8192, "client output grows without bound");
+        assert!(
+            output.len() <= 4 * fed + 8192,
+            "client output grows without bound"
+        );
         output.clear();
-        assert!(client_pending.len() <= 256 + 4096 + 255, "client input held without bound");
+        assert!(
+            client_pending.len() <= 256 + 4096 + 255,
+            "client input held without bound"
+        );
         if session.is_closed() {
             break;
         }

@@ -119,7 +119,9 @@ fn io_memory(executors: usize) -> usize {
     let limit = std::fs::read_to_string("/proc/self/limits")
         .ok()
         .and_then(|limits| {
-            let line = limits.lines().find(|line| line.starts_with("Max locked memory"))?;
+            let line = limits
+                .lines()
+                .find(|line| line.starts_with("Max locked memory"))?;
             line.split_whitespace().nth(3)?.parse::<usize>().ok()
         })
         .unwrap_or(8 << 20);
