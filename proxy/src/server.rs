@@ -138,6 +138,26 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(300);
 /// Reads go through a per-core scratch buffer of this size.
 const SCRATCH: usize = 16 << 10;
 
+/// A buffer left empty keeps at most this much capacity: an idle session holds (almost) no
+/// buffer, and a busy one does not allocate for every read and write.
+const KEPT_CAPACITY: usize = 512;
+
+/// Empties `buffer`, freeing its memory unless it is small.
+fn empty(buffer: &mut Vec<u8>) {
+    if buffer.capacity() > KEPT_CAPACITY {
+        *buffer = Vec::new();
+    } else {
+        buffer.clear();
+    }
+}
+
+/// Frees the memory of an emptied buffer unless it is small.
+fn shrink_if_empty(buffer: &mut Vec<u8>) {
+    if buffer.is_empty() {
+        empty(buffer);
+    }
+}
+
 /// A client's unconsumed input is not allowed to grow past the framer's limit plus this.
 const READ_HEADROOM: usize = 16 << 10;
 
@@ -503,7 +523,7 @@ async fn connection(
     source: Option<IpAddr>,
 ) -> io::Result<()> {
     let (client, tls) = if implicit_tls {
-        let stream = tls_accept(core, stream).await?;
+        let stream = Box::pin(tls_accept(core, stream)).await?;
         (
             ClientStream::Tls(Box::new(stream)),
             Some(Raised::new(&core.stats, Gauge::ConnectionsTls)),
@@ -578,7 +598,9 @@ impl Connection<'_> {
                     while self.links.len() <= link {
                         self.links.push(None);
                     }
-                    match connect(self.core, &server).await {
+                    // Rare and large futures are boxed, so that the connection's own future
+                    // (which every idle session keeps) stays small.
+                    match Box::pin(connect(self.core, &server)).await {
                         Ok(stream) => {
                             stats.count(Counter::BackendConnectsOk);
                             self.links[link] = Some(LinkStream {
@@ -612,7 +634,8 @@ impl Connection<'_> {
                     else {
                         return Err(io::Error::other("client side: STARTTLS under TLS"));
                     };
-                    self.client = ClientStream::Tls(Box::new(tls_accept(self.core, stream).await?));
+                    self.client =
+                        ClientStream::Tls(Box::new(Box::pin(tls_accept(self.core, stream)).await?));
                     self.tls = Some(Raised::new(stats, Gauge::ConnectionsTls));
                     self.session.tls_started();
                 }
@@ -625,9 +648,9 @@ impl Connection<'_> {
                     let ok = match &self.core.config.passwords {
                         Some(file) => {
                             let file = file.get();
-                            glommio::executor()
-                                .spawn_blocking(move || file.verify(&user, &password.0))
-                                .await
+                            let check = glommio::executor()
+                                .spawn_blocking(move || file.verify(&user, &password.0));
+                            Box::pin(check).await
                         }
                         None => false,
                     };
@@ -679,7 +702,7 @@ impl Connection<'_> {
             self.core
                 .stats
                 .add(Counter::BackendWrittenBytes, output.len() as u64);
-            output.clear();
+            empty(output);
             if let Err(error) = written {
                 self.session
                     .link_failed(id, &error.to_string(), Instant::now());
@@ -705,11 +728,7 @@ impl Connection<'_> {
         self.core
             .stats
             .add(Counter::ClientWrittenBytes, output.len() as u64);
-        if output.capacity() > SCRATCH {
-            *output = Vec::new();
-        } else {
-            output.clear();
-        }
+        empty(output);
         Ok(())
     }
 
@@ -756,8 +775,9 @@ impl Connection<'_> {
                 return Ok(Next::Done);
             }
         }
-        if self.input.is_empty() && self.input.capacity() > SCRATCH {
-            self.input = Vec::new();
+        shrink_if_empty(&mut self.input);
+        for link in self.links.iter_mut().flatten() {
+            shrink_if_empty(&mut link.input);
         }
         Ok(Next::Continue)
     }
