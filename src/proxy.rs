@@ -260,7 +260,7 @@ fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
         idle_timeout: Duration::from_secs(file.idle_timeout_secs.unwrap_or(30 * 60 + 60).max(60)),
         login_timeout: Duration::from_secs(60),
         connect_timeout: Duration::from_secs(5),
-        backend_retry: Duration::from_secs(2),
+        backend_retry: Duration::from_secs(1),
         admin_listen: Some(
             args.admin_listen
                 .or(file.admin_listen)

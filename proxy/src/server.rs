@@ -65,7 +65,8 @@ pub struct ProxyConfig {
     pub login_timeout: Duration,
     /// How long a backend connect may take.
     pub connect_timeout: Duration,
-    /// A backend that failed is not tried again for this long.
+    /// A backend that failed is not tried again for this long; the pause doubles with each
+    /// failure in a row, up to 30 s.
     pub backend_retry: Duration,
     /// The admin endpoint (`/metrics`, `/stats`), if any.
     pub admin_listen: Option<SocketAddr>,
@@ -301,6 +302,15 @@ async fn follow(
     .await;
 }
 
+/// A backend marked down: not tried before `until`; the next failure doubles `pause`.
+struct Down {
+    until: Instant,
+    pause: Duration,
+}
+
+/// The longest a failed backend is left alone before it is tried again.
+const MAX_BACKEND_RETRY: Duration = Duration::from_secs(30);
+
 /// What the connections of one core share.
 struct Core {
     index: usize,
@@ -310,7 +320,7 @@ struct Core {
     scratch: RefCell<Vec<u8>>,
     stats: CoreRecorder,
     /// Backends that failed, and when they may be tried again.
-    down: RefCell<HashMap<Box<str>, Instant>>,
+    down: RefCell<HashMap<Box<str>, Down>>,
     /// Failed logins by source address.
     failures: RefCell<FailedLogins>,
 }
@@ -842,8 +852,8 @@ async fn tls_accept(core: &Core, stream: TcpStream) -> io::Result<TlsStream<TcpS
 
 /// Connects to a backend server, unless it failed a moment ago.
 async fn connect(core: &Core, server: &str) -> io::Result<TcpStream> {
-    if let Some(until) = core.down.borrow().get(server)
-        && Instant::now() < *until
+    if let Some(down) = core.down.borrow().get(server)
+        && Instant::now() < down.until
     {
         return Err(io::Error::other("marked down after a recent failure"));
     }
@@ -859,10 +869,19 @@ async fn connect(core: &Core, server: &str) -> io::Result<TcpStream> {
             Ok(stream)
         }
         Err(error) => {
-            tracing::warn!(server, %addr, %error, "backend connect failed");
-            core.down
-                .borrow_mut()
-                .insert(server.into(), Instant::now() + core.config.backend_retry);
+            let mut down = core.down.borrow_mut();
+            let pause = match down.get(server) {
+                Some(previous) => (previous.pause * 2).min(MAX_BACKEND_RETRY),
+                None => core.config.backend_retry,
+            };
+            tracing::warn!(server, %addr, %error, ?pause, "backend connect failed; marked down");
+            down.insert(
+                server.into(),
+                Down {
+                    until: Instant::now() + pause,
+                    pause,
+                },
+            );
             Err(io::Error::other(error.to_string()))
         }
     }
