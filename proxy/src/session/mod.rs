@@ -13,7 +13,7 @@
 //! Commands are taken one at a time: while one is in flight the client's further input waits
 //! in the driver's buffer (which bounds it). Each command is answered by the proxy itself
 //! (CAPABILITY, ID, NAMESPACE, ENABLE, LOGIN, ...) or relayed with the client's own tag to the
-//! backend that holds the mailbox it names ([`route`]); the backend's answer is relayed back
+//! backend that holds the mailbox it names (`session/route.rs`); the backend's answer is relayed back
 //! until its tagged line. A synchronizing literal is answered `+` by the proxy and forwarded
 //! as non-synchronizing (every backend must have LITERAL+), so a literal costs no backend round
 //! trip and an APPEND streams through without being gathered.
