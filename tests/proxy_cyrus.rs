@@ -231,7 +231,7 @@ fn logins_select_fetch_and_list_through_the_proxy() {
     );
 
     // The same FETCH, direct to be2 and through the proxy, byte for byte.
-    // (Not FLAGS: the proxy's SELECT took \\Recent.)
+    // (Not FLAGS: the proxy's SELECT took \Recent.)
     let fetch = "FETCH 1 (UID RFC822.SIZE INTERNALDATE BODY.PEEK[])";
     let through = alice.ok(fetch).unwrap();
     let mut direct = murder.be2.imap("alice");
