@@ -22,10 +22,11 @@
 //! # Configuration that matters (see docs/testing-with-cyrus.md)
 //!
 //! `allowplaintext: yes`, `sasl_mech_list: PLAIN`, sasldb through auxprop with users in the
-//! realm named by `servername`; `altnamespace: no` and `unixhierarchysep: no`, so an admin's
-//! IMAP names are Cyrus's internal names (`user.alice.Sent`); a backend has both
-//! `mupdate_server` (as `host:port`) and `proxyservers`; a slave has `mupdate_server` and no
-//! `proxyservers`; the master lets in only its `admins`.
+//! realm named by `servername`; by default `altnamespace: no` and `unixhierarchysep: no`, so an
+//! admin's IMAP names are Cyrus's internal names (`user.alice.Sent`), while a backend behind
+//! corvid's proxy runs with [`CyrusNamespace::Alternate`], the view the proxy gives its clients;
+//! a backend has both `mupdate_server` (as `host:port`) and `proxyservers`; a slave has
+//! `mupdate_server` and no `proxyservers`; the master lets in only its `admins`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -41,7 +42,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{
     Entry, ImapClient, MupdateClient, MupdateEndpoint, MupdateMaster, free_port, imap_greets,
-    log_tail, running_as_root,
+    imap_quote, log_tail, running_as_root,
 };
 
 /// Where Debian puts Cyrus's programs.
@@ -57,6 +58,36 @@ pub const TOOL_BOUND: Duration = Duration::from_secs(30);
 pub const MUPDATE_ADMIN: &str = "mupduser";
 /// The users every [`CyrusBackend`] has: `admin` is its IMAP admin, `mailproxy` its proxy user.
 pub const BACKEND_USERS: [&str; 4] = ["alice", "bob", "admin", "mailproxy"];
+
+/// The proxy user of every [`CyrusBackend`] (in its `proxyservers`), as `corvid proxy
+/// --proxy-user` takes it: `NAME:PASSWORD`.
+pub fn proxy_user() -> String {
+    format!("mailproxy:{}", password("mailproxy"))
+}
+
+/// How a Cyrus instance names mailboxes over IMAP. Either way the names in its mailboxes.db and
+/// on the MUPDATE wire are the internal ones (`user.alice.Sent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CyrusNamespace {
+    /// `altnamespace: no`, `unixhierarchysep: no`: alice's folders are `INBOX.Sent`, an admin's
+    /// names are the internal ones (`user.alice.Sent`).
+    Internal,
+    /// `altnamespace: yes`, `unixhierarchysep: yes`: alice's folders at the top level (`Sent`),
+    /// other users' under `Other Users/`, shared ones under `Shared Folders/`, with `/` as the
+    /// separator; an admin names them `user/alice/Sent`. This is what corvid's proxy shows its
+    /// clients, and it forwards names verbatim, so the backends behind it must use it too.
+    Alternate,
+}
+
+impl CyrusNamespace {
+    /// The `imapd.conf` lines.
+    fn conf(self) -> &'static str {
+        match self {
+            CyrusNamespace::Internal => "altnamespace: no\nunixhierarchysep: no\n",
+            CyrusNamespace::Alternate => "altnamespace: yes\nunixhierarchysep: yes\n",
+        }
+    }
+}
 
 /// The password the harness gives `user` everywhere.
 pub fn password(user: &str) -> String {
@@ -256,8 +287,14 @@ impl CyrusInstance {
         self.dir.join("imapd.conf")
     }
 
-    /// Writes `imapd.conf`: the common part, then `extra` lines.
-    fn write_imapd_conf(&self, servername: &str, admins: &str, extra: &str) {
+    /// Writes `imapd.conf`: the common part, the namespace, then `extra` lines.
+    fn write_imapd_conf(
+        &self,
+        servername: &str,
+        admins: &str,
+        namespace: CyrusNamespace,
+        extra: &str,
+    ) {
         let d = self.dir.display();
         let text = format!(
             "configdirectory: {d}/conf\n\
@@ -270,14 +307,14 @@ impl CyrusInstance {
              sasl_pwcheck_method: auxprop\n\
              sasl_auxprop_plugin: sasldb\n\
              sasl_sasldb_path: {d}/sasldb2\n\
-             altnamespace: no\n\
-             unixhierarchysep: no\n\
+             {namespace}\
              lmtpsocket: {d}/conf/socket/lmtp\n\
              idlesocket: {d}/conf/socket/idle\n\
              notifysocket: {d}/conf/socket/notify\n\
              syslog_prefix: {label}\n\
              {extra}",
             label = self.label,
+            namespace = namespace.conf(),
         );
         fs::write(self.imapd_conf(), text).expect("write imapd.conf");
     }
@@ -486,7 +523,7 @@ impl CyrusMaster {
         let port = free_port();
         let mut instance = CyrusInstance::new("master");
         let servername = format!("127.0.0.1:{port}");
-        instance.write_imapd_conf(&servername, MUPDATE_ADMIN, "");
+        instance.write_imapd_conf(&servername, MUPDATE_ADMIN, CyrusNamespace::Internal, "");
         instance.write_cyrus_conf("mupdate", "mupdate -m", port, 1);
         // Session telemetry: every connection's traffic, under conf/log/<user>/.
         if telemetry {
@@ -547,7 +584,13 @@ impl CyrusBackend {
     /// Starts one whose `servername` is `127.0.0.1:PORT`, with the users [`BACKEND_USERS`]
     /// (`admin` is the IMAP admin) and, when `master` is given, `mupdate_server` and its
     /// credentials. Without a master it is a standalone server. Waits for the IMAP greeting.
+    /// Its IMAP names are [`CyrusNamespace::Internal`].
     pub fn start(master: Option<&MupdateEndpoint>) -> Self {
+        Self::start_with(master, CyrusNamespace::Internal)
+    }
+
+    /// [`CyrusBackend::start`] with the given IMAP namespace.
+    pub fn start_with(master: Option<&MupdateEndpoint>, namespace: CyrusNamespace) -> Self {
         let port = free_port();
         let mut instance = CyrusInstance::new("backend");
         let servername = format!("127.0.0.1:{port}");
@@ -560,7 +603,7 @@ impl CyrusBackend {
                 m.password
             ));
         }
-        instance.write_imapd_conf(&servername, "admin", &extra);
+        instance.write_imapd_conf(&servername, "admin", namespace, &extra);
         instance.write_cyrus_conf("imap", "imapd", port, 0);
         for user in BACKEND_USERS {
             instance.add_user(&servername, user, &password(user));
@@ -593,6 +636,24 @@ impl CyrusBackend {
     pub fn imap(&self, user: &str) -> ImapClient {
         ImapClient::login(&self.addr(), user, &password(user))
             .unwrap_or_else(|e| panic!("IMAP login as {user}: {e}\n{}", self.instance.logs()))
+    }
+
+    /// APPENDs `message` (with CRLF line ends, which Cyrus keeps byte for byte) to `mailbox`, as
+    /// `user` and in the names this backend shows `user`.
+    pub fn append(&self, user: &str, mailbox: &str, message: &str) {
+        let mut imap = self.imap(user);
+        let append = format!(
+            "APPEND {} {{{}+}}\r\n{message}",
+            imap_quote(mailbox),
+            message.len()
+        );
+        imap.ok(&append).unwrap_or_else(|e| {
+            panic!(
+                "APPEND to {mailbox} as {user}: {e}\n{}",
+                self.instance.logs()
+            )
+        });
+        imap.logout();
     }
 
     /// Runs `ctl_mboxlist` with `args` (such as `-m`, `-mw`, `-d`).
@@ -643,7 +704,7 @@ impl CyrusSlave {
             master.user,
             master.password
         );
-        instance.write_imapd_conf(&servername, MUPDATE_ADMIN, &extra);
+        instance.write_imapd_conf(&servername, MUPDATE_ADMIN, CyrusNamespace::Internal, &extra);
         instance.write_cyrus_conf("mupdate", "mupdate", port, 1);
         instance.add_user(&servername, MUPDATE_ADMIN, &password(MUPDATE_ADMIN));
         let addr = format!("127.0.0.1:{port}");
