@@ -353,10 +353,13 @@ fn a_password_file_login_checks_off_the_session_then_logs_in_as_the_proxy() {
     h.client(b"a1 LOGIN alice right\r\n", 4096);
     assert_eq!(
         h.actions,
-        [Action::CheckPassword {
-            user: "alice".into(),
-            password: Password(b"right".to_vec())
-        }]
+        [
+            Action::Command(CommandKind::Login),
+            Action::CheckPassword {
+                user: "alice".into(),
+                password: Password(b"right".to_vec())
+            }
+        ]
     );
     assert!(
         h.connects.is_empty(),
