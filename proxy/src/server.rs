@@ -104,6 +104,9 @@ enum TableUpdate {
     Changes(u64, Vec<Change>),
 }
 
+/// The cores' overlays are folded into a new base after at least this many changes.
+const MIN_FOLD: usize = 4096;
+
 /// How many table updates may wait for a core before it is sent a whole new base instead.
 const UPDATE_QUEUE: usize = 1024;
 
@@ -269,10 +272,19 @@ async fn follow(
         connected.push(sender.connect().await);
     }
     let mut behind = vec![false; connected.len()];
+    // Changes sent since the cores last got a whole base: their overlays hold them all.
+    let mut in_overlays = 0usize;
     let follower = Rc::new(RefCell::new(follower));
     follower::run(follower, config, move |follower, updates| {
         let table = follower.table();
-        let replaced = updates.contains(&Update::Replaced);
+        in_overlays += updates.len();
+        // Overlays grown past an eighth of the base are folded into a new base for every core
+        // (built once, here, off the cores).
+        let fold = in_overlays > (table.len() / 8).max(MIN_FOLD);
+        let replaced = updates.contains(&Update::Replaced) || fold;
+        if replaced {
+            in_overlays = 0;
+        }
         let changes: Vec<Change> = updates
             .iter()
             .filter_map(|update| match update {
