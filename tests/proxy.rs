@@ -725,7 +725,9 @@ fn a_client_that_never_reads_holds_bounded_memory_and_others_go_on() {
     let murder = Murder::start();
     let mut big = message("big", "");
     while big.len() < 4 << 20 {
-        big.extend_from_slice(b"a line of a big message, over and over, to make four megabytes\r\n");
+        big.extend_from_slice(
+            b"a line of a big message, over and over, to make four megabytes\r\n",
+        );
     }
     murder.be1.append("alice", "INBOX", &big);
     let pid = murder.proxy.pid().unwrap();
@@ -734,11 +736,17 @@ fn a_client_that_never_reads_holds_bounded_memory_and_others_go_on() {
     // Thirty FETCHes of the 4 MB message pipelined, and never a byte read back: 120 MB the
     // proxy must not buffer.
     let mut greedy = TcpStream::connect(murder.proxy.addr()).unwrap();
-    greedy.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    greedy
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     read_until(&mut greedy, "\r\n");
-    greedy.write_all(b"a1 LOGIN alice alice-pw\r\na2 SELECT INBOX\r\n").unwrap();
+    greedy
+        .write_all(b"a1 LOGIN alice alice-pw\r\na2 SELECT INBOX\r\n")
+        .unwrap();
     read_until(&mut greedy, "a2 OK");
-    let fetches: String = (0..30).map(|n| format!("f{n} FETCH 3 BODY.PEEK[]\r\n")).collect();
+    let fetches: String = (0..30)
+        .map(|n| format!("f{n} FETCH 3 BODY.PEEK[]\r\n"))
+        .collect();
     greedy.write_all(fetches.as_bytes()).unwrap();
     std::thread::sleep(Duration::from_secs(3));
     let during = support::rss_kib(pid).unwrap();

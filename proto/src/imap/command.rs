@@ -645,8 +645,11 @@ fn space(i: &[u8]) -> Result<&[u8], HeadError<'_>> {
     }
 }
 
-/// The command name (an atom) that opens `i`, with the command it names.
-fn command_name(i: &[u8]) -> Step<'_, (&[u8], CommandKind)> {
+/// A command name as sent, with the command it names.
+type Name<'a> = (&'a [u8], CommandKind);
+
+/// The command name (an atom) that opens `i`.
+fn command_name(i: &[u8]) -> Step<'_, Name<'_>> {
     match short_name(i) {
         Some(short) => Ok(short),
         None => any_name(i),
@@ -656,7 +659,7 @@ fn command_name(i: &[u8]) -> Step<'_, (&[u8], CommandKind)> {
 /// The common command name, 1 to 8 letters and then a byte that ends the atom, read and keyed
 /// from one 8-byte word (no loop over its bytes); `None` for any other input, which
 /// [`any_name`] reads.
-fn short_name(i: &[u8]) -> Option<(&[u8], (&[u8], CommandKind))> {
+fn short_name(i: &[u8]) -> Option<(&[u8], Name<'_>)> {
     const FOLD: u64 = !0x2020_2020_2020_2020;
     let word = u64::from_le_bytes(*i.first_chunk::<8>()?);
     let len = lex::leading_letters(word);
@@ -670,7 +673,7 @@ fn short_name(i: &[u8]) -> Option<(&[u8], (&[u8], CommandKind))> {
 
 /// A command name of any form: an atom, or the reason there is none.
 #[inline(never)]
-fn any_name(i: &[u8]) -> Step<'_, (&[u8], CommandKind)> {
+fn any_name(i: &[u8]) -> Step<'_, Name<'_>> {
     match i.first() {
         Some(b'\r' | b'\n') => refuse(Reason::MissingCommand),
         _ => token(lex::atom(i), Reason::CommandName)

@@ -424,22 +424,41 @@ fn enable_is_answered_here_and_carried_to_every_backend() {
     h.client(b"a1 LOGIN alice pw\r\n", 4096);
     h.backend(0, GREETING, 4096);
     h.link_text(0);
-    h.backend(0, b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+ CONDSTORE QRESYNC] in\r\n", 4096);
+    h.backend(
+        0,
+        b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+ CONDSTORE QRESYNC] in\r\n",
+        4096,
+    );
     h.client_text();
     h.client(b"a2 ENABLE QRESYNC X-UNKNOWN\r\n", 4096);
-    assert_eq!(h.client_text(), "* ENABLED QRESYNC\r\na2 OK ENABLE completed\r\n");
+    assert_eq!(
+        h.client_text(),
+        "* ENABLED QRESYNC\r\na2 OK ENABLE completed\r\n"
+    );
     assert_eq!(h.link_text(0), "Cv2 ENABLE QRESYNC\r\n");
     h.backend(0, b"* ENABLED QRESYNC\r\nCv2 OK done\r\n", 4096);
-    assert_eq!(h.client_text(), "", "the backend's own ENABLED is not relayed");
+    assert_eq!(
+        h.client_text(),
+        "",
+        "the backend's own ENABLED is not relayed"
+    );
     // A backend reached later gets the ENABLE before the command that needed it.
     h.client(b"a3 SELECT Archive (QRESYNC (1 2))\r\n", 4096);
     h.backend(1, GREETING, 4096);
     h.link_text(1);
-    h.backend(1, b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+ QRESYNC] in\r\n", 4096);
+    h.backend(
+        1,
+        b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+ QRESYNC] in\r\n",
+        4096,
+    );
     assert_eq!(
         h.link_text(1),
         "Cv2 ENABLE QRESYNC\r\na3 SELECT Archive (QRESYNC (1 2))\r\n"
     );
-    h.backend(1, b"* ENABLED QRESYNC\r\nCv2 OK done\r\na3 OK [READ-WRITE] selected\r\n", 4096);
+    h.backend(
+        1,
+        b"* ENABLED QRESYNC\r\nCv2 OK done\r\na3 OK [READ-WRITE] selected\r\n",
+        4096,
+    );
     assert_eq!(h.client_text(), "a3 OK [READ-WRITE] selected\r\n");
 }
