@@ -372,8 +372,9 @@ impl NameTable {
 /// recognising a name is one integer match.
 ///
 /// [`atom_key`] (and [`short_name`], a word at a time) builds the same number from the atom
-/// sent by clearing bit 0x20 of each byte: that folds the case of letters, and turns no other byte into a letter. Only NUL
-/// and SP would turn into the padding, and an atom holds neither, so no other name can match.
+/// sent by clearing bit 0x20 of each byte: that folds the case of letters, and turns no other
+/// byte into a letter. Only NUL and SP would turn into the padding, and an atom holds neither,
+/// so no other name can match.
 const fn name_key(name: &[u8]) -> u128 {
     assert!(name.len() <= 16);
     let mut buf = [0u8; 16];
