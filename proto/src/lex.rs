@@ -111,6 +111,26 @@ pub fn is_quotable(b: u8) -> bool {
     QUOTED_PLAIN[b as usize] || b == b'"' || b == b'\\'
 }
 
+/// `b` in each of the eight bytes of a word.
+const fn bytes_of(b: u8) -> u64 {
+    u64::from_ne_bytes([b; 8])
+}
+
+/// How many ASCII letters open `word`, read as eight input bytes in order (`u64::from_le_bytes`
+/// of them): 0 to 8, without a loop over the bytes.
+///
+/// Each byte's high bit flags a test on that byte; no test carries into the next byte.
+pub(crate) fn leading_letters(word: u64) -> usize {
+    const HIGH: u64 = bytes_of(0x80);
+    // Case folded and below 0x80: a letter is one of 0x41..=0x5a here, and an 8-bit byte
+    // (`word`'s high bit) is not a letter.
+    let upper = word & bytes_of(0x5f);
+    let from_a = upper + bytes_of(0x80 - b'A');
+    let past_z = upper + bytes_of(0x80 - b'Z' - 1);
+    let letters = from_a & !past_z & !word & HIGH;
+    ((!letters & HIGH).trailing_zeros() / 8) as usize
+}
+
 // ---------------------------------------------------------------------------------------------
 // Simple tokens.
 
@@ -625,5 +645,24 @@ mod tests {
         assert!(is_astring_char(b']') && !is_atom_char(b']'));
         assert!(!is_atom_char(0xc3));
         assert!(is_quotable(0xc3) && !is_quotable(b'\n'));
+    }
+
+    #[test]
+    fn leading_letters_match_a_byte_loop() {
+        let word = |bytes: [u8; 8]| u64::from_le_bytes(bytes);
+        assert_eq!(leading_letters(word(*b"SELECT I")), 6);
+        assert_eq!(leading_letters(word(*b"azAZazAZ")), 8);
+        assert_eq!(leading_letters(word(*b"@[`{AZaz")), 0);
+        // Every byte value in every position, beside letters and beside non-letters.
+        for b in 0..=u8::MAX {
+            for at in 0..8 {
+                for fill in [b'q', b'Q', b' ', 0xe1] {
+                    let mut bytes = [fill; 8];
+                    bytes[at] = b;
+                    let expected = bytes.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+                    assert_eq!(leading_letters(word(bytes)), expected, "{bytes:?}");
+                }
+            }
+        }
     }
 }

@@ -279,14 +279,8 @@ macro_rules! command_kinds {
 
         impl CommandKind {
             /// The command an atom names, ignoring ASCII case.
-            #[cfg(test)]
             fn from_name(name: &[u8]) -> CommandKind {
-                CommandKind::from_key(atom_key(name, name.len()))
-            }
-
-            /// The command whose [`name_key`] is `key`, if any.
-            fn from_key(key: Option<u128>) -> CommandKind {
-                key.map_or(CommandKind::Unknown, |key| TABLE.get(key))
+                atom_key(name).map_or(CommandKind::Unknown, |key| TABLE.get(key))
             }
 
             /// Every kind in declaration order, [`CommandKind::Unknown`] last, so that
@@ -314,17 +308,12 @@ macro_rules! command_kinds {
     };
 }
 
-/// The [`name_key`] of the atom `at[..len]` as sent, any case: `None` when it is longer than
-/// any name. Clearing bit 0x20 of each byte folds case (see [`name_key`]).
-///
-/// The common short name (at most 8 bytes) is read as one word when 8 bytes are at hand.
-fn atom_key(at: &[u8], len: usize) -> Option<u128> {
-    const FOLD: u64 = !0x2020_2020_2020_2020;
-    if let (Some(word), 1..=8) = (at.first_chunk::<8>(), len) {
-        let name = u64::from_le_bytes(*word) & (u64::MAX >> (64 - 8 * len));
-        return Some(u128::from(name & FOLD));
+/// The [`name_key`] of an atom as sent, any case: `None` when it is longer than any name.
+/// Clearing bit 0x20 of each byte folds case (see [`name_key`]).
+fn atom_key(name: &[u8]) -> Option<u128> {
+    if name.len() > 16 {
+        return None;
     }
-    let name = at.get(..len).filter(|name| name.len() <= 16)?;
     let mut buf = [0u8; 16];
     for (key, &b) in buf.iter_mut().zip(name) {
         *key = b & !0x20;
@@ -382,9 +371,10 @@ impl NameTable {
 /// A known command name (upper-case letters, at most 16) as one number, zero-padded, so that
 /// recognising a name is one integer match.
 ///
-/// [`atom_key`] builds the same number from the atom sent by clearing bit 0x20 of
-/// each byte: that folds the case of letters, and turns no other byte into a letter. Only NUL
-/// and SP would turn into the padding, and an atom holds neither, so no other name can match.
+/// [`atom_key`] (and [`short_name`], a word at a time) builds the same number from the atom
+/// sent by clearing bit 0x20 of each byte: that folds the case of letters, and turns no other
+/// byte into a letter. Only NUL and SP would turn into the padding, and an atom holds neither,
+/// so no other name can match.
 const fn name_key(name: &[u8]) -> u128 {
     assert!(name.len() <= 16);
     let mut buf = [0u8; 16];
@@ -561,16 +551,13 @@ fn command<'a>(
     tag: &'a [u8],
     body: &'a [u8],
 ) -> Result<CommandHead<'a>, HeadError<'a>> {
-    let (i, first) = command_name(body)?;
-    let first_key = atom_key(body, first.len());
-    let (i, uid, name, key) = if first_key == Some(name_key(b"UID")) {
-        let at = space(i)?;
-        let (i, name) = command_name(at)?;
-        (i, true, name, atom_key(at, name.len()))
+    let (i, (first, first_kind)) = command_name(body)?;
+    let (i, uid, name, kind) = if first.eq_ignore_ascii_case(b"UID") {
+        let (i, (name, kind)) = command_name(space(i)?)?;
+        (i, true, name, kind)
     } else {
-        (i, false, first, first_key)
+        (i, false, first, first_kind)
     };
-    let kind = CommandKind::from_key(key);
     if uid && !kind.takes_uid() {
         return refuse(Reason::Uid);
     }
@@ -659,10 +646,39 @@ fn space(i: &[u8]) -> Result<&[u8], HeadError<'_>> {
     }
 }
 
-fn command_name(i: &[u8]) -> Step<'_, &[u8]> {
+/// A command name as sent, with the command it names.
+type Name<'a> = (&'a [u8], CommandKind);
+
+/// The command name (an atom) that opens `i`.
+fn command_name(i: &[u8]) -> Step<'_, Name<'_>> {
+    match short_name(i) {
+        Some(short) => Ok(short),
+        None => any_name(i),
+    }
+}
+
+/// The common command name, 1 to 8 letters and then a byte that ends the atom, read and keyed
+/// from one 8-byte word (no loop over its bytes); `None` for any other input, which
+/// [`any_name`] reads.
+fn short_name(i: &[u8]) -> Option<(&[u8], Name<'_>)> {
+    const FOLD: u64 = !0x2020_2020_2020_2020;
+    let word = u64::from_le_bytes(*i.first_chunk::<8>()?);
+    let len = lex::leading_letters(word);
+    if len == 0 || lex::is_atom_char(*i.get(len)?) {
+        return None;
+    }
+    let (name, rest) = i.split_at_checked(len)?;
+    let key = word & FOLD & (u64::MAX >> (64 - 8 * len));
+    Some((rest, (name, TABLE.get(u128::from(key)))))
+}
+
+/// A command name of any form: an atom, or the reason there is none.
+#[inline(never)]
+fn any_name(i: &[u8]) -> Step<'_, Name<'_>> {
     match i.first() {
         Some(b'\r' | b'\n') => refuse(Reason::MissingCommand),
-        _ => token(lex::atom(i), Reason::CommandName),
+        _ => token(lex::atom(i), Reason::CommandName)
+            .map(|(rest, name)| (rest, (name, CommandKind::from_name(name)))),
     }
 }
 
@@ -1144,6 +1160,30 @@ mod tests {
         );
         let h = head(b"t X-VERY-LONG-COMMAND-NAME\r\n");
         assert!(h.complete && h.kind == CommandKind::Unknown);
+    }
+
+    #[test]
+    fn short_names_read_as_any_name() {
+        for name in [
+            &b"SELECT"[..],
+            b"uId",
+            b"UNSELECT",
+            b"NAMESPACE",
+            b"x",
+            b"Fetch1",
+            b"X-FOO",
+            b"\xc3\xa9t",
+            b"",
+        ] {
+            for next in 0..=u8::MAX {
+                for tail in [&b""[..], b"INBOX\r\n"] {
+                    let input = [name, &[next], tail].concat();
+                    assert_eq!(command_name(&input), any_name(&input), "{input:?}");
+                }
+            }
+        }
+        let (_, (name, kind)) = command_name(b"UNSELECT\r\n").unwrap();
+        assert_eq!((name, kind), (&b"UNSELECT"[..], CommandKind::Unselect));
     }
 
     #[test]
