@@ -39,11 +39,10 @@
 //!   on the other side and are errors, never silently changed. (`!` is reserved internally for
 //!   the domain.)
 //! * Virtual domains: user `john@example.com` has internal names prefixed `example.com!`
-//!   (`example.com!user.john.Sent`); other users of the same domain are `Other Users/jane/...`.
-//!   Mailboxes of other domains are not visible ([`NameError::ForeignDomain`]): there is no
-//!   cross-domain view (Cyrus offers one to admins only).
-//! * Virtual domains: a shared folder lives in a domain too (`example.com!lists`), seen as
-//!   `Shared Folders/lists` by that domain's users only.
+//!   (`example.com!user.john.Sent`); other users of the same domain are `Other Users/jane/...`,
+//!   the domain's shared folders `Shared Folders/...` (`example.com!lists`). Mailboxes of other
+//!   domains are not visible ([`NameError::ForeignDomain`]): there is no cross-domain view
+//!   (Cyrus offers one to admins only).
 //! * Tombstones (`DELETED.…`) and `user` alone have no external name
 //!   ([`NameError::NotVisible`]).
 
