@@ -366,9 +366,6 @@ fn create_append_and_delete_through_the_proxy() {
 }
 
 #[test]
-#[ignore = "proxy bug: corvid's namespace maps `Shared Folders/X` to internal `shared.X`; Cyrus's \
-            altnamespace maps it to top-level `X`, so a Cyrus shared folder is invisible and \
-            unreachable through the proxy"]
 fn shared_folders_are_cyrus_top_level_mailboxes() {
     let murder = CyrusMurder::start();
     let mut admin = murder.be2.imap("admin");

@@ -3,8 +3,8 @@
 
 use corvid_proto::fuzzing::mailbox::fuzz_mailbox_names;
 use corvid_proto::mailbox::{
-    DbName, NameError, Namespace, NamespaceConfig, User, dbname_cmp, is_inbox, mutf7, owner_of,
-    subtree_range,
+    DbName, NameError, Namespace, NamespaceConfig, User, dbname_cmp, is_inbox, is_shared_folder,
+    mutf7, owner_of, subtree_range,
 };
 use proptest::prelude::*;
 
@@ -32,7 +32,8 @@ fn examples_of_the_task() {
         ("INBOX/my.folder", "user.john.my^folder"),
         ("Other Users/jane/Trash", "user.jane.Trash"),
         ("Other Users/jane", "user.jane"),
-        ("Shared Folders/lists", "shared.lists"),
+        ("Shared Folders/lists", "lists"),
+        ("Shared Folders/lists/rust", "lists.rust"),
     ] {
         assert_eq!(to_int(external).unwrap(), internal);
     }
@@ -49,6 +50,9 @@ fn examples_of_the_task() {
         "user.john.Other Users"
     );
     assert_eq!(to_int("Shared Folders"), Err(NameError::NamespaceRoot));
+    assert_eq!(to_int("Shared Folders/user/jane"), Err(NameError::Reserved));
+    assert_eq!(to_ext("lists").unwrap(), "Shared Folders/lists");
+    assert_eq!(to_ext("DELETED.lists.65E33B49"), Err(NameError::NotVisible));
     assert_eq!(to_int("a//b"), Err(NameError::EmptyComponent { pos: 2 }));
     assert_eq!(to_int("/a"), Err(NameError::EmptyComponent { pos: 0 }));
 
@@ -70,8 +74,13 @@ fn examples_of_the_task() {
         vd.to_external(&john, b"other.com!user.jane"),
         Err(NameError::ForeignDomain)
     );
+    assert_eq!(
+        vd.to_internal(&john, b"Shared Folders/lists").unwrap(),
+        "example.com!lists"
+    );
     assert_eq!(owner_of(b"example.com!user.john.Sent"), Some(john));
     assert!(is_inbox(b"example.com!user.john"));
+    assert!(is_shared_folder(b"example.com!lists"));
 }
 
 #[test]
@@ -127,6 +136,24 @@ fn component(excluded: &'static str) -> impl Strategy<Value = String> {
     })
 }
 
+/// A shared folder's first component: ordinary, or a word that means something elsewhere
+/// (`user` and `DELETED` are reserved; the others are ordinary here).
+fn shared_first() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => component("/^!"),
+        1 => prop::sample::select(vec![
+            "user", "DELETED", "User", "deleted", "INBOX", "inbox", "Other Users",
+            "Shared Folders", "shared",
+        ])
+        .prop_map(String::from),
+    ]
+}
+
+/// Whether a shared folder's first component is reserved.
+fn reserved(first: &str) -> bool {
+    first == "user" || first == "DELETED"
+}
+
 fn user(ns: &Namespace, vd: bool) -> User {
     ns.user(if vd {
         "john.doe@example.com"
@@ -141,6 +168,7 @@ proptest! {
     fn external_round_trips(
         root in 0..4usize,
         owner in "[a-c]{1,3}",
+        first in shared_first(),
         comps in proptest::collection::vec(component("/^!"), 0..4),
         vd in any::<bool>(),
     ) {
@@ -150,7 +178,7 @@ proptest! {
         let external = match root {
             0 => format!("INBOX/{path}"),
             1 => format!("Other Users/{owner}/{path}"),
-            2 => format!("Shared Folders/{path}"),
+            2 => format!("Shared Folders/{}/{path}", mutf7::encode(&first)),
             _ => path.clone(),
         };
         let external = external.trim_end_matches('/');
@@ -168,7 +196,8 @@ proptest! {
             }
             Err(e) => prop_assert!(
                 external.is_empty() && e == NameError::EmptyComponent { pos: 0 }
-                    || e == NameError::NamespaceRoot,
+                    || e == NameError::NamespaceRoot
+                    || root == 2 && reserved(&first) && e == NameError::Reserved,
                 "{external:?}: {e}"
             ),
         }
@@ -178,6 +207,7 @@ proptest! {
     fn internal_round_trips(
         shared in any::<bool>(),
         owner in "[a-c]{1,2}(\\^[a-c])?",
+        first in shared_first().prop_filter("no internal separator", |f| !f.contains('.')),
         comps in proptest::collection::vec(component("/!."), 0..4),
         vd in any::<bool>(),
     ) {
@@ -187,17 +217,23 @@ proptest! {
         if vd {
             internal.push_str("example.com!");
         }
-        internal.push_str(if shared { "shared" } else { "user." });
-        if !shared {
+        if shared {
+            internal.push_str(&mutf7::encode(&first));
+        } else {
+            internal.push_str("user.");
             internal.push_str(&owner);
         }
         for c in &comps {
             internal.push('.');
             internal.push_str(&mutf7::encode(c));
         }
+        prop_assert_eq!(is_shared_folder(internal.as_bytes()), shared && !reserved(&first));
         match ns.to_external(&me, internal.as_bytes()) {
             Ok(external) => prop_assert_eq!(ns.to_internal(&me, external.as_bytes()).unwrap(), internal),
-            Err(e) => prop_assert!(shared && comps.is_empty() && e == NameError::NamespaceRoot, "{internal}: {e}"),
+            Err(e) => prop_assert!(
+                shared && reserved(&first) && e == NameError::NotVisible,
+                "{internal}: {e}"
+            ),
         }
     }
 
@@ -228,7 +264,7 @@ proptest! {
     fn fuzz_body_holds_on_name_like_input(
         selector in 0..4u8,
         userid in "(john|jane|a\\.b)(@example\\.com)?",
-        name in "(INBOX|inbox|Other Users|Shared Folders|user|shared|example\\.com!|[a.^!&/ -]|&AOE-){0,6}",
+        name in "(INBOX|inbox|Other Users|Shared Folders|user|shared|DELETED|User|example\\.com!|[a.^!&/ -]|&AOE-){0,6}",
     ) {
         let mut data = vec![selector];
         data.extend_from_slice(userid.as_bytes());

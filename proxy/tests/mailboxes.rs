@@ -10,7 +10,7 @@ use corvid_mupdate::table::{Base, Change, EntryRef, MailboxTable, State};
 use corvid_proto::acl::{Acl, ImplicitRights, Principal, Rights};
 use corvid_proto::imap::command::{Args, parse_head};
 use corvid_proto::mailbox::dbname::dbname_cmp;
-use corvid_proto::mailbox::name::{Namespace, NamespaceConfig, owner_of};
+use corvid_proto::mailbox::name::{NameError, Namespace, NamespaceConfig, owner_of};
 use corvid_proxy::mailboxes::{
     ListError, Listed, LookupError, Subscriptions, View, Viewer, needs_subscriptions,
 };
@@ -44,15 +44,20 @@ fn table() -> MailboxTable {
         ("user.carol".into(), own("carol")),
         ("user.carol.x".into(), own("carol") + "anyone\tl\t"),
         ("user.dave.Inbox-ish".into(), own("dave")),
-        ("shared.lists".into(), "anyone\tlrs\t".into()),
-        ("shared.lists.rust".into(), "anyone\tlr\t".into()),
-        ("shared.hidden".into(), "admin\tlrswipkxtecdan\t".into()),
-        ("shared.team".into(), "group:staff\tlrs\t".into()),
-        ("shared.broken".into(), "anyone\tlr".into()),
+        ("lists".into(), "anyone\tlrs\t".into()),
+        ("lists.rust".into(), "anyone\tlr\t".into()),
+        ("hidden".into(), "admin\tlrswipkxtecdan\t".into()),
+        ("team".into(), "group:staff\tlrs\t".into()),
+        ("broken".into(), "anyone\tlr".into()),
+        ("Zeta".into(), "john\tlr\t".into()),
+        ("Zeta.private".into(), String::new()),
         ("DELETED.user.john.Trash.65E33B49".into(), own("john")),
+        ("DELETED.lists.old.65E33B50".into(), "anyone\tlr\t".into()),
         ("example.com!user.john".into(), own("john@example.com")),
         ("example.com!user.ann.Pub".into(), "anyone\tlr\t".into()),
-        ("example.com!shared.lists".into(), "anyone\tlr\t".into()),
+        ("example.com!lists".into(), "anyone\tlr\t".into()),
+        ("example.com!zed".into(), "anyone\tlr\t".into()),
+        ("other.org!lists".into(), "anyone\tlr\t".into()),
     ];
     let mut entries: Vec<EntryRef<'_>> = base
         .iter()
@@ -80,7 +85,8 @@ fn table() -> MailboxTable {
             State::Active,
         ),
         upsert("user.john.New", "be2!p", String::new(), State::Reserved),
-        upsert("shared.reserved", "be2!p", String::new(), State::Reserved),
+        upsert("reserved", "be2!p", String::new(), State::Reserved),
+        upsert("news", "be2!p", "anyone\tlr\t".into(), State::Active),
         Change::Delete {
             name: b"user.john.Trash".as_slice().into(),
         },
@@ -166,8 +172,10 @@ fn list_everything_john_sees() {
 * LIST (\HasNoChildren) "/" "Other Users/jane/Public"
 * LIST (\HasNoChildren) "/" "Other Users/jane/Public2"
 * LIST (\Noselect \HasChildren) "/" "Shared Folders"
+* LIST (\HasNoChildren) "/" "Shared Folders/Zeta"
 * LIST (\HasChildren) "/" "Shared Folders/lists"
 * LIST (\HasNoChildren) "/" "Shared Folders/lists/rust"
+* LIST (\HasNoChildren) "/" "Shared Folders/news"
 "#
         )
     );
@@ -224,15 +232,28 @@ fn list_percent_levels_and_rfc3501_examples() {
         run(&view, "a LIST \"\" (Sent \"Shared Folders/%\")", None),
         lines(
             r#"* LIST (\HasNoChildren) "/" Sent
+* LIST (\HasNoChildren) "/" "Shared Folders/Zeta"
 * LIST (\HasChildren) "/" "Shared Folders/lists"
+* LIST (\HasNoChildren) "/" "Shared Folders/news"
 "#
         )
     );
     // Hidden: jane's private folders, bob's Secret (a negative `l`), other domains, the
-    // tombstone, reserved entries, and an ACL that does not parse.
+    // tombstones, reserved entries, a shared folder without an ACL, and an ACL that does not
+    // parse.
     let all = run(&view, "a LIST \"\" \"*\"", None);
     for hidden in [
-        "Private", "Secret", "hidden", "broken", "New", "reserved", "ann", "Trash",
+        "Private",
+        "Secret",
+        "hidden",
+        "broken",
+        "New",
+        "reserved",
+        "ann",
+        "Trash",
+        "lists/old",
+        "private",
+        "zed",
     ] {
         assert!(!all.contains(hidden), "{hidden} listed");
     }
@@ -285,9 +306,136 @@ fn groups_admins_and_domains() {
 * LIST (\HasNoChildren) "/" "Other Users/ann/Pub"
 * LIST (\Noselect \HasChildren) "/" "Shared Folders"
 * LIST (\HasNoChildren) "/" "Shared Folders/lists"
+* LIST (\HasNoChildren) "/" "Shared Folders/zed"
 "#
         )
     );
+}
+
+#[test]
+fn shared_folders_are_top_level_names() {
+    let (table, ns) = (table(), ns());
+    let john = viewer(&ns, "john");
+    let view = View {
+        table: &table,
+        ns: &ns,
+        viewer: &john,
+        utf8: false,
+    };
+    // The pattern's literal levels narrow the scan to one shared folder's subtree.
+    assert_eq!(
+        run(&view, "a LIST \"Shared Folders/\" \"lists/*\"", None),
+        lines(r#"* LIST (\HasNoChildren) "/" "Shared Folders/lists/rust""#)
+    );
+    assert_eq!(
+        run(&view, "a LIST \"\" \"Shared Folders/Z%\"", None),
+        lines(r#"* LIST (\HasNoChildren) "/" "Shared Folders/Zeta""#)
+    );
+    assert_eq!(
+        run(&view, "a LIST \"\" \"Shared Folders/user/*\"", None),
+        ""
+    );
+    let zeta = view.resolve(b"Shared Folders/Zeta").unwrap();
+    assert_eq!(
+        (zeta.internal.as_str(), zeta.rights),
+        ("Zeta", Rights::parse(b"lr").unwrap())
+    );
+    assert_eq!(
+        view.resolve(b"Shared Folders/news").unwrap().server(),
+        b"be2"
+    );
+    assert_eq!(
+        view.resolve(b"Shared Folders/user/jane"),
+        Err(LookupError::InvalidName(NameError::Reserved))
+    );
+    assert_eq!(
+        view.resolve(b"Shared Folders/shared/lists").unwrap_err(),
+        LookupError::NonExistent
+    );
+    let answer = |f: &dyn Fn(&mut Vec<u8>) -> Result<(), LookupError>| {
+        let mut out = Vec::new();
+        f(&mut out).map(|()| String::from_utf8(out).unwrap())
+    };
+    assert_eq!(
+        answer(&|out| view.myrights(b"Shared Folders/Zeta", out)).unwrap(),
+        "* MYRIGHTS \"Shared Folders/Zeta\" lr\r\n"
+    );
+    assert_eq!(
+        answer(&|out| view.getacl(b"Shared Folders/Zeta", out)),
+        Err(LookupError::PermissionDenied)
+    );
+    assert_eq!(
+        answer(&|out| view.myrights(b"Shared Folders/hidden", out)),
+        Err(LookupError::NonExistent)
+    );
+    // LSUB: a subscribed shared folder, and one the user may no longer see.
+    let subs = subscriptions(&[
+        "* LSUB () \"/\" \"Shared Folders/lists/rust\"",
+        "* LSUB () \"/\" \"Shared Folders/hidden\"",
+    ]);
+    assert_eq!(
+        run(&view, "a LSUB \"\" \"Shared Folders/*\"", Some(&subs)),
+        lines(
+            r#"* LSUB (\Noselect) "/" "Shared Folders/hidden"
+* LSUB () "/" "Shared Folders/lists/rust"
+"#
+        )
+    );
+
+    // An admin sees every shared folder of the domain (not the tombstones, not other
+    // domains'), reading only the table outside the users' range, and may read their ACLs.
+    let admin = Viewer::new(&ns, "admin", Vec::new(), true).unwrap();
+    let view = View {
+        viewer: &admin,
+        ..view
+    };
+    let (out, listed) = try_run(&view, "a LIST \"\" \"Shared Folders/*\"", None).unwrap();
+    assert_eq!(
+        out,
+        lines(
+            r#"* LIST (\HasChildren) "/" "Shared Folders/Zeta"
+* LIST (\HasNoChildren) "/" "Shared Folders/Zeta/private"
+* LIST (\HasNoChildren) "/" "Shared Folders/broken"
+* LIST (\HasNoChildren) "/" "Shared Folders/hidden"
+* LIST (\HasChildren) "/" "Shared Folders/lists"
+* LIST (\HasNoChildren) "/" "Shared Folders/lists/rust"
+* LIST (\HasNoChildren) "/" "Shared Folders/news"
+* LIST (\HasNoChildren) "/" "Shared Folders/team"
+"#
+        )
+    );
+    // The nine top-level names of the default domain, reserved and hidden ones included.
+    assert_eq!(listed.entries_read, 9);
+    assert_eq!(
+        answer(&|out| view.getacl(b"Shared Folders/Zeta", out)).unwrap(),
+        "* ACL \"Shared Folders/Zeta\" john lr\r\n"
+    );
+    assert_eq!(
+        answer(&|out| view.listrights(b"Shared Folders/Zeta", b"john", out)).unwrap(),
+        "* LISTRIGHTS \"Shared Folders/Zeta\" john \"\" l r s w i p k x t e c d a n 0 1 2 3 4 5 6 7 8 9\r\n"
+    );
+    // A domain's admin reads the domain's range only.
+    let vd = Namespace::new(NamespaceConfig {
+        virtual_domains: true,
+        ..NamespaceConfig::default()
+    })
+    .unwrap();
+    let domain_admin = Viewer::new(&vd, "admin@example.com", Vec::new(), true).unwrap();
+    let view = View {
+        ns: &vd,
+        viewer: &domain_admin,
+        ..view
+    };
+    let (out, listed) = try_run(&view, "a LIST \"\" \"Shared Folders/*\"", None).unwrap();
+    assert_eq!(
+        out,
+        lines(
+            r#"* LIST (\HasNoChildren) "/" "Shared Folders/lists"
+* LIST (\HasNoChildren) "/" "Shared Folders/zed"
+"#
+        )
+    );
+    assert_eq!(listed.entries_read, 2);
 }
 
 #[test]
@@ -548,10 +696,14 @@ fn reference_list(
     table: &MailboxTable,
     ns: &Namespace,
     userid: &str,
+    admin: bool,
     pattern: &str,
 ) -> BTreeSet<String> {
     let user = ns.user(userid).unwrap();
-    let who = Principal::user(userid.as_bytes());
+    let who = Principal {
+        is_admin: admin,
+        ..Principal::user(userid.as_bytes())
+    };
     let mut mailboxes = BTreeSet::new();
     for entry in table.iter() {
         let owner = owner_of(entry.name).map(|u| u.to_string());
@@ -634,17 +786,19 @@ proptest! {
             prop::sample::select(vec![
                 "INBOX", "inbox", "Archive", "2024", "Other Users", "jane", "Public", "bob",
                 "Shared Folders", "lists", "*", "%", "/", "b", "a", "s", "x", "Q1", "carol",
+                "Zeta", "news", "user", "DELETED", "team",
             ]),
             1..6,
         ),
-        userid in prop::sample::select(vec!["john", "jane", "bob", "zed"]),
+        userid in prop::sample::select(vec!["john", "jane", "bob", "zed", "admin"]),
     ) {
         let (table, ns) = (table(), ns());
         let pattern: String = pieces.concat();
-        let v = viewer(&ns, userid);
+        let admin = userid == "admin";
+        let v = Viewer::new(&ns, userid, Vec::new(), admin).unwrap();
         let view = View { table: &table, ns: &ns, viewer: &v, utf8: false };
         let out = run(&view, &format!("a LIST \"\" \"{pattern}\""), None);
-        prop_assert_eq!(parse_lines(&out), reference_list(&table, &ns, userid, &pattern));
+        prop_assert_eq!(parse_lines(&out), reference_list(&table, &ns, userid, admin, &pattern));
     }
 }
 
@@ -666,7 +820,7 @@ fn list_does_not_scan_the_murder() {
     for folder in ["", ".Sent", ".Drafts", ".Archive", ".Archive.2024"] {
         names.push((format!("user.john{folder}"), format!("john\t{ALL}\t")));
     }
-    names.push(("shared.news".into(), "anyone\tlr\t".into()));
+    names.push(("news".into(), "anyone\tlr\t".into()));
     names.sort_by(|a, b| dbname_cmp(a.0.as_bytes(), b.0.as_bytes()));
     let entries = names.iter().map(|(name, acl)| EntryRef {
         name: name.as_bytes(),
@@ -688,4 +842,14 @@ fn list_does_not_scan_the_murder() {
     assert_eq!(listed.entries_read, 6);
     let (_, listed) = try_run(&view, "a LIST \"\" \"Archive/*\"", None).unwrap();
     assert_eq!((listed.names, listed.entries_read), (1, 2));
+    let (_, listed) = try_run(&view, "a LIST \"\" \"Shared Folders/*\"", None).unwrap();
+    assert_eq!((listed.names, listed.entries_read), (1, 1));
+    // An admin's LIST of the shared folders skips the users' range.
+    let admin = Viewer::new(&ns, "admin", Vec::new(), true).unwrap();
+    let view = View {
+        viewer: &admin,
+        ..view
+    };
+    let (_, listed) = try_run(&view, "a LIST \"\" \"Shared Folders/*\"", None).unwrap();
+    assert_eq!((listed.names, listed.entries_read), (1, 1));
 }

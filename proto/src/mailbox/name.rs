@@ -14,7 +14,8 @@
 //! | `INBOX/my.folder` | `user.john.my^folder` |
 //! | `Other Users/jane` | `user.jane` (jane's INBOX) |
 //! | `Other Users/jane/Trash` | `user.jane.Trash` |
-//! | `Shared Folders/lists` | `shared.lists` |
+//! | `Shared Folders/lists` | `lists` |
+//! | `Shared Folders/lists/rust` | `lists.rust` |
 //!
 //! * Personal folders appear at top level (the NAMESPACE personal prefix is `""`, Cyrus's
 //!   *altnamespace*). Internal -> external gives the top-level form (`Sent`), except for a folder
@@ -25,20 +26,25 @@
 //! * `INBOX/Sent` and `Sent`, `inbox` and `INBOX`, `Other Users/john` (oneself) and `INBOX` name
 //!   the same mailbox; the *canonical* external name is the one [`Namespace::to_external`]
 //!   produces, and external -> internal -> external is the identity on canonical names.
-//! * `Other Users` and `Shared Folders` alone are namespace roots, not mailboxes: both
-//!   directions report [`NameError::NamespaceRoot`] (a LIST shows them `\Noselect`), as does
-//!   the internal shared prefix alone (`shared`).
+//! * `Other Users` and `Shared Folders` alone are namespace roots, not mailboxes:
+//!   [`NameError::NamespaceRoot`] (a LIST shows them `\Noselect`).
+//! * Shared folders are the top-level internal names outside the personal trees, as in Cyrus:
+//!   an admin's `CREATE Team` makes `Team`, which users with rights on it see as
+//!   `Shared Folders/Team`. Their first component cannot be `user` or `DELETED` (exactly so: Cyrus
+//!   reads those two case-sensitively, and `User` is an ordinary shared folder), which would
+//!   name a personal tree or a tombstone: `Shared Folders/user/x` is [`NameError::Reserved`].
 //! * Internally `.` separates components, so a `.` inside an external component is stored as
 //!   `^`. A component may not be empty (`a//b`, a leading or trailing separator); a `^` or `!`
 //!   in an external component, and a separator or `!` in an internal one, cannot be represented
 //!   on the other side and are errors, never silently changed. (`!` is reserved internally for
 //!   the domain.)
 //! * Virtual domains: user `john@example.com` has internal names prefixed `example.com!`
-//!   (`example.com!user.john.Sent`); other users of the same domain are `Other Users/jane/...`.
-//!   Mailboxes of other domains are not visible ([`NameError::ForeignDomain`]): there is no
-//!   cross-domain view (Cyrus offers one to admins only).
-//! * Internal names outside these trees (tombstones `DELETED.…`, other top-level names, `user`
-//!   alone) have no external name ([`NameError::NotVisible`]).
+//!   (`example.com!user.john.Sent`); other users of the same domain are `Other Users/jane/...`,
+//!   the domain's shared folders `Shared Folders/...` (`example.com!lists`). Mailboxes of other
+//!   domains are not visible ([`NameError::ForeignDomain`]): there is no cross-domain view
+//!   (Cyrus offers one to admins only).
+//! * Tombstones (`DELETED.…`) and `user` alone have no external name
+//!   ([`NameError::NotVisible`]).
 
 use std::fmt;
 
@@ -78,16 +84,19 @@ pub enum NameError {
         /// Its offset in the name.
         pos: usize,
     },
-    /// The name is a namespace root (`Other Users`, `Shared Folders`, `shared`), not a mailbox.
+    /// The name is a namespace root (`Other Users`, `Shared Folders`), not a mailbox.
     #[error("a namespace root is not a mailbox")]
     NamespaceRoot,
     /// The name belongs to another domain than the user's.
     #[error("mailbox of another domain")]
     ForeignDomain,
-    /// The internal name has no external form (a tombstone, or outside the user, other-users
-    /// and shared trees).
+    /// The internal name has no external form (a tombstone `DELETED.…`, or `user` alone).
     #[error("mailbox not visible in the external namespace")]
     NotVisible,
+    /// A shared folder whose first component is `user` or `DELETED`: internally that would be a
+    /// personal tree or a tombstone.
+    #[error("\"user\" and \"DELETED\" are reserved names, not shared folders")]
+    Reserved,
     /// The userid is empty or holds characters a mailbox name cannot carry.
     #[error("invalid userid")]
     InvalidUserid,
@@ -106,7 +115,7 @@ pub enum NamespaceError {
         /// Why it is invalid.
         source: NameError,
     },
-    /// A prefix collides with `INBOX`, with the other prefix, or with a Cyrus internal name.
+    /// A prefix collides with `INBOX` or with the other prefix.
     #[error("{setting} {value:?} collides with a reserved name")]
     ReservedPrefix {
         /// The setting's name.
@@ -143,10 +152,9 @@ pub struct NamespaceConfig {
     pub separator: Separator,
     /// The external prefix of other users' mailboxes (default `Other Users`).
     pub other_users_prefix: String,
-    /// The external prefix of shared mailboxes (default `Shared Folders`).
+    /// The external prefix of shared mailboxes (default `Shared Folders`); they are top-level
+    /// internal names.
     pub shared_prefix: String,
-    /// The internal first component of shared mailboxes (default `shared`).
-    pub shared_internal: String,
     /// Whether userids `local@domain` have per-domain trees (`domain!user.local`).
     pub virtual_domains: bool,
 }
@@ -157,7 +165,6 @@ impl Default for NamespaceConfig {
             separator: Separator::Slash,
             other_users_prefix: "Other Users".into(),
             shared_prefix: "Shared Folders".into(),
-            shared_internal: "shared".into(),
             virtual_domains: false,
         }
     }
@@ -225,8 +232,7 @@ fn components(name: &[u8], sep: u8, base: usize) -> Result<Vec<Component<'_>>, N
 }
 
 impl Namespace {
-    /// Validates `config`: the prefixes must be valid components, distinct, and not `INBOX`
-    /// (nor `user` or `DELETED` internally).
+    /// Validates `config`: the prefixes must be valid components, distinct, and not `INBOX`.
     pub fn new(config: NamespaceConfig) -> Result<Self, NamespaceError> {
         let ns = Namespace { config };
         let c = &ns.config;
@@ -251,16 +257,6 @@ impl Namespace {
         }
         if c.other_users_prefix == c.shared_prefix {
             return Err(reserved("shared_prefix", &c.shared_prefix));
-        }
-        let shared = c.shared_internal.as_bytes();
-        ns.check_component(shared, |ns, b| {
-            (b != INTERNAL_SEP)
-                .then_some(b)
-                .and_then(|b| ns.external_byte(b))
-        })
-        .map_err(|e| invalid("shared_internal", &c.shared_internal, e))?;
-        if shared == USER_PREFIX || shared == DELETED_PREFIX {
-            return Err(reserved("shared_internal", &c.shared_internal));
         }
         Ok(ns)
     }
@@ -329,10 +325,15 @@ impl Namespace {
                 self.push_owner(&mut out, owner)?;
                 path
             }
-            Root::Shared if rest.is_empty() => return Err(NameError::NamespaceRoot),
             Root::Shared => {
-                out.push_str(&self.config.shared_internal);
-                rest
+                let Some((&folder, path)) = rest.split_first() else {
+                    return Err(NameError::NamespaceRoot);
+                };
+                if is_reserved(folder.1) {
+                    return Err(NameError::Reserved);
+                }
+                self.push_mapped(&mut out, folder, Self::internal_byte)?;
+                path
             }
         };
         for &comp in path {
@@ -383,14 +384,11 @@ impl Namespace {
             out.push(sep);
             self.push_mapped(&mut out, owner, Self::external_byte)?;
             path
-        } else if first == self.config.shared_internal.as_bytes() {
-            if rest.is_empty() {
-                return Err(NameError::NamespaceRoot);
-            }
-            out.push_str(&self.config.shared_prefix);
-            rest
-        } else {
+        } else if is_reserved(first) {
             return Err(NameError::NotVisible);
+        } else {
+            out.push_str(&self.config.shared_prefix);
+            &comps[..]
         };
         if !path.is_empty() {
             out.push(sep);
@@ -522,6 +520,23 @@ pub fn owner_of(internal: &[u8]) -> Option<User> {
     })
 }
 
+/// Whether internal name `internal` is a shared folder (`lists`, `example.com!lists.rust`): a
+/// top-level name outside the personal trees (`user.…`) and the tombstones (`DELETED.…`).
+pub fn is_shared_folder(internal: &[u8]) -> bool {
+    let (_, local) = split_domain(internal);
+    let first = local
+        .split(|&b| b == INTERNAL_SEP)
+        .next()
+        .unwrap_or_default();
+    !first.is_empty() && !is_reserved(first)
+}
+
+/// Whether an internal first component starts a personal tree or a tombstone, never a shared
+/// folder (compared exactly, as Cyrus does).
+fn is_reserved(first: &[u8]) -> bool {
+    first == USER_PREFIX || first == DELETED_PREFIX
+}
+
 /// Whether internal name `internal` is a user's INBOX (`user.john`, `example.com!user.john`).
 pub fn is_inbox(internal: &[u8]) -> bool {
     let (_, local) = split_domain(internal);
@@ -530,8 +545,9 @@ pub fn is_inbox(internal: &[u8]) -> bool {
         .is_some_and(|owner| !owner.is_empty() && !owner.contains(&INTERNAL_SEP))
 }
 
-/// Splits an internal name at its first `!` into the domain and the rest.
-pub(crate) fn split_domain(name: &[u8]) -> (Option<&[u8]>, &[u8]) {
+/// Splits an internal name at its first `!` into the domain and the rest
+/// (`example.com!user.john` -> `example.com`, `user.john`; `user.john` -> no domain).
+pub fn split_domain(name: &[u8]) -> (Option<&[u8]>, &[u8]) {
     match memchr::memchr(DOMAIN_END, name) {
         Some(end) => (name.get(..end), name.get(end + 1..).unwrap_or_default()),
         None => (None, name),
@@ -616,29 +632,59 @@ mod tests {
         both(&ns, "john", "Other Users/jane", "user.jane");
         both(&ns, "john", "Other Users/jane/Trash", "user.jane.Trash");
         both(&ns, "john", "Other Users/jane.doe/a.b", "user.jane^doe.a^b");
-        both(&ns, "john", "Shared Folders/lists", "shared.lists");
-        both(
-            &ns,
-            "john",
-            "Shared Folders/lists/rust",
-            "shared.lists.rust",
-        );
         assert_eq!(
             int(&ns, "john", "Other Users"),
             Err(NameError::NamespaceRoot)
         );
-        assert_eq!(
-            int(&ns, "john", "Shared Folders"),
-            Err(NameError::NamespaceRoot)
-        );
-        assert_eq!(ext(&ns, "john", "shared"), Err(NameError::NamespaceRoot));
-        for hidden in ["DELETED.user.john.Trash.65E33B49", "lists", "user"] {
+        for hidden in ["DELETED.user.john.Trash.65E33B49", "DELETED", "user"] {
             assert_eq!(
                 ext(&ns, "john", hidden),
                 Err(NameError::NotVisible),
                 "{hidden}"
             );
         }
+    }
+
+    #[test]
+    fn shared_folders_are_top_level_names() {
+        let ns = ns();
+        both(&ns, "john", "Shared Folders/lists", "lists");
+        both(&ns, "john", "Shared Folders/lists/rust", "lists.rust");
+        both(&ns, "john", "Shared Folders/a.b/c", "a^b.c");
+        // Names that mean something else at the top of the personal view are plain here.
+        for folder in [
+            "INBOX",
+            "Other Users",
+            "Shared Folders",
+            "shared",
+            "User",
+            "deleted",
+        ] {
+            both(&ns, "john", &format!("Shared Folders/{folder}"), folder);
+        }
+        assert_eq!(
+            int(&ns, "john", "Shared Folders"),
+            Err(NameError::NamespaceRoot)
+        );
+        for reserved in [
+            "Shared Folders/user",
+            "Shared Folders/user/john",
+            "Shared Folders/DELETED",
+            "Shared Folders/DELETED/user/john/Trash/65E33B49",
+        ] {
+            assert_eq!(
+                int(&ns, "john", reserved),
+                Err(NameError::Reserved),
+                "{reserved}"
+            );
+        }
+        assert_eq!(
+            int(&ns, "john", "Shared Folders/a^b"),
+            Err(NameError::Unrepresentable {
+                byte: b'^',
+                pos: 16
+            })
+        );
     }
 
     #[test]
@@ -661,13 +707,17 @@ mod tests {
             &ns,
             "john@example.com",
             "Shared Folders/lists",
-            "example.com!shared.lists",
+            "example.com!lists",
         );
         both(&ns, "admin", "Sent", "user.admin.Sent");
+        both(&ns, "admin", "Shared Folders/lists", "lists");
         let foreign = Err(NameError::ForeignDomain);
         assert_eq!(ext(&ns, "john@example.com", "other.com!user.jane"), foreign);
         assert_eq!(ext(&ns, "john@example.com", "user.jane"), foreign);
         assert_eq!(ext(&ns, "admin", "example.com!user.jane"), foreign);
+        assert_eq!(ext(&ns, "admin", "example.com!lists"), foreign);
+        assert_eq!(ext(&ns, "john@example.com", "lists"), foreign);
+        assert_eq!(ext(&ns, "john@example.com", "other.com!lists"), foreign);
         assert_eq!(
             int(&ns, "john@example.com", "Other Users/jane@other.com"),
             foreign
@@ -776,23 +826,11 @@ mod tests {
             Err(NamespaceError::ReservedPrefix { .. })
         ));
         assert!(matches!(
-            with(|c| c.shared_internal = "user".into()),
-            Err(NamespaceError::ReservedPrefix { .. })
-        ));
-        assert!(matches!(
             with(|c| c.other_users_prefix = "a/b".into()),
             Err(NamespaceError::InvalidPrefix { .. })
         ));
         assert!(matches!(
             with(|c| c.other_users_prefix = String::new()),
-            Err(NamespaceError::InvalidPrefix { .. })
-        ));
-        assert!(matches!(
-            with(|c| c.shared_internal = "a.b".into()),
-            Err(NamespaceError::InvalidPrefix { .. })
-        ));
-        assert!(matches!(
-            with(|c| c.shared_internal = "a!b".into()),
             Err(NamespaceError::InvalidPrefix { .. })
         ));
     }
@@ -807,7 +845,7 @@ mod tests {
             Some("john@example.com")
         );
         for none in [
-            "shared.lists",
+            "lists",
             "user",
             "user..x",
             "DELETED.user.john.Trash.1",
@@ -826,6 +864,30 @@ mod tests {
             "xuser.john",
         ] {
             assert!(!is_inbox(not.as_bytes()), "{not}");
+        }
+    }
+
+    #[test]
+    fn shared_folder_names() {
+        for shared in [
+            "lists",
+            "lists.rust",
+            "example.com!lists",
+            "User.x",
+            "users",
+        ] {
+            assert!(is_shared_folder(shared.as_bytes()), "{shared}");
+        }
+        for not in [
+            "user",
+            "user.john",
+            "example.com!user.john.Sent",
+            "DELETED.lists.65E33B49",
+            "",
+            ".x",
+            "example.com!",
+        ] {
+            assert!(!is_shared_folder(not.as_bytes()), "{not}");
         }
     }
 }

@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 use corvid_mupdate::table::{EntryRef, State};
 use corvid_proto::acl::Rights;
@@ -18,13 +19,13 @@ use corvid_proto::imap::response::{
     Atoms, Response, ResponseError, StatusKind, Untagged, classify,
 };
 use corvid_proto::imap::writer::{ListKind, ResponseWriter, WriteError};
-use corvid_proto::mailbox::dbname::in_subtree;
+use corvid_proto::mailbox::dbname::{DbName, in_subtree, subtree_range};
 use corvid_proto::mailbox::mutf7;
-use corvid_proto::mailbox::name::NameError;
+use corvid_proto::mailbox::name::{NameError, is_shared_folder};
 use thiserror::Error;
 
-use super::View;
 use super::pattern::Pattern;
+use super::{View, Viewer};
 
 /// The most subscriptions kept for one user (memory stays bounded whatever a backend sends).
 pub const MAX_SUBSCRIPTIONS: usize = 65_536;
@@ -303,6 +304,20 @@ enum Scope {
     SharedFolders,
 }
 
+impl Scope {
+    /// Whether internal name `name` is in this scope for `viewer`.
+    fn holds(&self, viewer: &Viewer, name: &[u8]) -> bool {
+        let personal = || in_subtree(name, viewer.users_root.as_bytes());
+        let shared_folder = || viewer.in_domain(name) && is_shared_folder(name);
+        match self {
+            Scope::Everything => personal() || shared_folder(),
+            Scope::Subtree(root) => in_subtree(name, root.as_bytes()),
+            Scope::OtherUsers => personal(),
+            Scope::SharedFolders => shared_folder(),
+        }
+    }
+}
+
 /// The attributes of one LIST or LSUB line, in the order written.
 #[derive(Debug, Default)]
 struct Attributes(Vec<u8>);
@@ -539,33 +554,45 @@ impl<'a> View<'a> {
     fn scan(&self, scope: &Scope, mut visit: impl FnMut(EntryRef<'_>)) {
         let viewer = self.viewer;
         let own = viewer.inbox.as_bytes();
-        let users = viewer.users_root.as_bytes();
-        let shared = viewer.shared_root.as_bytes();
-        let roots = match scope {
-            Scope::Subtree(root) => {
-                self.table.subtree(root.as_bytes()).for_each(visit);
-                return;
+        if let Scope::Subtree(root) = scope {
+            self.table.subtree(root.as_bytes()).for_each(visit);
+        } else if viewer.is_admin() {
+            if *scope != Scope::SharedFolders {
+                let users = viewer.users_root.as_bytes();
+                self.table.subtree(users).for_each(&mut visit);
             }
-            Scope::Everything => vec![users, shared],
-            Scope::OtherUsers => vec![users],
-            Scope::SharedFolders => vec![shared],
+            if *scope != Scope::OtherUsers {
+                self.outside_personal_trees()
+                    .filter(|entry| scope.holds(viewer, entry.name))
+                    .for_each(visit);
+            }
+        } else {
+            if *scope == Scope::Everything {
+                self.table.subtree(own).for_each(&mut visit);
+            }
+            self.table
+                .shared()
+                .filter(|entry| !in_subtree(entry.name, own) && scope.holds(viewer, entry.name))
+                .for_each(visit);
+        }
+    }
+
+    /// The entries around the users' range (`user.…`) of the viewer's domain, where its shared
+    /// folders are: from the domain's start up to the users' range, and from its end to the
+    /// domain's end (the table's ends without a domain).
+    fn outside_personal_trees(&self) -> impl Iterator<Item = EntryRef<'a>> + '_ {
+        let users = subtree_range(self.viewer.users_root.as_bytes());
+        let domain = self.viewer.user().domain();
+        let start = match domain {
+            Some(domain) => Bound::Included(DbName::new(format!("{domain}!").into_bytes())),
+            None => Bound::Unbounded,
         };
-        if viewer.is_admin() {
-            for root in roots {
-                self.table.subtree(root).for_each(&mut visit);
-            }
-            return;
-        }
-        if *scope == Scope::Everything {
-            self.table.subtree(own).for_each(&mut visit);
-        }
-        self.table
-            .shared()
-            .filter(|entry| {
-                !in_subtree(entry.name, own)
-                    && roots.iter().any(|root| in_subtree(entry.name, root))
-            })
-            .for_each(visit);
+        let before = self.table.range((start, Bound::Excluded(users.start)));
+        let after = self
+            .table
+            .range(users.end..)
+            .take_while(move |entry| domain.is_none() || self.viewer.in_domain(entry.name));
+        before.chain(after)
     }
 
     /// The canonical external name of `entry` when the user may see it in a LIST.

@@ -12,8 +12,9 @@
 //!
 //! Clients see Cyrus's *altnamespace* with `/` as separator (see
 //! [`corvid_proto::mailbox::name`]): `INBOX` and the personal folders at top level (`Sent`,
-//! `Archive/2024`), other users' mailboxes under `Other Users/jane/...`, shared folders under
-//! `Shared Folders/...`. The two prefixes are namespace roots, not mailboxes: LIST shows them
+//! `Archive/2024`), other users' mailboxes under `Other Users/jane/...`, shared folders (Cyrus's
+//! top-level internal names: `Team` is `Shared Folders/Team`) under `Shared Folders/...`. The
+//! two prefixes are namespace roots, not mailboxes: LIST shows them
 //! `\Noselect`, as it shows any level that exists only as the parent of something visible
 //! (`Other Users/jane` when jane's INBOX is hidden from the user but one of her folders is
 //! shared with them). A user sees a mailbox when their effective rights on it hold `l`: the
@@ -32,7 +33,10 @@
 //!   reads the subtree of `user.john.Archive.2024` only, `Other Users/jane/*` jane's tree only.
 //!
 //! Other users' private mailboxes are never read. (An admin sees every mailbox of their domain,
-//! so an admin's LIST of `Other Users/*` reads those ranges whole: that is what it asks for.)
+//! so an admin's LIST of `Other Users/*` reads the users' range whole, and of
+//! `Shared Folders/*` the ranges before and after it: that is what it asks for. An admin
+//! without a domain in a murder with virtual domains reads the other domains' entries there
+//! too, as they interleave with the top-level names in dbname order.)
 //! LSUB reads one table entry per subscription.
 
 mod list;
@@ -43,7 +47,7 @@ use corvid_proto::acl::{Acl, ImplicitRights, ListRights, Principal, Rights};
 use corvid_proto::imap::response::{Code, StatusKind};
 use corvid_proto::imap::writer::{ResponseWriter, WriteError};
 use corvid_proto::mailbox::dbname::in_subtree;
-use corvid_proto::mailbox::name::{NameError, Namespace, User, owner_of};
+use corvid_proto::mailbox::name::{NameError, Namespace, User, owner_of, split_domain};
 use thiserror::Error;
 
 pub use list::{
@@ -61,8 +65,6 @@ pub struct Viewer {
     inbox: String,
     /// The root of every user's tree in the user's domain (`user`, `example.com!user`).
     users_root: String,
-    /// The root of the shared folders in the user's domain (`shared`, `example.com!shared`).
-    shared_root: String,
     groups: Vec<Vec<u8>>,
     admin: bool,
 }
@@ -85,7 +87,6 @@ impl Viewer {
         Ok(Viewer {
             userid: user.to_string(),
             users_root: format!("{domain}user"),
-            shared_root: format!("{domain}{}", ns.config().shared_internal),
             user,
             inbox,
             groups,
@@ -111,6 +112,11 @@ impl Viewer {
     /// Whether the user is an admin.
     pub fn is_admin(&self) -> bool {
         self.admin
+    }
+
+    /// Whether internal name `name` is in the user's domain.
+    fn in_domain(&self, name: &[u8]) -> bool {
+        split_domain(name).0 == self.user.domain().map(str::as_bytes)
     }
 
     /// The user's effective rights on `entry` (an unparsable ACL grants only implicit rights).
