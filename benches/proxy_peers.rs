@@ -86,7 +86,8 @@ const HANDSHAKERS: usize = 4;
 const COMMANDS: [&str; 2] = ["NOOP", "FETCH 1 (UID FLAGS)"];
 
 /// Dovecot set up for thousands of sessions of one user on few processes: login processes
-/// that live on (`service_count = 0`), 100 sessions per `imap` process, no per-user cap.
+/// and `imap` processes that live on (`service_count = 0`), 100 sessions per `imap` process, no
+/// per-user cap.
 const DOVECOT_TUNING: &str = r#"
 # benches/proxy_peers.rs: many sessions of one user, few processes
 default_client_limit = 20000
@@ -97,6 +98,7 @@ service imap-login {
   process_min_avail = 1
 }
 service imap {
+  service_count = 0
   client_limit = 100
   process_limit = 200
 }
