@@ -72,7 +72,7 @@ use corvid_proto::mupdate::{
 };
 use support::corvid::CorvidMaster;
 use support::cyrus::CyrusMaster;
-use support::{MupdateEndpoint, MupdateMaster};
+use support::{MupdateEndpoint, MupdateMaster, procfs};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 const LOCATION: &[u8] = b"be1!default";
@@ -192,21 +192,6 @@ fn cyrus_mupdate_pid(master: u32) -> Option<u32> {
         }
     }
     None
-}
-
-/// CPU time (user + system) a process has used so far, all its threads.
-fn cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(") ")
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    // utime and stime are fields 14 and 15 of stat, 12 and 13 after "(comm) ".
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
-        .sum();
-    Duration::from_millis(ticks * 10)
 }
 
 /// `VmRSS` and `RssAnon` of a process, in KiB.
@@ -571,13 +556,13 @@ fn writers(endpoint: &MupdateEndpoint, pid: u32, window: usize, secs: u64, tag: 
         .collect();
     barrier.wait();
     let started = Instant::now();
-    let cpu_before = cpu(pid);
+    let cpu_before = procfs::cpu_time(pid);
     let mut all: Vec<Duration> = Vec::new();
     for t in threads {
         all.extend(t.join().unwrap());
     }
     let elapsed = started.elapsed();
-    let used = cpu(pid).saturating_sub(cpu_before);
+    let used = procfs::cpu_time(pid).saturating_sub(cpu_before);
     all.sort();
     Writes {
         rate: all.len() as f64 / elapsed.as_secs_f64(),

@@ -154,6 +154,29 @@ pub struct CorvidProxy {
     dir: PathBuf,
     port: u16,
     args: Vec<String>,
+    launch: ProxyLaunch,
+}
+
+/// How a [`CorvidProxy`] process is run, beyond its IMAP flags.
+#[derive(Debug, Clone)]
+pub struct ProxyLaunch {
+    /// Its `--cores`.
+    pub cores: usize,
+    /// Its `CORVID_LOG` filter.
+    pub log: String,
+    /// A command it runs under (`["taskset", "-c", "0"]`), empty for none.
+    pub wrapper: Vec<String>,
+}
+
+impl Default for ProxyLaunch {
+    /// Two cores, debug logs, no wrapper: what the end-to-end tests use.
+    fn default() -> Self {
+        ProxyLaunch {
+            cores: 2,
+            log: "debug".into(),
+            wrapper: Vec::new(),
+        }
+    }
 }
 
 impl CorvidProxy {
@@ -164,6 +187,17 @@ impl CorvidProxy {
         backends: &[(&str, String)],
         proxy_user: &str,
         extra: &[&str],
+    ) -> Self {
+        Self::start_launched(master, backends, proxy_user, extra, ProxyLaunch::default())
+    }
+
+    /// [`CorvidProxy::start`], run as `launch` says.
+    pub fn start_launched(
+        master: &str,
+        backends: &[(&str, String)],
+        proxy_user: &str,
+        extra: &[&str],
+        launch: ProxyLaunch,
     ) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "corvid-proxy-{}-{}",
@@ -186,7 +220,7 @@ impl CorvidProxy {
             "--data-dir".into(),
             dir.join("data").display().to_string(),
             "--cores".into(),
-            "2".into(),
+            launch.cores.to_string(),
             "--plaintext-auth".into(),
             "--failed-login-delay".into(),
             "0".into(),
@@ -203,6 +237,7 @@ impl CorvidProxy {
             dir,
             port,
             args,
+            launch,
         };
         proxy.launch();
         proxy
@@ -214,9 +249,12 @@ impl CorvidProxy {
             .append(true)
             .open(self.dir.join("stderr.log"))
             .expect("open the proxy's log");
-        let child = Command::new(env!("CARGO_BIN_EXE_corvid"))
+        let corvid = env!("CARGO_BIN_EXE_corvid").to_owned();
+        let mut command = self.launch.wrapper.iter().chain([&corvid]);
+        let child = Command::new(command.next().unwrap_or(&corvid))
+            .args(command)
             .args(&self.args)
-            .env("CORVID_LOG", "debug")
+            .env("CORVID_LOG", &self.launch.log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -101,6 +101,13 @@ impl Dovecot {
     /// Starts an instance called `name` whose end users are `users` (name, password), and waits
     /// until it greets. Panics, with its logs, if it does not start.
     pub fn start(name: &str, users: &[(&str, &str)]) -> Dovecot {
+        Self::start_with(name, users, "")
+    }
+
+    /// [`Dovecot::start`], with `extra` appended to its `dovecot.conf` (Dovecot merges a
+    /// repeated section into the first, so `service imap { client_limit = 100 }` tunes the
+    /// service defined above it).
+    pub fn start_with(name: &str, users: &[(&str, &str)], extra: &str) -> Dovecot {
         require_dovecot();
         let dir = tempfile::Builder::new()
             .prefix(&format!("corvid-dovecot-{name}-"))
@@ -118,14 +125,14 @@ impl Dovecot {
             supervisor: None,
             lifeline: None,
         };
-        dovecot.configure(users);
+        dovecot.configure(users, extra);
         dovecot.spawn();
         dovecot.wait_ready();
         dovecot
     }
 
-    /// Writes the config, the password files and the mail tree.
-    fn configure(&self, users: &[(&str, &str)]) {
+    /// Writes the config (with `extra` at its end), the password files and the mail tree.
+    fn configure(&self, users: &[(&str, &str)], extra: &str) {
         let passwd_file = |entries: &[(&str, &str)]| -> String {
             entries
                 .iter()
@@ -143,7 +150,7 @@ impl Dovecot {
         };
         write("users", &passwd_file(users));
         write("masters", &passwd_file(&[(MASTER_USER, MASTER_PASSWORD)]));
-        write("dovecot.conf", &self.config());
+        write("dovecot.conf", &(self.config() + extra));
 
         let mail = self.dir.join("mail");
         fs::create_dir_all(mail.join("users")).expect("create mail/users");

@@ -6,6 +6,9 @@
 //!   frontend slave) and the `mupdatetest` runner. Install them with `ci/install-peers`.
 //! * [`dovecot`]: Dovecot 2.3 IMAP backends with a master user for the proxy (also installed by
 //!   `ci/install-peers`).
+//! * [`nginx`]: nginx's mail proxy (installed by `ci/install-peers --nginx`) and its
+//!   `auth_http` endpoint, for the side-by-side proxy benchmark.
+//! * [`procfs`]: CPU time, children and CPU pinning of processes, for the benchmarks.
 //! * [`MupdateEndpoint`]: where a MUPDATE master listens and the admin that may log in to it.
 //!   Tests are written against this, so that they can be pointed at Cyrus's master or ours.
 //! * [`MupdateClient`]: a tiny blocking MUPDATE client on `corvid_proto::mupdate`.
@@ -20,6 +23,8 @@ pub mod corvid;
 pub mod cyrus;
 pub mod dovecot;
 pub mod follower;
+pub mod nginx;
+pub mod procfs;
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
