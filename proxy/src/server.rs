@@ -14,7 +14,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -32,6 +32,7 @@ use glommio::channels::shared_channel::{
     self, ConnectedReceiver, ConnectedSender, SharedReceiver, SharedSender,
 };
 use glommio::net::{TcpListener, TcpStream};
+use glommio::timer::Timer;
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::failures::FailedLogins;
@@ -494,7 +495,10 @@ struct LinkStream {
 enum Wake {
     Client(io::Result<usize>),
     Link(LinkId, io::Result<usize>),
-    Timer,
+    /// The session's own deadline passed.
+    Deadline,
+    /// The idle timer fired (the client may have been active since it was armed).
+    Idle,
 }
 
 /// Raises a per-core gauge for as long as it lives.
@@ -530,6 +534,10 @@ struct Connection<'c> {
     links: Vec<Option<LinkStream>>,
     /// The client's address, for failed-login accounting.
     source: Option<IpAddr>,
+    /// Fires at the idle limit after it was armed (see [`Connection::wait`]).
+    idle: Option<Timer>,
+    /// When the client last sent something.
+    active: Instant,
 }
 
 /// What a step of the connection decided.
@@ -562,6 +570,8 @@ async fn connection(
         input: Vec::new(),
         links: Vec::new(),
         source,
+        idle: None,
+        active: Instant::now(),
     };
     loop {
         connection.feed();
@@ -754,15 +764,20 @@ impl Connection<'_> {
         Ok(())
     }
 
-    /// Waits for a socket or the session's timer, and hands over what happened.
+    /// Waits for a socket, the session's own deadline, or the idle limit, and hands over what
+    /// happened.
+    ///
+    /// The idle limit is one timer per connection, armed once per idle period rather than on
+    /// every wait: when it fires after activity, it is armed again for what remains. (A timer
+    /// made and dropped on every wait costs io_uring timeout operations per command.)
     async fn wait(&mut self) -> io::Result<Next> {
         let config = &self.core.config;
         let limit = config.session.limits.max_line + READ_HEADROOM;
         let reading_client = self.session.wants_client_input() && self.input.len() < limit;
-        let timeout = match self.session.deadline() {
-            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-            None if self.session.is_authenticated() => config.idle_timeout,
-            None => config.login_timeout,
+        let idle_limit = if self.session.is_authenticated() {
+            config.idle_timeout
+        } else {
+            config.login_timeout
         };
         let wake = {
             let (core, client, input, links) = (
@@ -771,13 +786,26 @@ impl Connection<'_> {
                 &mut self.input,
                 &mut self.links,
             );
-            let read =
-                poll_fn(|cx| poll_sockets(cx, core, client, reading_client, input, links, limit));
-            let timer = async {
-                glommio::timer::sleep(timeout).await;
-                Wake::Timer
-            };
-            future::or(read, timer).await
+            let idle = self.idle.get_or_insert_with(|| Timer::new(idle_limit));
+            // A session deadline (a failed login's delay) is rare: its timer is made only then.
+            let mut deadline = self
+                .session
+                .deadline()
+                .map(|at| Timer::new(at.saturating_duration_since(Instant::now())));
+            poll_fn(|cx| {
+                if let Poll::Ready(wake) =
+                    poll_sockets(cx, core, client, reading_client, input, links, limit)
+                {
+                    return Poll::Ready(wake);
+                }
+                if let Some(timer) = &mut deadline
+                    && Pin::new(timer).poll(cx).is_ready()
+                {
+                    return Poll::Ready(Wake::Deadline);
+                }
+                Pin::new(&mut *idle).poll(cx).map(|_| Wake::Idle)
+            })
+            .await
         };
         let now = Instant::now();
         match wake {
@@ -785,16 +813,22 @@ impl Connection<'_> {
                 self.session.client_closed();
                 return Ok(Next::Done);
             }
-            Wake::Client(Ok(_)) | Wake::Link(_, Ok(1..)) => {}
+            Wake::Client(Ok(_)) => self.active = now,
+            Wake::Link(_, Ok(1..)) => {}
             Wake::Link(id, Ok(0)) => self.link_lost(id, "backend closed the connection", now),
             Wake::Link(id, Err(error)) => self.link_lost(id, &error.to_string(), now),
-            Wake::Timer if self.session.deadline().is_some() => self.session.on_timer(now),
-            Wake::Timer => {
-                self.session
-                    .client_output()
-                    .extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
-                self.write_client().await?;
-                return Ok(Next::Done);
+            Wake::Deadline => self.session.on_timer(now),
+            Wake::Idle => {
+                let idle_for = now.saturating_duration_since(self.active);
+                if idle_for < idle_limit {
+                    self.idle = Some(Timer::new(idle_limit - idle_for));
+                } else {
+                    self.session
+                        .client_output()
+                        .extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
+                    self.write_client().await?;
+                    return Ok(Next::Done);
+                }
             }
         }
         shrink_if_empty(&mut self.input);
@@ -899,12 +933,17 @@ async fn connect(core: &Core, server: &str) -> io::Result<TcpStream> {
     }
 }
 
-/// Bounds an operation (a write to a peer that stopped reading, a handshake).
+/// Bounds an operation (a write to a peer that stopped reading, a handshake). One that is done
+/// at once (a write with room in the socket buffer, the common case) costs no timer.
 async fn with_timeout<T>(
     limit: Duration,
     what: &'static str,
     operation: impl Future<Output = io::Result<T>>,
 ) -> io::Result<T> {
+    let mut operation = std::pin::pin!(operation);
+    if let Some(done) = future::poll_once(operation.as_mut()).await {
+        return done;
+    }
     let timeout = async {
         glommio::timer::sleep(limit).await;
         Err(io::Error::new(io::ErrorKind::TimedOut, what))
