@@ -103,7 +103,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             Err(error) => tracing::error!(%error, "reconcile failed; retrying at the next"),
         }
         match sighup.recv_timeout(interval) {
-            Ok(()) => tracing::info!("SIGHUP: reconciling now"),
+            Ok(()) => {
+                // Signals that came during the last reconcile are all served by the next one.
+                while sighup.try_recv().is_ok() {}
+                tracing::info!("SIGHUP: reconciling now");
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => bail!("the signal thread stopped"),
         }

@@ -302,7 +302,9 @@ fn doveadm_discovery_reads_a_real_dovecot() {
     // Negative rights, which `doveadm acl set` cannot give, in the mailbox's own ACL file
     // (maildir keeps the name in modified UTF-7).
     std::fs::write(
-        dovecot.dir().join("mail/users/alice/&ANw-n&AO8-/dovecot-acl"),
+        dovecot
+            .dir()
+            .join("mail/users/alice/&ANw-n&AO8-/dovecot-acl"),
         "-user=carol w\nuser=carol l\n",
     )
     .unwrap();

@@ -137,11 +137,6 @@ impl Agent {
         }
     }
 
-    /// Its configuration.
-    pub fn config(&self) -> &AgentConfig {
-        &self.config
-    }
-
     /// Discovers the backend, reads the master, and applies the plan unless `dry_run`.
     pub fn reconcile(&mut self, dry_run: bool) -> Result<Outcome, AgentError> {
         let result = self.run(dry_run);

@@ -83,13 +83,35 @@ pub enum DoveadmError {
         stderr: String,
     },
     /// Its output does not have the expected shape.
-    #[error("doveadm {command}: unexpected output: {reason}")]
+    #[error("doveadm {command}: unexpected output: {error}")]
     Output {
         /// The arguments, for the message.
         command: String,
         /// What is wrong.
-        reason: String,
+        error: OutputError,
     },
+}
+
+/// What is wrong with `doveadm`'s output.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutputError {
+    /// The table's header is not the expected one.
+    #[error("header {got:?}, expected {expected:?}")]
+    Header {
+        /// The first line.
+        got: String,
+        /// What it should be.
+        expected: &'static str,
+    },
+    /// A line that does not have the expected shape.
+    #[error("malformed line {0:?}")]
+    Line(String),
+    /// More than the limit.
+    #[error("more than {OUTPUT_LIMIT} bytes")]
+    TooLong,
+    /// Not UTF-8.
+    #[error("not UTF-8")]
+    NotUtf8,
 }
 
 /// Why a Dovecot ACL has no Cyrus form.
@@ -115,50 +137,53 @@ pub struct AclRow {
 }
 
 /// The lines of a `doveadm -f tab` table after its header line, which must be `header`.
-fn table_rows<'a>(output: &'a str, header: &str) -> Result<Vec<&'a str>, String> {
+fn table_rows<'a>(output: &'a str, header: &'static str) -> Result<Vec<&'a str>, OutputError> {
     let mut lines = output.split('\n');
-    match lines.next() {
-        Some(first) if first == header => {}
-        Some(first) => return Err(format!("header {first:?}, expected {header:?}")),
-        None => return Err("no header".into()),
+    let first = lines.next().unwrap_or_default();
+    if first != header {
+        return Err(OutputError::Header {
+            got: first.to_owned(),
+            expected: header,
+        });
     }
     let mut rows: Vec<&str> = lines.collect();
     if rows.last() == Some(&"") {
         rows.pop();
     }
-    if let Some(bad) = rows.iter().find(|row| row.is_empty() || row.contains('\r')) {
-        return Err(format!("malformed line {bad:?}"));
+    match rows.iter().find(|row| row.is_empty() || row.contains('\r')) {
+        Some(bad) => Err(OutputError::Line((*bad).to_owned())),
+        None => Ok(rows),
     }
-    Ok(rows)
 }
 
 /// Parses `doveadm -f tab user '*'`: one user per line.
-pub fn parse_users(output: &str) -> Result<Vec<String>, String> {
+pub fn parse_users(output: &str) -> Result<Vec<String>, OutputError> {
     let rows = table_rows(output, "")?;
     match rows.iter().find(|user| user.contains(char::is_control)) {
-        Some(bad) => Err(format!("user name with a control character: {bad:?}")),
+        Some(bad) => Err(OutputError::Line((*bad).to_owned())),
         None => Ok(rows.into_iter().map(str::to_owned).collect()),
     }
 }
 
 /// Parses `doveadm -f tab mailbox list`: one mailbox name per line.
-pub fn parse_mailboxes(output: &str) -> Result<Vec<String>, String> {
+pub fn parse_mailboxes(output: &str) -> Result<Vec<String>, OutputError> {
     let rows = table_rows(output, "mailbox")?;
     Ok(rows.into_iter().map(str::to_owned).collect())
 }
 
 /// Parses `doveadm -f tab acl get`: `identifier TAB [global] TAB rights`, the rights separated
 /// by spaces, denied ones prefixed by `-`.
-pub fn parse_acl(output: &str) -> Result<Vec<AclRow>, String> {
+pub fn parse_acl(output: &str) -> Result<Vec<AclRow>, OutputError> {
     table_rows(output, "ID\tGlobal\tRights")?
         .into_iter()
         .map(|row| {
             let fields: Vec<&str> = row.split('\t').collect();
+            let malformed = || OutputError::Line(row.to_owned());
             let [identifier, global, rights] = fields[..] else {
-                return Err(format!("ACL row {row:?} has not three fields"));
+                return Err(malformed());
             };
             if identifier.is_empty() || !matches!(global, "" | "global") {
-                return Err(format!("malformed ACL row {row:?}"));
+                return Err(malformed());
             }
             let (mut granted, mut denied) = (Vec::new(), Vec::new());
             for right in rights.split(' ').filter(|r| !r.is_empty()) {
@@ -333,12 +358,12 @@ impl Doveadm {
         if stdout.len() as u64 >= OUTPUT_LIMIT {
             return Err(DoveadmError::Output {
                 command: described(),
-                reason: format!("more than {OUTPUT_LIMIT} bytes"),
+                error: OutputError::TooLong,
             });
         }
         String::from_utf8(stdout).map_err(|_| DoveadmError::Output {
             command: described(),
-            reason: "not UTF-8".into(),
+            error: OutputError::NotUtf8,
         })
     }
 
@@ -346,12 +371,12 @@ impl Doveadm {
     fn query<T>(
         &self,
         args: &[&str],
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, OutputError>,
     ) -> Result<T, DoveadmError> {
         let output = self.run(args)?;
-        parse(&output).map_err(|reason| DoveadmError::Output {
+        parse(&output).map_err(|error| DoveadmError::Output {
             command: args.join(" "),
-            reason,
+            error,
         })
     }
 
@@ -416,9 +441,7 @@ impl Doveadm {
                     Listed::Shared(name) => (name, None),
                 };
                 let name = name.into_bytes();
-                if view.mailboxes.contains_key(&name)
-                    || view.unmapped.iter().any(|u| u.name.as_ref() == Some(&name))
-                {
+                if view.holds(&name) {
                     continue;
                 }
                 let acl = self
