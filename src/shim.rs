@@ -41,6 +41,9 @@ pub(crate) struct Args {
     /// Dovecot's configuration file, passed to `doveadm -c` [default: Dovecot's own].
     #[arg(long)]
     doveadm_config: Option<PathBuf>,
+    /// Seconds one `doveadm` run may take before it is killed (the reconcile then fails).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    doveadm_timeout: u64,
     /// Seconds between reconciles (SIGHUP also starts one).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     interval: u64,
@@ -75,6 +78,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         doveadm: Doveadm {
             program: args.doveadm.clone(),
             config: args.doveadm_config.clone(),
+            timeout: Duration::from_secs(args.doveadm_timeout),
         },
         namespace: Namespace::default(),
         delete_local: args.delete_local,

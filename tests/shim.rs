@@ -312,6 +312,7 @@ fn doveadm_discovery_reads_a_real_dovecot() {
     let doveadm = Doveadm {
         program: DOVEADM.into(),
         config: Some(dovecot.config_path()),
+        timeout: Duration::from_secs(30),
     };
     assert_eq!(doveadm.users().unwrap(), ["alice", "bob"]);
     let view = doveadm.discover(&Namespace::default()).unwrap();

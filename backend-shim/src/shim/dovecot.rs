@@ -35,13 +35,17 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use corvid_proto::mailbox::{NameError, Namespace, User, owner_of};
+use wait_timeout::ChildExt;
 
 use super::reconcile::{BackendMailbox, BackendView, Origin, Unmapped};
 
 /// The most output one `doveadm` run may give (a user with very many mailboxes fits).
 const OUTPUT_LIMIT: u64 = 64 << 20;
+/// The most of a failed run's stderr kept for its error.
+const STDERR_LIMIT: u64 = 64 << 10;
 
 /// The rights Cyrus gives a mailbox's owner, in its written form.
 const OWNER_RIGHTS: &[u8] = b"lrswipkxtecdan";
@@ -71,6 +75,14 @@ pub enum DoveadmError {
         program: String,
         /// Why.
         source: std::io::Error,
+    },
+    /// It ran longer than its timeout and was killed.
+    #[error("doveadm {command} killed after {after:?}")]
+    Timeout {
+        /// The arguments, for the message.
+        command: String,
+        /// The timeout.
+        after: Duration,
     },
     /// It failed.
     #[error("doveadm {command} exited with {status}: {stderr}")]
@@ -303,10 +315,36 @@ pub struct Doveadm {
     pub program: PathBuf,
     /// Its `-c` configuration file, if not Dovecot's default.
     pub config: Option<PathBuf>,
+    /// How long one run may take before it is killed.
+    pub timeout: Duration,
+}
+
+/// What a pipe gave, up to a limit.
+#[derive(Debug, Default)]
+struct Limited {
+    /// The bytes up to the limit.
+    bytes: Vec<u8>,
+    /// Whether more came (read and thrown away, so that the writer never blocks).
+    cut: bool,
+}
+
+/// A thread reading a pipe.
+type Reader = std::thread::JoinHandle<std::io::Result<Limited>>;
+
+/// Reads `pipe` to its end on a thread of its own, keeping at most `limit` bytes.
+fn read_limited(pipe: impl Read + Send + 'static, limit: u64) -> Reader {
+    std::thread::spawn(move || {
+        let mut pipe = pipe;
+        let mut bytes = Vec::new();
+        (&mut pipe).take(limit).read_to_end(&mut bytes)?;
+        let cut = std::io::copy(&mut pipe, &mut std::io::sink())? > 0;
+        Ok(Limited { bytes, cut })
+    })
 }
 
 impl Doveadm {
-    /// Runs `doveadm [-c config] -f tab ARGS` and returns its standard output.
+    /// Runs `doveadm [-c config] -f tab ARGS` and returns its standard output. A run that
+    /// outlives [`Doveadm::timeout`] is killed.
     fn run(&self, args: &[&str]) -> Result<String, DoveadmError> {
         let mut command = Command::new(&self.program);
         if let Some(config) = &self.config {
@@ -314,57 +352,61 @@ impl Doveadm {
         }
         command.args(["-f", "tab"]).args(args);
         let described = || args.join(" ");
+        let spawn_error = |source| DoveadmError::Spawn {
+            program: self.program.display().to_string(),
+            source,
+        };
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| DoveadmError::Spawn {
-                program: self.program.display().to_string(),
-                source,
-            })?;
-        let stderr = child.stderr.take().map(|stderr| {
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                let _ = stderr.take(64 << 10).read_to_string(&mut text);
-                text
-            })
-        });
-        let mut stdout = Vec::new();
-        let read = match child.stdout.take() {
-            Some(out) => out.take(OUTPUT_LIMIT).read_to_end(&mut stdout).map(drop),
-            None => Ok(()),
-        };
-        if stdout.len() as u64 >= OUTPUT_LIMIT {
+            .map_err(spawn_error)?;
+        let stdout = child
+            .stdout
+            .take()
+            .map(|out| read_limited(out, OUTPUT_LIMIT));
+        let stderr = child
+            .stderr
+            .take()
+            .map(|err| read_limited(err, STDERR_LIMIT));
+        let waited = child.wait_timeout(self.timeout);
+        let Ok(Some(status)) = waited else {
+            // The readers are left to finish on their own: a process doveadm started may
+            // still hold the pipes.
             let _ = child.kill();
-        }
-        let status = child.wait();
-        let stderr = stderr
-            .and_then(|reader| reader.join().ok())
-            .unwrap_or_default();
-        let spawn_error = |source| DoveadmError::Spawn {
-            program: self.program.display().to_string(),
-            source,
+            let _ = child.wait();
+            return Err(match waited {
+                Err(error) => spawn_error(error),
+                Ok(_) => DoveadmError::Timeout {
+                    command: described(),
+                    after: self.timeout,
+                },
+            });
         };
-        read.map_err(spawn_error)?;
-        let status = status.map_err(spawn_error)?;
+        let joined = |reader: Option<Reader>| {
+            reader
+                .and_then(|reader| reader.join().ok())
+                .unwrap_or_else(|| Ok(Limited::default()))
+        };
+        let (stdout, stderr) = (joined(stdout), joined(stderr));
         if !status.success() {
+            let stderr = stderr.unwrap_or_default().bytes;
             return Err(DoveadmError::Failed {
                 command: described(),
                 status,
-                stderr: stderr.trim().to_owned(),
+                stderr: String::from_utf8_lossy(&stderr).trim().to_owned(),
             });
         }
-        if stdout.len() as u64 >= OUTPUT_LIMIT {
-            return Err(DoveadmError::Output {
-                command: described(),
-                error: OutputError::TooLong,
-            });
-        }
-        String::from_utf8(stdout).map_err(|_| DoveadmError::Output {
+        let stdout = stdout.map_err(spawn_error)?;
+        let output_error = |error| DoveadmError::Output {
             command: described(),
-            error: OutputError::NotUtf8,
-        })
+            error,
+        };
+        if stdout.cut {
+            return Err(output_error(OutputError::TooLong));
+        }
+        String::from_utf8(stdout.bytes).map_err(|_| output_error(OutputError::NotUtf8))
     }
 
     /// Runs `args` and parses the output with `parse`.
@@ -602,6 +644,59 @@ mod tests {
             cyrus_acl(&[row("anyone", &[], &["bogus"])], None),
             Err(AclMapError::Right("bogus".into())),
         );
+    }
+
+    /// A "doveadm" that is `sh -c SCRIPT` (run's `-c` carries the script; the rest of the
+    /// arguments become the script's `$0`, `$1`, ...).
+    fn shell(script: &str, timeout: Duration) -> Doveadm {
+        Doveadm {
+            program: "/bin/sh".into(),
+            config: Some(script.into()),
+            timeout,
+        }
+    }
+
+    #[test]
+    fn runs_are_bounded_and_their_failures_explained() {
+        let second = Duration::from_secs(10);
+        assert_eq!(
+            shell(r"printf '\nalice\n'", second).users().unwrap(),
+            ["alice"]
+        );
+        match shell("echo broken >&2; exit 3", second).users() {
+            Err(DoveadmError::Failed { stderr, status, .. }) => {
+                assert_eq!(stderr, "broken");
+                assert_eq!(status.code(), Some(3));
+            }
+            other => panic!("{other:?}"),
+        }
+        let started = std::time::Instant::now();
+        let hung = shell("exec sleep 30", Duration::from_millis(200)).users();
+        assert!(
+            matches!(hung, Err(DoveadmError::Timeout { .. })),
+            "{hung:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(matches!(
+            shell(r"printf 'mailbox\n\377\n'", second).mailboxes("alice"),
+            Err(DoveadmError::Output {
+                error: OutputError::NotUtf8,
+                ..
+            })
+        ));
+        assert!(matches!(
+            shell("echo users", second).users(),
+            Err(DoveadmError::Output {
+                error: OutputError::Header { .. },
+                ..
+            })
+        ));
+        let missing = Doveadm {
+            program: "/nonexistent/doveadm".into(),
+            config: None,
+            timeout: second,
+        };
+        assert!(matches!(missing.users(), Err(DoveadmError::Spawn { .. })));
     }
 
     #[test]
