@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use corvid_proto::mailbox::Namespace;
-use corvid_shim::shim::agent::{AgentConfig, Credentials};
-use corvid_shim::shim::dovecot::Doveadm;
-use corvid_shim::shim::{Agent, Outcome, Placement};
+use corvid_shim::shim::{Agent, AgentConfig, Credentials, Doveadm, Outcome, Placement};
 
 /// Flags of `corvid shim`.
 #[derive(Debug, clap::Args)]

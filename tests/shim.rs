@@ -15,7 +15,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use corvid_proto::mailbox::Namespace;
-use corvid_shim::shim::dovecot::Doveadm;
+use corvid_shim::shim::Doveadm;
 use support::corvid::CorvidMaster;
 use support::dovecot::{DOVEADM, Dovecot};
 use support::{Entry, MupdateMaster, run_bounded, table, wait_until};
@@ -293,6 +293,7 @@ fn doveadm_discovery_reads_a_real_dovecot() {
     dovecot.create_mailbox("alice", "Ünï");
     dovecot.create_mailbox("alice", "Odd");
     dovecot.create_mailbox("alice", "a^b");
+    dovecot.doveadm(&["mailbox", "create", "-u", "alice", "--", "-dash"], b"");
     dovecot.create_mailbox("bob", "Shared Folders/lists");
     dovecot.set_acl("alice", "INBOX", "owner", &["lookup", "read", "admin"]);
     dovecot.set_acl("alice", "INBOX", "user=bob", &["lookup", "read"]);
@@ -332,6 +333,7 @@ fn doveadm_discovery_reads_a_real_dovecot() {
             "user.alice.&ANw-n&AO8-".to_owned(),
             format!("alice\t{OWNER}\tcarol\tl\t-carol\tw\t"),
         ),
+        ("user.alice.-dash".to_owned(), format!("alice\t{OWNER}\t")),
         ("user.bob".to_owned(), format!("bob\t{OWNER}\talice\tl\t")),
         (shared("lists"), "anyone\tlrswipkxtecd\t".to_owned()),
     ]

@@ -432,14 +432,14 @@ impl Doveadm {
         self.query(&["mailbox", "list", "-u", user], parse_mailboxes)
     }
 
-    /// The ACL of `user`'s `mailbox`.
+    /// The ACL of `user`'s `mailbox` (after `--`: a name may start with `-`).
     pub fn acl(&self, user: &str, mailbox: &str) -> Result<Vec<AclRow>, DoveadmError> {
-        self.query(&["acl", "get", "-u", user, mailbox], parse_acl)
+        self.query(&["acl", "get", "-u", user, "--", mailbox], parse_acl)
     }
 
-    /// Deletes `user`'s `mailbox`, its mail included.
+    /// Deletes `user`'s `mailbox`, its mail included (after `--`, as [`Doveadm::acl`]).
     pub fn delete_mailbox(&self, user: &str, mailbox: &str) -> Result<(), DoveadmError> {
-        self.run(&["mailbox", "delete", "-u", user, mailbox])
+        self.run(&["mailbox", "delete", "-u", user, "--", mailbox])
             .map(drop)
     }
 

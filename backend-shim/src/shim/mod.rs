@@ -10,5 +10,6 @@ pub mod agent;
 pub mod dovecot;
 pub mod reconcile;
 
-pub use agent::{Agent, AgentError, Outcome};
+pub use agent::{Agent, AgentConfig, AgentError, Credentials, Outcome};
+pub use dovecot::Doveadm;
 pub use reconcile::{BackendView, MasterView, Placement, Plan};
