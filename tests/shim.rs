@@ -153,13 +153,20 @@ fn changes_on_dovecot_reach_the_master_at_the_next_reconcile() {
     assert!(table.contains_key("user.alice.New"), "{table:?}");
     assert!(!table.contains_key("user.alice.Old"), "{table:?}");
 
-    // A running shim, woken by SIGHUP (its interval is far away).
+    // A running shim, woken by SIGHUP (its interval is far away). Its first reconcile is
+    // logged after it listens for SIGHUP, which would kill it before.
+    let log_path = dovecot.dir().join("shim.log");
     let mut shim = shim_command(&dovecot, &master, &["--interval", "3600"])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .unwrap();
     let running = Running(&mut shim);
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let first = wait_until(Duration::from_secs(20), || {
+        log().contains("reconciled:").then_some(())
+    });
+    assert!(first.is_some(), "no first reconcile:\n{}", log());
     dovecot.create_mailbox("bob", "Later");
     dovecot.delete_mailbox("alice", "New");
     dovecot.set_acl(
@@ -177,7 +184,8 @@ fn changes_on_dovecot_reach_the_master_at_the_next_reconcile() {
             && kept == format!("alice\t{OWNER}\tbob\tlrs\t"))
         .then_some(())
     });
-    assert!(reached.is_some(), "{:?}", master_table(&master));
+    assert!(reached.is_some(), "{:?}\n{}", master_table(&master), log());
+    assert!(log().contains("SIGHUP: reconciling now"), "{}", log());
 }
 
 /// A running shim, killed (by its pid) when dropped.
