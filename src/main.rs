@@ -2,13 +2,14 @@
 //!
 //! Each server role lives in its crate and gets its subcommand here when its issue lands.
 //! Today: `corvid mupdate` (the MUPDATE master) and `corvid mboxlist` (its table, from the
-//! command line), both from `corvid-mupdate`, and `corvid stats` (a proxy's per-core view, from
-//! `corvid-proxy`'s admin endpoint). To come: `corvid proxy`, `corvid backend`, `corvid shim`,
-//! `corvid demo`, `corvid bench`, `corvid tune check`.
+//! command line), both from `corvid-mupdate`, `corvid stats` (a proxy's per-core view, from
+//! `corvid-proxy`'s admin endpoint) and `corvid shim` (from `corvid-shim`). To come: `corvid
+//! backend`, `corvid demo`, `corvid bench`, `corvid tune check`.
 
 mod mboxlist;
 mod mupdate;
 mod proxy;
+mod shim;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,8 @@ enum Command {
     Proxy(proxy::Args),
     /// Read or load a running master's mailbox table (dump, load, find, list).
     Mboxlist(mboxlist::Args),
+    /// Keep the master in step with a Dovecot backend (push, remove, report conflicts).
+    Shim(shim::Args),
     /// A running proxy's per-core statistics, from its admin endpoint (a table for the NOC).
     Stats(stats::Args),
     /// Read a password on stdin and print its argon2 hash, for a configuration file.
@@ -55,6 +58,7 @@ fn main() -> anyhow::Result<()> {
         Command::Mboxlist(args) => mboxlist::run(args),
         Command::Proxy(args) => proxy::run(args),
         Command::HashPassword(args) => mupdate::hash_password(args),
+        Command::Shim(args) => shim::run(args),
         Command::Stats(args) => stats::run(args),
     };
     // Output cut short by a closed pipe (`corvid mboxlist dump | head`) is not a failure.

@@ -133,7 +133,9 @@ impl Dovecot {
 
     /// Writes the config (with `extra` at its end), the password files and the mail tree.
     fn configure(&self, users: &[(&str, &str)], extra: &str) {
-        let passwd_file = |entries: &[(&str, &str)]| -> String {
+        // `users` is the userdb too (so that `doveadm user '*'` lists them): its uid, gid and
+        // home fields are left empty for the userdb's default_fields.
+        let passwd_file = |entries: &[(&str, &str)], userdb_fields: &str| -> String {
             entries
                 .iter()
                 .map(|(user, password)| {
@@ -141,15 +143,18 @@ impl Dovecot {
                         !format!("{user}{password}").contains([':', '\n', '\r']),
                         "a user or password with ':' or a line break: {user}"
                     );
-                    format!("{user}:{{PLAIN}}{password}\n")
+                    format!("{user}:{{PLAIN}}{password}{userdb_fields}\n")
                 })
                 .collect()
         };
         let write = |name: &str, text: &str| {
             fs::write(self.dir.join(name), text).unwrap_or_else(|e| panic!("write {name}: {e}"));
         };
-        write("users", &passwd_file(users));
-        write("masters", &passwd_file(&[(MASTER_USER, MASTER_PASSWORD)]));
+        write("users", &passwd_file(users, "::::::"));
+        write(
+            "masters",
+            &passwd_file(&[(MASTER_USER, MASTER_PASSWORD)], ""),
+        );
         write("dovecot.conf", &(self.config() + extra));
 
         let mail = self.dir.join("mail");
@@ -216,8 +221,9 @@ passdb {{
   args = {d}/users
 }}
 userdb {{
-  driver = static
-  args = uid={MAIL_USER} gid={MAIL_USER} home={d}/mail/users/%u
+  driver = passwd-file
+  args = {d}/users
+  default_fields = uid={MAIL_USER} gid={MAIL_USER} home={d}/mail/users/%u
 }}
 
 mail_location = maildir:{d}/mail/users/%u:LAYOUT=fs
@@ -364,6 +370,19 @@ namespace public {{
     /// Creates mailbox `name` (`/`-separated) for `user`.
     pub fn create_mailbox(&self, user: &str, name: &str) {
         self.doveadm(&["mailbox", "create", "-u", user, name], b"");
+    }
+
+    /// Deletes `user`'s mailbox `name`, its mail included.
+    pub fn delete_mailbox(&self, user: &str, name: &str) {
+        self.doveadm(&["mailbox", "delete", "-u", user, name], b"");
+    }
+
+    /// Sets `identifier`'s rights (Dovecot's names: `lookup`, `read`, ...) on `user`'s
+    /// `mailbox`.
+    pub fn set_acl(&self, user: &str, mailbox: &str, identifier: &str, rights: &[&str]) {
+        let mut args = vec!["acl", "set", "-u", user, mailbox, identifier];
+        args.extend_from_slice(rights);
+        self.doveadm(&args, b"");
     }
 
     /// Delivers `message` into `user`'s `mailbox` while clients may be watching it (IDLE

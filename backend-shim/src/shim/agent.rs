@@ -1,0 +1,221 @@
+//! The agent: one reconcile of a Dovecot backend against the MUPDATE master, over one
+//! persistent connection.
+//!
+//! A reconcile discovers the backend ([`Doveadm::discover`]), reads the master (`LIST
+//! "server!"`, then a pipelined `FIND` for each backend mailbox the list lacks), computes the
+//! [`Plan`], and, unless it is a dry run, pipelines the plan's writes (the master answers each)
+//! and deletes the conflicting local copies when asked to. The connection is kept between
+//! reconciles and opened again after any failure.
+
+use std::fmt;
+use std::time::Duration;
+
+use corvid_mupdate::client::{Client, ClientError, Reply};
+use corvid_proto::mailbox::Namespace;
+use corvid_proto::mupdate::{CommandKind, Status};
+
+use super::dovecot::{Doveadm, DoveadmError};
+use super::reconcile::{self, MasterView, Placement, Plan};
+
+/// How many commands are in flight at once on the master connection.
+const WINDOW: usize = 64;
+
+/// Why a reconcile could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The backend could not be read.
+    #[error("discovering the backend: {0}")]
+    Discovery(#[from] DoveadmError),
+    /// The master connection failed.
+    #[error(transparent)]
+    Master(#[from] ClientError),
+    /// The master refused a read.
+    #[error("the master answered {status:?} to {command}: {text}")]
+    Refused {
+        /// The command.
+        command: &'static str,
+        /// Its status.
+        status: Status,
+        /// The status text.
+        text: String,
+    },
+}
+
+/// A user of the master (a backend role for this server) and its password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name.
+    pub user: String,
+    /// The password (never shown by `Debug`).
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an [`Agent`] works with.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The master, `host:port`.
+    pub master: String,
+    /// Who to log in to it as.
+    pub credentials: Credentials,
+    /// How long one read from the master may wait.
+    pub timeout: Duration,
+    /// This backend's server and partition.
+    pub placement: Placement,
+    /// How to run `doveadm`.
+    pub doveadm: Doveadm,
+    /// How Dovecot's names map to internal names.
+    pub namespace: Namespace,
+    /// Whether rule 3 deletes the backend's copy of a mailbox the master places elsewhere.
+    pub delete_local: bool,
+}
+
+/// One step of a plan that did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The mailbox's internal name.
+    pub name: Vec<u8>,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// What a reconcile did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The plan (for a dry run, what would have been done).
+    pub plan: Plan,
+    /// Whether the plan was only computed.
+    pub dry_run: bool,
+    /// The steps that failed (the rest were done).
+    pub failures: Vec<Failure>,
+}
+
+impl fmt::Display for Outcome {
+    /// One summary line: the counts, then the failures.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plan = &self.plan;
+        let count = |kind| plan.pushes.iter().filter(|p| p.kind == kind).count();
+        write!(
+            f,
+            "{}{} pushed, {} updated, {} removed, {} conflicts ({}), {} unmapped, {} failed",
+            if self.dry_run { "dry run: " } else { "" },
+            count(reconcile::PushKind::Create),
+            count(reconcile::PushKind::Update),
+            plan.removes.len(),
+            plan.conflicts.len(),
+            if plan.delete_local {
+                "deleted locally"
+            } else {
+                "kept"
+            },
+            plan.unmapped.len(),
+            self.failures.len(),
+        )
+    }
+}
+
+/// Keeps the master in step with one Dovecot backend.
+#[derive(Debug)]
+pub struct Agent {
+    config: AgentConfig,
+    client: Option<Client>,
+}
+
+impl Agent {
+    /// An agent; it connects at its first reconcile.
+    pub fn new(config: AgentConfig) -> Agent {
+        Agent {
+            config,
+            client: None,
+        }
+    }
+
+    /// Discovers the backend, reads the master, and applies the plan unless `dry_run`.
+    pub fn reconcile(&mut self, dry_run: bool) -> Result<Outcome, AgentError> {
+        let result = self.run(dry_run);
+        if matches!(result, Err(AgentError::Master(_))) {
+            self.client = None;
+        }
+        result
+    }
+
+    fn run(&mut self, dry_run: bool) -> Result<Outcome, AgentError> {
+        let Agent { config, client } = self;
+        let backend = config.doveadm.discover(&config.namespace)?;
+        let placement = &config.placement;
+        let mut master = MasterView::default();
+        let client = connected(client, config)?;
+        let here = client.command(CommandKind::List {
+            prefix: Some(placement.list_prefix()),
+        })?;
+        master.extend(ok("LIST", here)?.records);
+        let finds = reconcile::names_to_find(&backend, &master)
+            .into_iter()
+            .map(|name| CommandKind::Find { name });
+        for reply in client.pipeline(finds, WINDOW)? {
+            master.extend(ok("FIND", reply)?.records);
+        }
+        let plan = reconcile::plan(&backend, &master, placement, config.delete_local);
+        let mut failures = Vec::new();
+        if !dry_run {
+            let commands = plan.commands(placement);
+            let (names, commands): (Vec<_>, Vec<_>) = commands.into_iter().unzip();
+            let replies = client.pipeline(commands, WINDOW)?;
+            for (name, reply) in names.into_iter().zip(replies) {
+                if reply.status != Status::Ok {
+                    let reason = format!("master answered {:?} {}", reply.status, reply.text);
+                    failures.push(Failure { name, reason });
+                }
+            }
+            if plan.delete_local {
+                for conflict in &plan.conflicts {
+                    let origin = &conflict.origin;
+                    if let Err(error) = config.doveadm.delete_mailbox(&origin.user, &origin.mailbox)
+                    {
+                        let name = conflict.name.clone();
+                        let reason = format!("local delete: {error}");
+                        failures.push(Failure { name, reason });
+                    }
+                }
+            }
+        }
+        Ok(Outcome {
+            plan,
+            dry_run,
+            failures,
+        })
+    }
+}
+
+/// The master connection in `slot`, opened and logged in first if there is none.
+fn connected<'a>(
+    slot: &'a mut Option<Client>,
+    config: &AgentConfig,
+) -> Result<&'a mut Client, ClientError> {
+    if let Some(client) = slot {
+        return Ok(client);
+    }
+    let mut client = Client::connect(&config.master, config.timeout)?;
+    let credentials = &config.credentials;
+    client.authenticate(&credentials.user, &credentials.password, "")?;
+    Ok(slot.insert(client))
+}
+
+/// The reply, if the master answered OK.
+fn ok(command: &'static str, reply: Reply) -> Result<Reply, AgentError> {
+    match reply.status {
+        Status::Ok => Ok(reply),
+        status => Err(AgentError::Refused {
+            command,
+            status,
+            text: reply.text,
+        }),
+    }
+}
