@@ -365,3 +365,22 @@ fn doveadm_discovery_reads_a_real_dovecot() {
         [("Odd", Some(b"user.alice.Odd".as_slice())), ("a^b", None)]
     );
 }
+
+#[test]
+fn a_backend_that_lists_nothing_is_not_taken_as_emptied() {
+    // No users at all (a broken userdb looks the same): the shim must not remove the entries the
+    // master places on this server.
+    let dovecot = Dovecot::start("shim-empty", &[]);
+    let master = CorvidMaster::start_with(&["--backend", &format!("{BACKEND_USER}:be1")]);
+    let mut client = admin(&master);
+    client
+        .activate("user.alice", "be1!default", "alice\tlrs\t")
+        .unwrap();
+    client.logout();
+    let mut command = shim_command(&dovecot, &master, &["--once"]);
+    let out = run_bounded(&mut command, b"", Duration::from_secs(60)).unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains("refusing to remove them all"), "{log}");
+    assert!(master_table(&master).contains_key("user.alice"));
+}

@@ -29,6 +29,15 @@ pub enum AgentError {
     /// The master connection failed.
     #[error(transparent)]
     Master(#[from] ClientError),
+    /// The backend listed no mailbox at all while the master places some on it.
+    #[error(
+        "the backend lists no mailbox while the master places {entries} on it: refusing to \
+         remove them all (check the doveadm configuration; corvid mboxlist can remove them)"
+    )]
+    EmptyBackend {
+        /// The master's entries on this server.
+        entries: usize,
+    },
     /// The master refused a read.
     #[error("the master answered {status:?} to {command}: {text}")]
     Refused {
@@ -163,6 +172,14 @@ impl Agent {
             master.extend(ok("FIND", reply)?.records);
         }
         let plan = reconcile::plan(&backend, &master, placement, config.delete_local);
+        // A backend that lists nothing at all while the master places mailboxes on it is far
+        // more likely misread (a broken userdb, the wrong doveadm config) than emptied: removing
+        // everything would take its users out of the murder. Refuse, as loudly as possible.
+        if backend.mailboxes.is_empty() && backend.unmapped.is_empty() && !plan.removes.is_empty() {
+            return Err(AgentError::EmptyBackend {
+                entries: plan.removes.len(),
+            });
+        }
         let mut failures = Vec::new();
         if !dry_run {
             let commands = plan.commands(placement);
