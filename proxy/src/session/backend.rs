@@ -1,6 +1,8 @@
 //! The backends' side of a session: links connecting, failing and sending; each backend
 //! message is relayed to the client, gathered for the session's own use, or dropped.
 
+use std::collections::VecDeque;
+
 use super::*;
 
 impl Session {
@@ -257,6 +259,10 @@ impl Session {
         let Some(done) = link.in_flight.pop_front() else {
             return Err(LinkError::Protocol);
         };
+        if link.in_flight.is_empty() {
+            // An idle link keeps no queue.
+            link.in_flight = VecDeque::new();
+        }
         let ok = status.kind == StatusKind::Ok;
         let code_caps = match status.code {
             Some(Code::Capability(atoms)) => Some(atoms.as_bytes().to_vec()),

@@ -320,7 +320,12 @@ impl Session {
 
     /// The next thing the driver must do.
     pub fn next_action(&mut self) -> Option<Action> {
-        (!self.actions.is_empty()).then(|| self.actions.remove(0))
+        if self.actions.is_empty() {
+            // Nothing kept between commands: an idle session holds no action queue.
+            self.actions = Vec::new();
+            return None;
+        }
+        Some(self.actions.remove(0))
     }
 
     /// Are actions waiting for the driver?
