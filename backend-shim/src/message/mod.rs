@@ -1,0 +1,331 @@
+//! The MIME view of a stored message: what FETCH needs to answer ENVELOPE, BODYSTRUCTURE,
+//! BODY, BODY[section] and the RFC822 items, computed from the message's bytes alone.
+//!
+//! Sans-IO: [`Message::parse`] takes the message bytes and builds its part tree (byte ranges
+//! into those bytes, plus each part's media type); the writers append IMAP bytes to a caller's
+//! buffer, and [`Message::section`] returns the bytes of a `BODY[section]<partial>`. Nothing
+//! here fails: any input is a message, read as leniently as Dovecot reads it (bare LF line ends,
+//! a missing empty line after the header, a multipart without its final boundary, unclosed
+//! quotes and comments), and every count is of the stored bytes.
+//!
+//! # Limits
+//!
+//! Parsing is linear in the message size per nesting level, and nesting is bounded as Dovecot
+//! bounds it: a multipart or message/rfc822 part [`MAX_DEPTH`] levels deep, or past the first
+//! [`MAX_PARTS`] parts of the message, is not split further: it is a leaf, described as
+//! `text/plain`. So a hostile message of 100 000 nested parts costs at most [`MAX_DEPTH`] scans
+//! of its bytes and no deep recursion.
+//!
+//! A multipart without a boundary parameter, or in which no delimiter line is found, has one
+//! empty part, as Dovecot shows it.
+//!
+//! # Parts and sections
+//!
+//! Every part has a header range (for the top level, the message header; for a body part, its
+//! MIME header; empty when the part has none) and a body range. A message/rfc822 part's body is
+//! an embedded message, parsed as a part of its own. Part numbers follow RFC 3501 §6.4.5: the
+//! children of a multipart are numbered from 1, a non-multipart part has one part, itself, and
+//! a message/rfc822 part's numbers go on into its embedded message.
+
+mod address;
+mod content;
+mod envelope;
+pub mod fuzz;
+mod header;
+pub mod section;
+mod strings;
+mod structure;
+
+use std::ops::Range;
+
+pub use content::{Param, Structured};
+pub use header::{Field, Fields, first_field};
+pub use section::{FetchBody, Partial, Section, SectionError, SectionText};
+
+/// How deep multiparts and embedded messages nest before a part is no longer split.
+pub const MAX_DEPTH: usize = 100;
+
+/// How many parts a message may have before later parts are no longer split.
+pub const MAX_PARTS: usize = 10_000;
+
+/// A parsed message: its bytes and its part tree.
+#[derive(Debug, Clone)]
+pub struct Message<'a> {
+    bytes: &'a [u8],
+    root: Part,
+}
+
+/// One MIME entity of a message: byte ranges into the message and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Its header block, the empty line that ends it included.
+    pub header: Range<usize>,
+    /// Its body.
+    pub body: Range<usize>,
+    /// Its Content-Type as parsed, the defaults applied: `value` is `type/subtype`.
+    pub content_type: Structured,
+    /// What its body holds.
+    pub kind: Kind,
+}
+
+/// What a part's body holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// Content (text, image, ...): a leaf.
+    Single,
+    /// A multipart's body parts, in order (at least one).
+    Multipart(Vec<Part>),
+    /// A message/rfc822 part's embedded message.
+    Message(Box<Part>),
+}
+
+impl Part {
+    /// The media type and subtype, as sent (`text`, `plain`).
+    pub fn media_type(&self) -> (&[u8], &[u8]) {
+        let value = self.content_type.value.as_slice();
+        match memchr::memchr(b'/', value) {
+            Some(slash) => (
+                value.get(..slash).unwrap_or_default(),
+                value.get(slash + 1..).unwrap_or_default(),
+            ),
+            None => (value, &[]),
+        }
+    }
+
+    /// The value of Content-Type parameter `name` (ignoring ASCII case).
+    pub fn param(&self, name: &[u8]) -> Option<&[u8]> {
+        self.content_type
+            .params
+            .iter()
+            .find(|(attribute, _)| attribute.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_slice())
+    }
+
+    /// Is its type `t/s` (ignoring ASCII case)?
+    fn is(&self, t: &[u8], s: &[u8]) -> bool {
+        let (media, sub) = self.media_type();
+        media.eq_ignore_ascii_case(t) && sub.eq_ignore_ascii_case(s)
+    }
+}
+
+/// The state of one parse: the bytes and how many parts were made.
+struct Parser<'a> {
+    bytes: &'a [u8],
+    parts: usize,
+}
+
+/// The default Content-Type of a body part: message/rfc822 in a multipart/digest, else
+/// text/plain; charset=us-ascii (RFC 2046 §5.1.5, RFC 2045 §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Default {
+    Text,
+    Message,
+}
+
+impl Parser<'_> {
+    /// Parses the entity whose header starts at `range.start`, within `range`, `depth` levels
+    /// down; also says whether it ends in a multipart's epilogue (after a close delimiter).
+    fn entity(&mut self, range: Range<usize>, default: Default, depth: usize) -> (Part, bool) {
+        self.parts += 1;
+        let window = self.bytes.get(..range.end).unwrap_or_default();
+        let header_end = header::header_end(window, range.start);
+        let header = range.start..header_end;
+        let header_bytes = self.bytes.get(header.clone()).unwrap_or_default();
+        let content_type = first_field(header_bytes, b"Content-Type")
+            .map(|f| content::parse(f.value, true))
+            .filter(has_subtype)
+            .unwrap_or_else(|| default_type(default));
+        let mut part = Part {
+            header,
+            body: header_end..range.end,
+            content_type,
+            kind: Kind::Single,
+        };
+        let multipart = part.media_type().0.eq_ignore_ascii_case(b"multipart");
+        let message = part.is(b"message", b"rfc822");
+        if !multipart && !message {
+            return (part, false);
+        }
+        if depth >= MAX_DEPTH || self.parts >= MAX_PARTS {
+            part.content_type = default_type(Default::Text);
+            return (part, false);
+        }
+        if message {
+            let (inner, epilogue) = self.entity(part.body.clone(), Default::Text, depth + 1);
+            part.kind = Kind::Message(Box::new(inner));
+            return (part, epilogue);
+        }
+        let child_default = if part.is(b"multipart", b"digest") {
+            Default::Message
+        } else {
+            Default::Text
+        };
+        let boundary = part.param(b"boundary").unwrap_or_default().to_vec();
+        let (mut children, closed) =
+            self.multipart(part.body.clone(), &boundary, child_default, depth + 1);
+        if children.is_empty() {
+            // No delimiter (or no boundary): one empty part, as Dovecot shows it.
+            let end = part.body.end;
+            children.push(Part {
+                header: end..end,
+                body: end..end,
+                content_type: default_type(child_default),
+                kind: Kind::Single,
+            });
+        }
+        part.kind = Kind::Multipart(children);
+        (part, closed)
+    }
+
+    /// Splits the multipart body `range` at the delimiter lines of `boundary` and parses each
+    /// body part; the preamble and epilogue belong to no part. Also says whether the close
+    /// delimiter was found.
+    ///
+    /// The line end before a delimiter belongs to the delimiter, except after a part that ends
+    /// in an epilogue of its own: Dovecot counts that line end in the part.
+    fn multipart(
+        &mut self,
+        range: Range<usize>,
+        boundary: &[u8],
+        default: Default,
+        depth: usize,
+    ) -> (Vec<Part>, bool) {
+        let mut children = Vec::new();
+        if boundary.is_empty() {
+            return (children, false);
+        }
+        let body = self.bytes.get(range.clone()).unwrap_or_default();
+        let mut delimiter = b"--".to_vec();
+        delimiter.extend_from_slice(boundary);
+        let finder = memchr::memmem::Finder::new(&delimiter);
+        // Where the current body part starts, once the first delimiter line was seen.
+        let mut open: Option<usize> = None;
+        let mut search = 0;
+        while let Some(found) = body.get(search..).and_then(|rest| finder.find(rest)) {
+            let at = search + found;
+            search = at + delimiter.len();
+            let after = body.get(search..).unwrap_or_default();
+            let line_start = at == 0 || body.get(at - 1) == Some(&b'\n');
+            let close = after.starts_with(b"--");
+            let whole = close || matches!(after.first(), None | Some(b'\r' | b'\n' | b' ' | b'\t'));
+            if !line_start || !whole {
+                continue;
+            }
+            if let Some(start) = open.take() {
+                let line_end = if at >= 2 && body.get(at - 2) == Some(&b'\r') {
+                    2
+                } else {
+                    1
+                };
+                let end = range.start + at.saturating_sub(line_end).max(start);
+                let (mut child, epilogue) = self.entity(range.start + start..end, default, depth);
+                if epilogue {
+                    extend_body(&mut child, range.start + at);
+                }
+                children.push(child);
+            }
+            if close {
+                return (children, true);
+            }
+            let next_line = memchr::memchr(b'\n', after).map_or(body.len(), |n| search + n + 1);
+            open = Some(next_line);
+            search = next_line;
+        }
+        if let Some(start) = open {
+            children.push(
+                self.entity(range.start + start..range.end, default, depth)
+                    .0,
+            );
+        }
+        (children, false)
+    }
+}
+
+/// Moves the end of `part`'s body (and of its embedded messages' bodies) to `end`.
+fn extend_body(part: &mut Part, end: usize) {
+    part.body.end = end;
+    if let Kind::Message(inner) = &mut part.kind {
+        extend_body(inner, end);
+    }
+}
+
+/// Does a parsed Content-Type have both a type and a subtype?
+fn has_subtype(content_type: &Structured) -> bool {
+    memchr::memchr(b'/', &content_type.value)
+        .is_some_and(|slash| slash > 0 && slash + 1 < content_type.value.len())
+}
+
+/// The Content-Type a part gets when it declares none (or one without a subtype).
+fn default_type(default: Default) -> Structured {
+    match default {
+        Default::Text => Structured {
+            value: b"text/plain".to_vec(),
+            params: vec![(b"charset".to_vec(), b"us-ascii".to_vec())],
+        },
+        Default::Message => Structured {
+            value: b"message/rfc822".to_vec(),
+            params: Vec::new(),
+        },
+    }
+}
+
+impl<'a> Message<'a> {
+    /// Parses `bytes` as a message. Never fails: see the module doc for how malformed input
+    /// is read.
+    pub fn parse(bytes: &'a [u8]) -> Self {
+        let mut parser = Parser { bytes, parts: 0 };
+        let (root, _) = parser.entity(0..bytes.len(), Default::Text, 0);
+        Message { bytes, root }
+    }
+
+    /// The message's bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The top-level part (the message itself).
+    pub fn root(&self) -> &Part {
+        &self.root
+    }
+
+    /// RFC822.SIZE: the size of the message in octets.
+    pub fn size(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The bytes of `range` of the message (empty when out of bounds, which a parsed range
+    /// never is).
+    pub fn slice(&self, range: Range<usize>) -> &'a [u8] {
+        self.bytes.get(range).unwrap_or_default()
+    }
+
+    /// Appends the ENVELOPE of the message (RFC 3501 §7.4.2) to `out`.
+    pub fn write_envelope(&self, out: &mut Vec<u8>) {
+        envelope::write(self.slice(self.root.header.clone()), out);
+    }
+
+    /// Appends the BODYSTRUCTURE (`extensions`) or BODY (no extension data) of the message to
+    /// `out`.
+    pub fn write_body_structure(&self, out: &mut Vec<u8>, extensions: bool) {
+        structure::write(self, &self.root, extensions, out);
+    }
+}
+
+/// Returns a copy of `bytes` with every bare LF turned into CRLF (a bare CR stays as it is),
+/// or `bytes` itself when no LF is bare: how a server stores an appended message so that its
+/// sizes and sections count CRLF line ends, as IMAP requires (RFC 3501 §2.3.4).
+pub fn crlf_normalized(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let bare = |at: usize| at == 0 || bytes.get(at - 1) != Some(&b'\r');
+    if !memchr::memchr_iter(b'\n', bytes).any(bare) {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32);
+    let mut from = 0;
+    for at in memchr::memchr_iter(b'\n', bytes).filter(|&at| bare(at)) {
+        out.extend_from_slice(bytes.get(from..at).unwrap_or_default());
+        out.extend_from_slice(b"\r\n");
+        from = at + 1;
+    }
+    out.extend_from_slice(bytes.get(from..).unwrap_or_default());
+    std::borrow::Cow::Owned(out)
+}
