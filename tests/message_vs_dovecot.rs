@@ -214,7 +214,8 @@ fn message_views_match_dovecot() {
         );
         for item in SECTIONS {
             let dovecot = nstring_value(&ask(item));
-            let (fetch, _) = FetchBody::parse(item.as_bytes()).unwrap();
+            let item_in_list = format!("{item})");
+            let (fetch, _) = FetchBody::parse(item_in_list.as_bytes()).unwrap();
             let ours = Some(fetch.bytes(&message).into_owned());
             let show = |v: Option<Vec<u8>>| v.map_or(b"NIL".to_vec(), |v| v);
             compare(item, show(dovecot), show(ours));

@@ -147,12 +147,7 @@ impl Reader<'_> {
         match self.peek() {
             Some(Token::Special(b'<')) => {
                 self.at += 1;
-                let (route, mailbox, host, comment) = self.angle_addr();
-                let name = (phrase.words > 0)
-                    .then_some(phrase.text)
-                    .or(comment)
-                    .or(phrase.comment);
-                entries.push(address(name, route, mailbox, host));
+                entries.push(self.angle_addr(phrase));
             }
             Some(Token::Special(b':')) if !in_group => {
                 self.at += 1;
@@ -201,15 +196,9 @@ impl Reader<'_> {
         }
     }
 
-    /// Reads after `<` through `>`: route, local part, domain, and a comment inside.
-    fn angle_addr(
-        &mut self,
-    ) -> (
-        Option<Vec<u8>>,
-        Option<Vec<u8>>,
-        Option<Vec<u8>>,
-        Option<Vec<u8>>,
-    ) {
+    /// Reads after `<` through `>` (route, local part, domain) the address whose display
+    /// name is `phrase`, or a comment when the phrase has no word.
+    fn angle_addr(&mut self, phrase: Phrase) -> Entry {
         let mut route: Option<Vec<u8>> = None;
         if self.peek() == Some(&Token::Special(b'@')) {
             let mut text = Vec::new();
@@ -240,7 +229,11 @@ impl Reader<'_> {
         if self.peek() == Some(&Token::Special(b'>')) {
             self.at += 1;
         }
-        (route, Some(local.text), host, comment)
+        let name = (phrase.words > 0)
+            .then_some(phrase.text)
+            .or(comment)
+            .or(phrase.comment);
+        address(name, route, Some(local.text), host)
     }
 }
 

@@ -7,6 +7,8 @@
 //! into one parameter in section order; an encoded one (`name*=`, `name*0*=`) keeps its `*` and
 //! its `charset'language'%XX` value undecoded, as Dovecot returns it.
 
+use std::collections::HashMap;
+
 /// A parameter: attribute and value, quoting and escapes removed.
 pub type Param = (Vec<u8>, Vec<u8>);
 
@@ -206,38 +208,39 @@ fn split_2231(attribute: &[u8]) -> (&[u8], Option<u32>, bool) {
     (rest, None, encoded)
 }
 
+/// One section of a continued parameter: its number, whether it is encoded, its value.
+type ContinuationSection = (u32, bool, Vec<u8>);
+
 /// Joins RFC 2231 continuations: every `name*N[*]` becomes one `name` (or `name*` when its
-/// first section is encoded) placed where its first section was.
+/// first section is encoded) placed where its first section was. Linear in the parameters
+/// (a hash map finds each name's sections).
 fn join_continuations(params: Vec<Param>) -> Vec<Param> {
     if !params.iter().any(|(a, _)| split_2231(a).1.is_some()) {
         return params;
     }
     let mut joined: Vec<Param> = Vec::new();
-    // The sections of each continued parameter: its index in `joined` and (section, value).
-    let mut sections: Vec<(usize, Vec<u8>, Vec<(u32, bool, Vec<u8>)>)> = Vec::new();
+    // Each continued parameter's sections, by base name, and its place in `joined`.
+    let mut continued: HashMap<Vec<u8>, (usize, Vec<ContinuationSection>)> = HashMap::new();
     for (attribute, value) in params {
         match split_2231(&attribute) {
             (base, Some(section), encoded) => {
-                let base = base.to_ascii_lowercase();
-                match sections.iter_mut().find(|(_, b, _)| *b == base) {
-                    Some((_, _, parts)) => parts.push((section, encoded, value)),
-                    None => {
-                        sections.push((joined.len(), base, vec![(section, encoded, value)]));
+                let slot = continued
+                    .entry(base.to_ascii_lowercase())
+                    .or_insert_with(|| {
                         joined.push((Vec::new(), Vec::new()));
-                    }
-                }
+                        (joined.len() - 1, Vec::new())
+                    });
+                slot.1.push((section, encoded, value));
             }
             _ => joined.push((attribute, value)),
         }
     }
-    for (index, base, mut parts) in sections {
-        parts.sort_by_key(|&(section, _, _)| section);
-        let encoded = parts.first().is_some_and(|&(_, encoded, _)| encoded);
-        let mut attribute = base;
-        if encoded {
+    for (mut attribute, (index, mut sections)) in continued {
+        sections.sort_by_key(|&(section, _, _)| section);
+        if sections.first().is_some_and(|&(_, encoded, _)| encoded) {
             attribute.push(b'*');
         }
-        let value = parts.into_iter().flat_map(|(_, _, v)| v).collect();
+        let value = sections.into_iter().flat_map(|(_, _, v)| v).collect();
         if let Some(slot) = joined.get_mut(index) {
             *slot = (attribute, value);
         }

@@ -70,7 +70,7 @@ pub(crate) fn write(header: &[u8], out: &mut Vec<u8>) {
     };
     for list in [&from, sender, reply_to, &to, &cc, &bcc] {
         out.push(b' ');
-        addresses(out, &list);
+        addresses(out, list);
     }
     out.push(b' ');
     text(out, in_reply_to.last().copied());

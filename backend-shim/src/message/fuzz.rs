@@ -54,9 +54,9 @@ pub fn fuzz_message(data: &[u8]) {
         for n in &part {
             spec.extend_from_slice(format!("{n}.").as_bytes());
         }
-        spec.extend_from_slice(b"HEADER.FIELDS.NOT (Subject)]<1.7>");
+        spec.extend_from_slice(b"HEADER.FIELDS.NOT (Subject)]<1.7>)");
         if let Ok((item, consumed)) = FetchBody::parse(&spec) {
-            assert_eq!(consumed, spec.len());
+            assert_eq!(consumed, spec.len() - 1);
             assert!(item.bytes(&message).len() <= 7);
         }
     }
@@ -147,7 +147,7 @@ fn depth_after(out: &[u8]) -> Option<usize> {
                     .ok()?
                     .parse()
                     .ok()?;
-                at = close + 2 + len;
+                at = close + 3 + len;
                 continue;
             }
             _ => {}

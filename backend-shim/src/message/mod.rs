@@ -13,7 +13,8 @@
 //! Parsing is linear in the message size per nesting level, and nesting is bounded as Dovecot
 //! bounds it: a multipart or message/rfc822 part [`MAX_DEPTH`] levels deep, or past the first
 //! [`MAX_PARTS`] parts of the message, is not split further: it is a leaf, described as
-//! `text/plain`. So a hostile message of 100 000 nested parts costs at most [`MAX_DEPTH`] scans
+//! `text/plain`; and once a message has [`MAX_PARTS`] parts, a multipart's last part runs to
+//! the end of its body. So a hostile message of 100 000 nested parts costs at most [`MAX_DEPTH`] scans
 //! of its bytes and no deep recursion.
 //!
 //! A multipart without a boundary parameter, or in which no delimiter line is found, has one
@@ -211,6 +212,10 @@ impl Parser<'_> {
             if !line_start || !whole {
                 continue;
             }
+            if open.is_some() && self.parts >= MAX_PARTS {
+                // Too many parts: the last one runs to the end.
+                break;
+            }
             if let Some(start) = open.take() {
                 let line_end = if at >= 2 && body.get(at - 2) == Some(&b'\r') {
                     2
@@ -328,4 +333,110 @@ pub fn crlf_normalized(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     }
     out.extend_from_slice(bytes.get(from..).unwrap_or_default());
     std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn structure(bytes: &[u8], extensions: bool) -> String {
+        let mut out = Vec::new();
+        Message::parse(bytes).write_body_structure(&mut out, extensions);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn multipart_parts_exclude_the_line_end_before_a_delimiter() {
+        let bytes = b"Content-Type: multipart/mixed; boundary=b\r\n\r\npreamble\r\n--b\r\n\r\none\r\n--b \r\nContent-Type: text/html\r\n\r\ntwo\r\n--b--\r\nepilogue\r\n";
+        let message = Message::parse(bytes);
+        let Kind::Multipart(children) = &message.root().kind else {
+            panic!("not a multipart: {:?}", message.root());
+        };
+        let bodies: Vec<&[u8]> = children
+            .iter()
+            .map(|c| message.slice(c.body.clone()))
+            .collect();
+        assert_eq!(bodies, [&b"one"[..], b"two"]);
+        assert_eq!(children[1].media_type(), (&b"text"[..], &b"html"[..]));
+        assert_eq!(
+            structure(bytes, false),
+            "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 0)\
+             (\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 0) \"mixed\")"
+        );
+    }
+
+    #[test]
+    fn a_boundary_is_not_a_prefix_of_a_longer_one() {
+        let bytes = b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\n--bb\n--b--\n";
+        let message = Message::parse(bytes);
+        let Kind::Multipart(children) = &message.root().kind else {
+            panic!("not a multipart");
+        };
+        assert_eq!(children.len(), 1);
+        assert_eq!(message.slice(children[0].body.clone()), b"--bb");
+    }
+
+    #[test]
+    fn a_multipart_without_delimiters_has_one_empty_part() {
+        assert_eq!(
+            structure(b"Content-Type: multipart/mixed\r\n\r\nbody\r\n", true),
+            "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL) \
+             \"mixed\" NIL NIL NIL NIL)"
+        );
+    }
+
+    #[test]
+    fn digest_parts_default_to_message_rfc822() {
+        let bytes = b"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: s\r\n\r\nx\r\n--d--\r\n";
+        let message = Message::parse(bytes);
+        let part = message.part(&[1]).map(|p| &p.kind);
+        assert!(matches!(part, Some(Kind::Message(_))), "{part:?}");
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let depth = 100_000;
+        let mut bytes = Vec::new();
+        for _ in 0..depth {
+            bytes.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        }
+        bytes.extend_from_slice(b"body\r\n");
+        let message = Message::parse(&bytes);
+        let mut levels = 0;
+        let mut part = message.root();
+        while let Kind::Message(inner) = &part.kind {
+            part = inner;
+            levels += 1;
+        }
+        assert_eq!(levels, MAX_DEPTH);
+        assert_eq!(part.media_type(), (&b"text"[..], &b"plain"[..]));
+        let mut out = Vec::new();
+        message.write_body_structure(&mut out, true);
+        assert!(out.starts_with(b"(\"message\" \"rfc822\""));
+    }
+
+    #[test]
+    fn parts_are_bounded() {
+        let mut bytes = b"Content-Type: multipart/mixed; boundary=p\r\n\r\n".to_vec();
+        for _ in 0..MAX_PARTS * 2 {
+            bytes.extend_from_slice(b"--p\r\n\r\nx\r\n");
+        }
+        let message = Message::parse(&bytes);
+        let Kind::Multipart(children) = &message.root().kind else {
+            panic!("not a multipart");
+        };
+        assert_eq!(children.len(), MAX_PARTS);
+        let last = children.last().map(|c| message.slice(c.body.clone()));
+        assert!(last.is_some_and(|b| b.len() > MAX_PARTS));
+    }
+
+    #[test]
+    fn bare_line_feeds_become_crlf() {
+        assert_eq!(&*crlf_normalized(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n");
+        assert!(matches!(
+            crlf_normalized(b"a\r\nb"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(&*crlf_normalized(b"\n"), b"\r\n");
+    }
 }

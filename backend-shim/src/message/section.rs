@@ -117,7 +117,8 @@ fn byte<'a>(i: &'a [u8], b: u8, what: &'static str) -> Parsed<'a, ()> {
 
 impl<'a> FetchBody<'a> {
     /// Parses a FETCH item `BODY[section]<partial>` or `BODY.PEEK[...]` at the start of
-    /// `input`; returns it and how many bytes it took.
+    /// `input`; returns it and how many bytes it took. Something must follow the item (a
+    /// space, `)` or the line end): until then, a partial may still come.
     pub fn parse(input: &'a [u8]) -> Result<(Self, usize), SectionError> {
         let (i, ()) = keyword(input, b"BODY", "expected BODY")?;
         let (i, peek) = match i.first() {
@@ -129,6 +130,8 @@ impl<'a> FetchBody<'a> {
         let (i, section) = Section::parse(i)?;
         let (i, ()) = byte(i, b']', "expected ]")?;
         let (i, partial) = match i.first() {
+            // A partial may follow.
+            None => return Err(SectionError::Incomplete),
             Some(b'<') => {
                 let (i, origin) = lexed(lex::number(&i[1..]), "invalid partial origin")?;
                 let (i, ()) = byte(i, b'.', "expected . in partial")?;
@@ -316,4 +319,128 @@ fn header_fields(header: &[u8], names: &[AString<'_>], not: bool) -> Vec<u8> {
         out.extend_from_slice(b"\r\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(item: &str) -> (FetchBody<'_>, usize) {
+        FetchBody::parse(item.as_bytes()).unwrap_or_else(|e| panic!("{item}: {e}"))
+    }
+
+    #[test]
+    fn items_parse_with_parts_texts_and_partials() {
+        let (item, consumed) =
+            parsed("body.peek[1.2.HEADER.FIELDS (From \"To\" {2}\r\nCc)]<0.100> RFC822.SIZE");
+        assert_eq!(
+            consumed,
+            "body.peek[1.2.HEADER.FIELDS (From \"To\" {2}\r\nCc)]<0.100>".len()
+        );
+        assert!(item.peek);
+        assert_eq!(item.section.part, [1, 2]);
+        let Some(SectionText::HeaderFields { not, names }) = &item.section.text else {
+            panic!("{item:?}");
+        };
+        assert!(!not);
+        let names: Vec<Vec<u8>> = names.iter().map(AString::to_vec).collect();
+        assert_eq!(names, [b"From".to_vec(), b"To".to_vec(), b"Cc".to_vec()]);
+        assert_eq!(
+            item.partial,
+            Some(Partial {
+                origin: 0,
+                count: 100
+            })
+        );
+
+        let (item, _) = parsed("BODY[] ");
+        assert_eq!(
+            (item.peek, item.section, item.partial),
+            (false, Section::default(), None)
+        );
+        assert_eq!(
+            parsed("BODY[3.MIME] ").0.section.text,
+            Some(SectionText::Mime)
+        );
+        assert_eq!(
+            parsed("BODY[TEXT]<5.1> ").0.section.text,
+            Some(SectionText::Text)
+        );
+        let (item, _) = parsed("BODY[header.fields.not (X)] ");
+        assert!(matches!(
+            item.section.text,
+            Some(SectionText::HeaderFields { not: true, .. })
+        ));
+        assert_eq!(parsed("BODY[2] ").0.section.part, [2]);
+    }
+
+    #[test]
+    fn prefixes_are_incomplete_and_bad_items_invalid() {
+        let item = "BODY.PEEK[1.HEADER.FIELDS (A B)]<1.2>";
+        for cut in 0..item.len() {
+            assert_eq!(
+                FetchBody::parse(&item.as_bytes()[..cut]).err(),
+                Some(SectionError::Incomplete),
+                "cut at {cut}"
+            );
+        }
+        for bad in [
+            "BODX[]",
+            "BODY.PEEX[]",
+            "BODY(",
+            "BODY[0]",
+            "BODY[1.]",
+            "BODY[MIME]",
+            "BODY[1.FOO]",
+            "BODY[HEADER.FIELDS]",
+            "BODY[HEADER.FIELDS ()]",
+            "BODY[HEADER.FIELDS (A)x",
+            "BODY[HEADER.FIELDS (A{1}\r\n",
+            "BODY[]<1.0>",
+            "BODY[]<1>",
+            "BODY[1x]",
+        ] {
+            assert!(
+                matches!(
+                    FetchBody::parse(bad.as_bytes()),
+                    Err(SectionError::Invalid(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn sections_of_a_nested_message() {
+        let bytes = b"Subject: outer\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n\
+--x\r\nContent-Type: text/plain\r\n\r\nfirst\r\n\
+--x\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nFrom: a@b\r\n\r\ninner body\r\n\
+--x--\r\n";
+        let message = Message::parse(bytes);
+        let get = |item: &str| {
+            let (item, _) = parsed(item);
+            String::from_utf8_lossy(&item.bytes(&message)).into_owned()
+        };
+        assert_eq!(get("BODY[1] "), "first");
+        assert_eq!(get("BODY[1.MIME] "), "Content-Type: text/plain\r\n\r\n");
+        assert_eq!(
+            get("BODY[2.HEADER] "),
+            "Subject: inner\r\nFrom: a@b\r\n\r\n"
+        );
+        assert_eq!(get("BODY[2.TEXT] "), "inner body");
+        assert_eq!(get("BODY[2.1] "), "inner body");
+        assert_eq!(get("BODY[2.HEADER.FIELDS (from)] "), "From: a@b\r\n\r\n");
+        assert_eq!(
+            get("BODY[2.HEADER.FIELDS.NOT (from)] "),
+            "Subject: inner\r\n\r\n"
+        );
+        assert_eq!(get("BODY[1.HEADER] "), "");
+        assert_eq!(get("BODY[3] "), "");
+        assert_eq!(get("BODY[1.1.1] "), "");
+        assert_eq!(get("BODY[]<2.5> "), "bject");
+        assert_eq!(get("BODY[1]<3.100> "), "st");
+        assert_eq!(get("BODY[1]<300.1> "), "");
+        assert_eq!(message.header(), get("BODY[HEADER] ").as_bytes());
+        assert_eq!(message.text(), get("BODY[TEXT] ").as_bytes());
+    }
 }
