@@ -9,7 +9,7 @@
 //! them. Sender and Reply-To default to From.
 
 use super::address::{self, Entry};
-use super::header::Fields;
+use super::header::{Field, Fields};
 use super::strings;
 
 /// The header fields ENVELOPE reads, in its order.
@@ -33,14 +33,14 @@ const MISSING_DOMAIN: &[u8] = b"MISSING_DOMAIN";
 
 /// Appends the ENVELOPE of the message whose header block is `header`.
 pub(crate) fn write(header: &[u8], out: &mut Vec<u8>) {
-    let mut values: [Vec<&[u8]>; 10] = Default::default();
+    let mut values: [Vec<Field<'_>>; 10] = Default::default();
     for field in Fields::new(header) {
         if let Some(at) = NAMES
             .iter()
             .position(|n| n.eq_ignore_ascii_case(field.name))
             && let Some(slot) = values.get_mut(at)
         {
-            slot.push(field.value);
+            slot.push(field);
         }
     }
     let [
@@ -56,10 +56,10 @@ pub(crate) fn write(header: &[u8], out: &mut Vec<u8>) {
         message_id,
     ] = values;
     out.push(b'(');
-    text(out, date.last().copied());
+    text(out, date.last());
     out.push(b' ');
     match subject.last() {
-        Some(subject) => strings::human(out, subject.trim_ascii_start()),
+        Some(subject) => strings::human(out, subject.trimmed()),
         None => out.extend_from_slice(b"NIL"),
     }
     let sender = if sender.is_empty() { &from } else { &sender };
@@ -73,16 +73,15 @@ pub(crate) fn write(header: &[u8], out: &mut Vec<u8>) {
         addresses(out, list);
     }
     out.push(b' ');
-    text(out, in_reply_to.last().copied());
+    text(out, in_reply_to.last());
     out.push(b' ');
-    text(out, message_id.last().copied());
+    text(out, message_id.last());
     out.push(b')');
 }
 
 /// Appends an unstructured field's value, unfolded, as an nstring.
-fn text(out: &mut Vec<u8>, value: Option<&[u8]>) {
-    let value = value.map(|v| strings::unfolded(v.trim_ascii_start()));
-    strings::nstring(out, value.as_deref());
+fn text(out: &mut Vec<u8>, field: Option<&Field<'_>>) {
+    strings::nstring(out, field.map(Field::unfolded).as_deref());
 }
 
 /// `value`, or `missing` when it is absent or empty.
@@ -93,12 +92,24 @@ fn or_missing<'v>(value: &'v Option<Vec<u8>>, missing: &'v [u8]) -> &'v [u8] {
         .unwrap_or(missing)
 }
 
-/// Appends the addresses of every field in `fields`, or NIL when there is none.
-fn addresses(out: &mut Vec<u8>, fields: &[&[u8]]) {
-    let entries: Vec<Entry> = fields
-        .iter()
-        .flat_map(|v| address::parse(&strings::unfolded(v)))
-        .collect();
+/// Appends the addresses of every field in `fields`, or NIL when there is none. A field
+/// with text but no address in it counts as one address with neither mailbox nor domain, as
+/// Dovecot counts it.
+fn addresses(out: &mut Vec<u8>, fields: &[Field<'_>]) {
+    let mut entries = Vec::new();
+    for field in fields {
+        let value = field.unfolded();
+        let before = entries.len();
+        entries.extend(address::parse(&value));
+        if entries.len() == before && !value.trim_ascii().is_empty() {
+            entries.push(Entry::Address {
+                name: None,
+                route: None,
+                mailbox: None,
+                host: None,
+            });
+        }
+    }
     if entries.is_empty() {
         out.extend_from_slice(b"NIL");
         return;

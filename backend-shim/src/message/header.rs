@@ -37,20 +37,33 @@ pub struct Field<'a> {
 }
 
 impl<'a> Field<'a> {
-    /// The value unfolded (RFC 5322 §2.2.3: every line end removed, the white space after it
-    /// kept) and trimmed of white space at both ends.
+    /// The value without the blanks (spaces and tabs) that follow the colon, as Dovecot's
+    /// header parser gives it.
+    pub fn trimmed(&self) -> &'a [u8] {
+        let blanks = self
+            .value
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        self.value.get(blanks..).unwrap_or_default()
+    }
+
+    /// The [trimmed](Self::trimmed) value unfolded (RFC 5322 §2.2.3): every line end removed,
+    /// the white space after it kept, and a space put where a line end is followed by none.
     pub fn unfolded(&self) -> Cow<'a, [u8]> {
-        let value = self.value.trim_ascii();
+        let value = self.trimmed();
         if memchr::memchr2(b'\r', b'\n', value).is_none() {
             return Cow::Borrowed(value);
         }
-        Cow::Owned(
-            value
-                .iter()
-                .copied()
-                .filter(|&b| b != b'\r' && b != b'\n')
-                .collect(),
-        )
+        let mut out = Vec::with_capacity(value.len());
+        for (at, &b) in value.iter().enumerate() {
+            if b != b'\r' && b != b'\n' {
+                out.push(b);
+            } else if !matches!(value.get(at + 1), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+                out.push(b' ');
+            }
+        }
+        Cow::Owned(out)
     }
 }
 
@@ -127,6 +140,7 @@ mod tests {
         assert_eq!(fields[0].name, b"Subject");
         assert_eq!(fields[0].raw, b"Subject: a\r\n  b\r\n");
         assert_eq!(&*fields[0].unfolded(), b"a  b");
+        assert_eq!(fields[0].trimmed(), b"a\r\n  b");
         assert_eq!(fields[1].name, b"from");
         assert_eq!(fields[1].value, b"x");
         assert_eq!(fields[2].name, b"not a field");
@@ -136,5 +150,10 @@ mod tests {
             Some(&b"x"[..])
         );
         assert!(first_field(header, b"To").is_none());
+        let folded = Fields::new(b"A:\r\n b\r\nB: x\ny\r\n\r\n").next();
+        assert_eq!(
+            folded.map(|f| f.unfolded().into_owned()),
+            Some(b" b".to_vec())
+        );
     }
 }

@@ -125,7 +125,8 @@ enum Default {
 
 impl Parser<'_> {
     /// Parses the entity whose header starts at `range.start`, within `range`, `depth` levels
-    /// down; also says whether it ends in a multipart's epilogue (after a close delimiter).
+    /// down; also says whether it ends inside a close delimiter line (whose line end lies
+    /// beyond `range`).
     fn entity(&mut self, range: Range<usize>, default: Default, depth: usize) -> (Part, bool) {
         self.parts += 1;
         let window = self.bytes.get(..range.end).unwrap_or_default();
@@ -152,9 +153,9 @@ impl Parser<'_> {
             return (part, false);
         }
         if message {
-            let (inner, epilogue) = self.entity(part.body.clone(), Default::Text, depth + 1);
+            let (inner, in_close_line) = self.entity(part.body.clone(), Default::Text, depth + 1);
             part.kind = Kind::Message(Box::new(inner));
-            return (part, epilogue);
+            return (part, in_close_line);
         }
         let child_default = if part.is(b"multipart", b"digest") {
             Default::Message
@@ -162,7 +163,7 @@ impl Parser<'_> {
             Default::Text
         };
         let boundary = part.param(b"boundary").unwrap_or_default().to_vec();
-        let (mut children, closed) =
+        let (mut children, in_close_line) =
             self.multipart(part.body.clone(), &boundary, child_default, depth + 1);
         if children.is_empty() {
             // No delimiter (or no boundary): one empty part, as Dovecot shows it.
@@ -175,15 +176,16 @@ impl Parser<'_> {
             });
         }
         part.kind = Kind::Multipart(children);
-        (part, closed)
+        (part, in_close_line)
     }
 
     /// Splits the multipart body `range` at the delimiter lines of `boundary` and parses each
-    /// body part; the preamble and epilogue belong to no part. Also says whether the close
-    /// delimiter was found.
+    /// body part; the preamble and epilogue belong to no part. Also says whether `range` ends
+    /// inside the close delimiter line.
     ///
-    /// The line end before a delimiter belongs to the delimiter, except after a part that ends
-    /// in an epilogue of its own: Dovecot counts that line end in the part.
+    /// The line end before a delimiter belongs to the delimiter, except when it ends the close
+    /// delimiter line of a multipart inside the part before: as in Dovecot, that line is the
+    /// inner multipart's whole, line end included.
     fn multipart(
         &mut self,
         range: Range<usize>,
@@ -223,14 +225,18 @@ impl Parser<'_> {
                     1
                 };
                 let end = range.start + at.saturating_sub(line_end).max(start);
-                let (mut child, epilogue) = self.entity(range.start + start..end, default, depth);
-                if epilogue {
+                let (mut child, in_close_line) =
+                    self.entity(range.start + start..end, default, depth);
+                if in_close_line {
                     extend_body(&mut child, range.start + at);
                 }
                 children.push(child);
             }
             if close {
-                return (children, true);
+                let line_ends = after
+                    .get(2..)
+                    .is_some_and(|rest| memchr::memchr(b'\n', rest).is_some());
+                return (children, !line_ends);
             }
             let next_line = memchr::memchr(b'\n', after).map_or(body.len(), |n| search + n + 1);
             open = Some(next_line);

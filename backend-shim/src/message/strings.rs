@@ -6,12 +6,8 @@
 //! * [`human`]: text for people (Subject, display names): runs of white space and line ends
 //!   become one space and the ends are trimmed; if nothing changed and nothing needs escaping
 //!   or is 8-bit, it is quoted as is, otherwise it is sent as a literal.
-//! * [`unfolded`]: a header value with its line ends removed, a space put where a continuation
-//!   line started without white space.
 //!
 //! A NUL, which no IMAP string may hold outside literal8, is sent as the byte 0x80.
-
-use std::borrow::Cow;
 
 /// How many escapes a quoted string may need before a literal is sent instead.
 const MAX_ESCAPES: usize = 4;
@@ -81,23 +77,6 @@ pub(crate) fn human(out: &mut Vec<u8>, value: &[u8]) {
     }
 }
 
-/// `value` without its line ends; where a line end is followed by neither white space nor
-/// another line end, a space stands for it.
-pub(crate) fn unfolded(value: &[u8]) -> Cow<'_, [u8]> {
-    if memchr::memchr2(b'\r', b'\n', value).is_none() {
-        return Cow::Borrowed(value);
-    }
-    let mut out = Vec::with_capacity(value.len());
-    for (at, &b) in value.iter().enumerate() {
-        if b != b'\r' && b != b'\n' {
-            out.push(b);
-        } else if !matches!(value.get(at + 1), Some(b' ' | b'\t' | b'\r' | b'\n')) {
-            out.push(b' ');
-        }
-    }
-    Cow::Owned(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,12 +103,5 @@ mod tests {
         assert_eq!(written(|o| human(o, b"  ")), b"\"\"");
         assert_eq!(written(|o| human(o, b"a\r\n  b\tc ")), b"{5}\r\na b c");
         assert_eq!(written(|o| human(o, b"say \"hi\"")), b"{8}\r\nsay \"hi\"");
-    }
-
-    #[test]
-    fn unfolding_keeps_words_apart() {
-        assert_eq!(&*unfolded(b"a\r\n b"), b"a b");
-        assert_eq!(&*unfolded(b"a\nb"), b"a b");
-        assert_eq!(&*unfolded(b"ab"), b"ab");
     }
 }

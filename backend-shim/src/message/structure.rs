@@ -8,7 +8,7 @@
 
 use super::content::{self, Param};
 use super::header::{Fields, first_field};
-use super::strings::{nstring, string, unfolded};
+use super::strings::{nstring, string};
 use super::{Kind, Message, Part, envelope};
 
 /// Appends the structure of `part` of `message`.
@@ -30,9 +30,14 @@ pub(crate) fn write(message: &Message<'_>, part: &Part, extensions: bool, out: &
             }
         }
         Kind::Single | Kind::Message(_) => {
-            string(out, media);
-            out.push(b' ');
-            string(out, subtype);
+            if let Kind::Message(_) = part.kind {
+                // Whatever its case in the message, as Dovecot writes it.
+                out.extend_from_slice(b"\"message\" \"rfc822\"");
+            } else {
+                string(out, media);
+                out.push(b' ');
+                string(out, subtype);
+            }
             out.push(b' ');
             let text = media.eq_ignore_ascii_case(b"text");
             params(out, &part.content_type.params, text);
@@ -53,7 +58,7 @@ pub(crate) fn write(message: &Message<'_>, part: &Part, extensions: bool, out: &
                     continue;
                 };
                 if slot.is_none() {
-                    *slot = Some(unfolded(field.value.trim_ascii()));
+                    *slot = Some(field.unfolded());
                 }
             }
             for value in [id, description] {
