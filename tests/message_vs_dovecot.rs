@@ -7,6 +7,10 @@
 //! requires; corvid's reference backend stores it CRLF-normalized
 //! ([`corvid_shim::message::crlf_normalized`]), so that is what is compared.
 //!
+//! Every difference is reported at once (message, item, both answers). Where RFC 3501 leaves
+//! room, corvid follows Dovecot (the readings are listed in corvid-shim's `message` module
+//! doc); none of Dovecot's answers here contradicts RFC 3501, so none is overridden.
+//!
 //! Needs Dovecot unpacked by `ci/install-peers` and root; the server is started here on
 //! 127.0.0.1 and stopped by pid.
 

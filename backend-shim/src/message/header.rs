@@ -74,7 +74,7 @@ pub struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    /// The fields of `header`, a header block as [`header_end`] delimits it.
+    /// The fields of `header`: a header block (its fields, then its empty line if any).
     pub fn new(header: &'a [u8]) -> Self {
         Fields { rest: header }
     }

@@ -8,25 +8,35 @@
 //! a missing empty line after the header, a multipart without its final boundary, unclosed
 //! quotes and comments), and every count is of the stored bytes.
 //!
+//! Modules: `header` splits header fields ([`Fields`]), `content` reads structured fields
+//! (Content-Type, Content-Disposition), `address` reads address lists, `envelope` and
+//! `structure` write ENVELOPE and BODYSTRUCTURE, `strings` picks each string's form, and
+//! [`section`] parses FETCH body items and cuts sections; [`fuzz`] holds the fuzz body.
+//!
 //! # Limits
 //!
 //! Parsing is linear in the message size per nesting level, and nesting is bounded as Dovecot
 //! bounds it: a multipart or message/rfc822 part [`MAX_DEPTH`] levels deep, or past the first
 //! [`MAX_PARTS`] parts of the message, is not split further: it is a leaf, described as
 //! `text/plain`; and once a message has [`MAX_PARTS`] parts, a multipart's last part runs to
-//! the end of its body. So a hostile message of 100 000 nested parts costs at most [`MAX_DEPTH`] scans
-//! of its bytes and no deep recursion.
+//! the end of its body. So a hostile message of 100 000 nested parts costs at most
+//! [`MAX_DEPTH`] scans of its bytes and no deep recursion.
 //!
-//! A multipart without a boundary parameter, or in which no delimiter line is found, has one
-//! empty part, as Dovecot shows it.
+//! # Dovecot's readings
 //!
-//! # Parts and sections
+//! Clients are tuned to real servers, so where RFC 3501 leaves room this module answers as
+//! Dovecot 2.3 does (`tests/message_vs_dovecot.rs` checks it byte for byte):
 //!
-//! Every part has a header range (for the top level, the message header; for a body part, its
-//! MIME header; empty when the part has none) and a body range. A message/rfc822 part's body is
-//! an embedded message, parsed as a part of its own. Part numbers follow RFC 3501 §6.4.5: the
-//! children of a multipart are numbered from 1, a non-multipart part has one part, itself, and
-//! a message/rfc822 part's numbers go on into its embedded message.
+//! * a multipart without a boundary parameter, or in which no delimiter line is found, has one
+//!   empty part;
+//! * a close delimiter line followed at once by an outer delimiter keeps its line end (RFC 2046
+//!   would give that line end to the outer delimiter); the part sizes and the section bytes
+//!   agree either way;
+//! * a text part's line count is its number of line ends (a last line without one is not
+//!   counted), and a text part without a charset parameter is given `"charset" "us-ascii"`;
+//! * string forms, address placeholders, which of several same-named fields counts:
+//!   see `envelope` and `strings`;
+//! * a section naming a part the message does not have is empty, not NIL.
 
 mod address;
 mod content;
@@ -118,7 +128,7 @@ struct Parser<'a> {
 /// The default Content-Type of a body part: message/rfc822 in a multipart/digest, else
 /// text/plain; charset=us-ascii (RFC 2046 §5.1.5, RFC 2045 §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Default {
+enum DefaultType {
     Text,
     Message,
 }
@@ -127,7 +137,7 @@ impl Parser<'_> {
     /// Parses the entity whose header starts at `range.start`, within `range`, `depth` levels
     /// down; also says whether it ends inside a close delimiter line (whose line end lies
     /// beyond `range`).
-    fn entity(&mut self, range: Range<usize>, default: Default, depth: usize) -> (Part, bool) {
+    fn entity(&mut self, range: Range<usize>, default: DefaultType, depth: usize) -> (Part, bool) {
         self.parts += 1;
         let window = self.bytes.get(..range.end).unwrap_or_default();
         let header_end = header::header_end(window, range.start);
@@ -149,18 +159,19 @@ impl Parser<'_> {
             return (part, false);
         }
         if depth >= MAX_DEPTH || self.parts >= MAX_PARTS {
-            part.content_type = default_type(Default::Text);
+            part.content_type = default_type(DefaultType::Text);
             return (part, false);
         }
         if message {
-            let (inner, in_close_line) = self.entity(part.body.clone(), Default::Text, depth + 1);
+            let (inner, in_close_line) =
+                self.entity(part.body.clone(), DefaultType::Text, depth + 1);
             part.kind = Kind::Message(Box::new(inner));
             return (part, in_close_line);
         }
         let child_default = if part.is(b"multipart", b"digest") {
-            Default::Message
+            DefaultType::Message
         } else {
-            Default::Text
+            DefaultType::Text
         };
         let boundary = part.param(b"boundary").unwrap_or_default().to_vec();
         let (mut children, in_close_line) =
@@ -190,7 +201,7 @@ impl Parser<'_> {
         &mut self,
         range: Range<usize>,
         boundary: &[u8],
-        default: Default,
+        default: DefaultType,
         depth: usize,
     ) -> (Vec<Part>, bool) {
         let mut children = Vec::new();
@@ -267,13 +278,13 @@ fn has_subtype(content_type: &Structured) -> bool {
 }
 
 /// The Content-Type a part gets when it declares none (or one without a subtype).
-fn default_type(default: Default) -> Structured {
+fn default_type(default: DefaultType) -> Structured {
     match default {
-        Default::Text => Structured {
+        DefaultType::Text => Structured {
             value: b"text/plain".to_vec(),
             params: vec![(b"charset".to_vec(), b"us-ascii".to_vec())],
         },
-        Default::Message => Structured {
+        DefaultType::Message => Structured {
             value: b"message/rfc822".to_vec(),
             params: Vec::new(),
         },
@@ -285,7 +296,7 @@ impl<'a> Message<'a> {
     /// is read.
     pub fn parse(bytes: &'a [u8]) -> Self {
         let mut parser = Parser { bytes, parts: 0 };
-        let (root, _) = parser.entity(0..bytes.len(), Default::Text, 0);
+        let (root, _) = parser.entity(0..bytes.len(), DefaultType::Text, 0);
         Message { bytes, root }
     }
 
