@@ -1,7 +1,8 @@
 //! corvid's message view (corvid-shim's `message`) against a real Dovecot 2.3, byte for byte:
 //! every message of `backend-shim/tests/data/messages/` is APPENDed to Dovecot, which is asked
-//! for ENVELOPE, BODY, BODYSTRUCTURE, RFC822.SIZE and a set of `BODY.PEEK[section]<partial>`
-//! items; corvid computes the same from the message's bytes and must give the same answers.
+//! for ENVELOPE, BODY, BODYSTRUCTURE, RFC822.SIZE, RFC822.HEADER, RFC822.TEXT and a set of
+//! `BODY.PEEK[section]<partial>` items; corvid computes the same from the message's bytes and
+//! must give the same answers.
 //!
 //! Dovecot stores a message with bare LF line ends as given and serves it with CRLF, as IMAP
 //! requires; corvid's reference backend stores it CRLF-normalized
@@ -54,6 +55,11 @@ const SECTIONS: &[&str] = &[
     "BODY.PEEK[TEXT]<5.10>",
     "BODY.PEEK[1]<3.1000>",
     "BODY.PEEK[2.MIME]<10000.5>",
+    "BODY.PEEK[HEADER.FIELDS (Subject)]<4.6>",
+    "BODY.PEEK[2.1.HEADER]",
+    "BODY.PEEK[2.1.TEXT]",
+    "BODY.PEEK[1.2]",
+    "BODY.PEEK[1.1.HEADER.FIELDS.NOT (To)]",
 ];
 
 /// A minimal byte-exact IMAP client: one command at a time, literals read whole.
@@ -216,6 +222,13 @@ fn message_views_match_dovecot() {
             ask("RFC822.SIZE"),
             message.size().to_string().into_bytes(),
         );
+        for (item, ours) in [
+            ("RFC822.HEADER", message.header()),
+            ("RFC822.TEXT", message.text()),
+        ] {
+            let dovecot = nstring_value(&ask(item)).unwrap_or_default();
+            compare(item, dovecot, ours.to_vec());
+        }
         for item in SECTIONS {
             let dovecot = nstring_value(&ask(item));
             let item_in_list = format!("{item})");

@@ -87,8 +87,7 @@ fn seeded_mutations_of_the_corpus() {
 }
 
 #[test]
-fn hostile_messages() {
-    // 100 000 nested multiparts, each with its own boundary.
+fn hostile_nesting_of_multiparts_with_their_own_boundaries() {
     let mut nested = Vec::new();
     for level in 0..100_000 {
         nested.extend_from_slice(
@@ -97,14 +96,23 @@ fn hostile_messages() {
         );
     }
     fuzz_message(&nested);
-    // 100 000 nested multiparts sharing one boundary.
+}
+
+#[test]
+fn hostile_nesting_of_multiparts_sharing_a_boundary() {
     fuzz_message(&b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n".repeat(100_000));
-    // A header of a million folded lines.
+}
+
+#[test]
+fn hostile_header_of_a_million_folded_lines() {
     let mut header = b"Subject: start\r\n".to_vec();
     header.extend_from_slice(&b" more\r\n".repeat(1_000_000));
     header.extend_from_slice(b"\r\nbody");
     fuzz_message(&header);
-    // Boundary soup: many delimiter lines, parts and address groups.
+}
+
+#[test]
+fn hostile_boundary_soup() {
     let mut soup =
         b"To: g:a@b;,c@d,(x\r\nContent-Type: multipart/mixed; boundary=s\r\n\r\n".to_vec();
     soup.extend_from_slice(
