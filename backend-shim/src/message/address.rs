@@ -54,7 +54,7 @@ fn tokens(mut rest: &[u8]) -> Vec<Spaced> {
                 continue;
             }
             b'(' => {
-                let after = skip_comment(rest);
+                let after = skip_comment(rest).unwrap_or_default();
                 let inner = rest.get(1..rest.len() - after.len()).unwrap_or_default();
                 let inner = inner.strip_suffix(b")").unwrap_or(inner);
                 out.push((Token::Comment(inner.to_vec()), space));

@@ -1,9 +1,10 @@
 //! Structured MIME field values (RFC 2045 §5.1, RFC 2183, RFC 2231): a leading token or
 //! `type/subtype` and its `; attribute=value` parameters.
 //!
-//! Parsing is lenient, as mail readers and Dovecot are: comments and white space are skipped
-//! anywhere, a value may be a token or a quoted string, and a malformed parameter is dropped
-//! without losing the ones after it. RFC 2231 continuations (`name*0`, `name*1*`, ...) are joined
+//! Parsing follows Dovecot: comments and white space are skipped anywhere, a value is a token
+//! or a quoted string, a malformed parameter is dropped without losing the ones after it, and
+//! an unclosed quoted string ends the parameters, and a malformed Content-Type loses its
+//! parameters (see [`parse_media_type`]). RFC 2231 continuations (`name*0`, `name*1*`, ...) are joined
 //! into one parameter in section order; an encoded one (`name*=`, `name*0*=`) keeps its `*` and
 //! its `charset'language'%XX` value undecoded, as Dovecot returns it.
 
@@ -21,7 +22,8 @@ pub struct Structured {
     pub params: Vec<Param>,
 }
 
-/// RFC 2045 tspecials, plus the white space and controls that end a token.
+/// RFC 2045 tspecials, plus the white space and controls that end a token (8-bit bytes do
+/// not, as in Dovecot).
 fn ends_token(b: u8) -> bool {
     b <= b' '
         || b == 0x7f
@@ -50,13 +52,20 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    /// Skips white space, line ends and (nested) comments.
-    fn skip_cfws(&mut self) {
+    /// Skips white space, line ends and (nested) comments; false when a comment is not
+    /// closed (the cursor is then at the end).
+    fn skip_cfws(&mut self) -> bool {
         loop {
             match self.rest {
                 [b' ' | b'\t' | b'\r' | b'\n', rest @ ..] => self.rest = rest,
-                [b'(', ..] => self.rest = skip_comment(self.rest),
-                _ => return,
+                [b'(', ..] => match skip_comment(self.rest) {
+                    Some(rest) => self.rest = rest,
+                    None => {
+                        self.rest = &[];
+                        return false;
+                    }
+                },
+                _ => return true,
             }
         }
     }
@@ -86,26 +95,19 @@ impl<'a> Cursor<'a> {
         token
     }
 
-    /// A parameter value: a quoted string (unescaped) or a token.
-    fn value(&mut self) -> Vec<u8> {
+    /// A parameter value: a quoted string (unescaped) or a token; `None` for a quoted string
+    /// that is not closed.
+    fn value(&mut self) -> Option<Vec<u8>> {
         self.skip_cfws();
         match self.rest {
             [b'"', body @ ..] => {
                 let (value, rest) = unquote(body);
+                let closed =
+                    rest.len() < body.len() && body.get(body.len() - rest.len() - 1) == Some(&b'"');
                 self.rest = rest;
-                value
+                closed.then_some(value)
             }
-            _ => {
-                // Lenient: an unquoted value runs to the next `;` or white space.
-                let n = self
-                    .rest
-                    .iter()
-                    .position(|&b| b == b';' || b <= b' ')
-                    .unwrap_or(self.rest.len());
-                let (value, rest) = self.rest.split_at(n);
-                self.rest = rest;
-                value.to_vec()
-            }
+            _ => Some(self.token().to_vec()),
         }
     }
 
@@ -117,8 +119,8 @@ impl<'a> Cursor<'a> {
 }
 
 /// The rest of `bytes` after the comment that opens it (nested comments and quoted pairs
-/// included); the end of `bytes` when it is not closed.
-pub(crate) fn skip_comment(bytes: &[u8]) -> &[u8] {
+/// included); `None` when it is not closed.
+pub(crate) fn skip_comment(bytes: &[u8]) -> Option<&[u8]> {
     let mut depth = 0usize;
     let mut at = 0;
     while let Some(&b) = bytes.get(at) {
@@ -126,16 +128,16 @@ pub(crate) fn skip_comment(bytes: &[u8]) -> &[u8] {
             b'\\' => at += 1,
             b'(' => depth += 1,
             b')' => {
-                depth -= 1;
+                depth = depth.saturating_sub(1);
                 if depth == 0 {
-                    return bytes.get(at + 1..).unwrap_or_default();
+                    return bytes.get(at + 1..);
                 }
             }
             _ => {}
         }
         at += 1;
     }
-    &[]
+    None
 }
 
 /// The content of the quoted string whose body (after the opening quote) starts `bytes`,
@@ -161,15 +163,56 @@ pub(crate) fn unquote(bytes: &[u8]) -> (Vec<u8>, &[u8]) {
     (value, &[])
 }
 
-/// Parses a structured field value. With `media_type`, the leading value is `type/subtype`
-/// (kept as `type/subtype`; a missing subtype leaves no `/`), else one token.
-pub(crate) fn parse(field: &[u8], media_type: bool) -> Structured {
+/// Parses a structured field value whose leading value is one token (perhaps empty).
+pub(crate) fn parse(field: &[u8]) -> Structured {
+    let mut cursor = Cursor { rest: field };
+    let value = cursor.token().to_vec();
+    Structured {
+        value,
+        params: params(cursor),
+    }
+}
+
+/// Parses a Content-Type value: `type/subtype` then parameters. As Dovecot reads a
+/// malformed one: a lone token is that type with an empty subtype; anything else (no `/`
+/// after the type, or more than `;` after the subtype) is an empty type and subtype; neither
+/// has parameters.
+pub(crate) fn parse_media_type(field: &[u8]) -> Structured {
     let mut cursor = Cursor { rest: field };
     let mut value = cursor.token().to_vec();
-    if media_type && cursor.eat(b'/') {
+    if !cursor.eat(b'/') {
+        cursor.skip_cfws();
+        if !cursor.rest.is_empty() {
+            value.clear();
+        }
         value.push(b'/');
-        value.extend_from_slice(cursor.token());
+        return Structured {
+            value,
+            params: Vec::new(),
+        };
     }
+    let subtype = cursor.token();
+    let closed = cursor.skip_cfws();
+    if !closed
+        || value.is_empty()
+        || subtype.is_empty()
+        || !matches!(cursor.rest.first(), None | Some(b';'))
+    {
+        return Structured {
+            value: b"/".to_vec(),
+            params: Vec::new(),
+        };
+    }
+    value.push(b'/');
+    value.extend_from_slice(subtype);
+    Structured {
+        value,
+        params: params(cursor),
+    }
+}
+
+/// The parameters from `cursor` on.
+fn params(mut cursor: Cursor<'_>) -> Vec<Param> {
     let mut raw_params: Vec<Param> = Vec::new();
     loop {
         cursor.skip_past_semicolon();
@@ -181,13 +224,13 @@ pub(crate) fn parse(field: &[u8], media_type: bool) -> Structured {
         if attribute.is_empty() || !cursor.eat(b'=') {
             continue;
         }
-        let value = cursor.value();
+        // As in Dovecot, an unclosed quoted string ends the parameters.
+        let Some(value) = cursor.value() else {
+            break;
+        };
         raw_params.push((attribute.to_vec(), value));
     }
-    Structured {
-        value,
-        params: join_continuations(raw_params),
-    }
+    join_continuations(raw_params)
 }
 
 /// An RFC 2231 attribute split: base name, section number (if any), and whether it is encoded.
@@ -252,7 +295,7 @@ fn join_continuations(params: Vec<Param>) -> Vec<Param> {
 mod tests {
     use super::*;
 
-    fn params(s: &Structured) -> Vec<(String, String)> {
+    fn pairs(s: &Structured) -> Vec<(String, String)> {
         s.params
             .iter()
             .map(|(a, v)| {
@@ -266,35 +309,50 @@ mod tests {
 
     #[test]
     fn media_types_with_parameters_and_comments() {
-        let s = parse(
+        let s = parse_media_type(
             b"text/plain (a comment); charset=\"us\\\"ascii\";\r\n format=flowed;;junk; x=",
-            true,
         );
         assert_eq!(s.value, b"text/plain");
         assert_eq!(
-            params(&s),
+            pairs(&s),
             [
                 ("charset".into(), "us\"ascii".into()),
                 ("format".into(), "flowed".into()),
                 ("x".into(), String::new())
             ]
         );
-        assert_eq!(parse(b" TEXT ", true).value, b"TEXT");
-        assert_eq!(parse(b"", true), Structured::default());
+        assert_eq!(parse_media_type(b" text/plain (c) ").value, b"text/plain");
+        assert_eq!(parse_media_type(b"text (c)").value, b"text/");
+        assert_eq!(parse_media_type(b"text; a=b").value, b"/");
+        assert_eq!(parse_media_type(b"").value, b"/");
+        for malformed in [&b"text/"[..], b"/plain", b"text/plain junk", b"text/pl(ain"] {
+            let parsed = parse_media_type(malformed);
+            assert_eq!(
+                (parsed.value, parsed.params),
+                (b"/".to_vec(), vec![]),
+                "{malformed:?}"
+            );
+        }
+        assert_eq!(parse_media_type(b"text/pl\xe9in").value, b"text/pl\xe9in");
+        assert_eq!(parse(b""), Structured::default());
+        let disposition = parse(b"attachment; filename=a.txt; size=a\"b");
+        assert_eq!(disposition.value, b"attachment");
         assert_eq!(
-            parse(b"attachment; filename=a.txt", false).value,
-            b"attachment"
+            pairs(&disposition),
+            [
+                ("filename".into(), "a.txt".into()),
+                ("size".into(), "a".into())
+            ]
         );
     }
 
     #[test]
     fn rfc2231_continuations_are_joined() {
-        let s = parse(
+        let s = parse_media_type(
             b"application/x; name*1=\"b\"; a=1; Name*0=\"a \"; f*=utf-8''%41; g*0*=us''x; g*1=y",
-            true,
         );
         assert_eq!(
-            params(&s),
+            pairs(&s),
             [
                 ("name".into(), "a b".into()),
                 ("a".into(), "1".into()),
@@ -305,11 +363,11 @@ mod tests {
     }
 
     #[test]
-    fn unclosed_quotes_and_comments_end_at_the_end() {
+    fn unclosed_quotes_and_comments() {
         assert_eq!(unquote(b"abc"), (b"abc".to_vec(), &b""[..]));
-        assert_eq!(skip_comment(b"(a (b) c"), b"");
-        assert_eq!(skip_comment(b"(a \\) b) x"), b" x");
-        let s = parse(b"text/plain; name=\"open", true);
-        assert_eq!(params(&s), [("name".into(), "open".into())]);
+        assert_eq!(skip_comment(b"(a (b) c"), None);
+        assert_eq!(skip_comment(b"(a \\) b) x"), Some(&b" x"[..]));
+        let s = parse_media_type(b"text/plain; a=1; name=\"open; b=2");
+        assert_eq!(pairs(&s), [("a".into(), "1".into())]);
     }
 }

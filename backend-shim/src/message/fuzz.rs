@@ -102,19 +102,21 @@ fn collect_paths(
     if paths.len() > 200 {
         return;
     }
-    let children: Vec<&Part> = match &part.kind {
-        Kind::Multipart(children) => children.iter().collect(),
+    // The parts numbered under `part`, and whether their own numbers go on (a part reached
+    // as a non-multipart's one part has no numbers under it).
+    let (children, go_on): (Vec<&Part>, bool) = match &part.kind {
+        Kind::Multipart(children) => (children.iter().collect(), true),
         Kind::Message(inner) if depth > 0 => match &inner.kind {
-            Kind::Multipart(children) => children.iter().collect(),
-            _ => vec![inner.as_ref()],
+            Kind::Multipart(children) => (children.iter().collect(), true),
+            _ => (vec![inner.as_ref()], false),
         },
-        _ => vec![part],
+        _ => (vec![part], false),
     };
     for (i, child) in children.into_iter().enumerate() {
         path.push(i as u32 + 1);
         assert_eq!(message.part(path), Some(child));
         paths.push(path.clone());
-        if !std::ptr::eq(child, part) {
+        if go_on {
             collect_paths(message, child, path, paths, depth + 1);
         }
         path.pop();

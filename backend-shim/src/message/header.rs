@@ -4,8 +4,8 @@
 //! tolerates). It ends at the first empty line, which belongs to it, or at the end of the input
 //! when no empty line comes (the body is then empty). A field runs from a line start through
 //! every continuation line (one starting with a space or tab). A line without a colon is kept
-//! as a field whose name is the whole line and whose value is empty, so that no byte of the
-//! header is lost when it is copied.
+//! as a field with an empty name and value (no name matches it), so that no byte of the header
+//! is lost when it is copied.
 
 use std::borrow::Cow;
 
@@ -28,7 +28,8 @@ pub(crate) fn header_end(bytes: &[u8], start: usize) -> usize {
 /// One header field, borrowed from the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field<'a> {
-    /// The field name, as sent (compare it ignoring ASCII case).
+    /// The field name, as sent (compare it ignoring ASCII case); empty for a line without a
+    /// colon.
     pub name: &'a [u8],
     /// The value after the colon, folded as sent, without the final line end.
     pub value: &'a [u8],
@@ -107,7 +108,7 @@ impl<'a> Iterator for Fields<'a> {
                 content.get(..colon).unwrap_or_default().trim_ascii_end(),
                 content.get(colon + 1..).unwrap_or_default(),
             ),
-            None => (content, &content[content.len()..]),
+            None => (&content[..0], &content[content.len()..]),
         };
         Some(Field { name, value, raw })
     }
@@ -143,7 +144,8 @@ mod tests {
         assert_eq!(fields[0].trimmed(), b"a\r\n  b");
         assert_eq!(fields[1].name, b"from");
         assert_eq!(fields[1].value, b"x");
-        assert_eq!(fields[2].name, b"not a field");
+        assert_eq!(fields[2].name, b"");
+        assert_eq!(fields[2].raw, b"not a field\r\n");
         assert_eq!(fields[2].value, b"");
         assert_eq!(
             first_field(header, b"FROM").map(|f| f.value),

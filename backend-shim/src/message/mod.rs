@@ -73,7 +73,8 @@ pub struct Part {
     pub header: Range<usize>,
     /// Its body.
     pub body: Range<usize>,
-    /// Its Content-Type as parsed, the defaults applied: `value` is `type/subtype`.
+    /// Its Content-Type as parsed, the defaults applied: `value` is `type/subtype` (either
+    /// may be empty when the field is malformed).
     pub content_type: Structured,
     /// What its body holds.
     pub kind: Kind,
@@ -144,8 +145,7 @@ impl Parser<'_> {
         let header = range.start..header_end;
         let header_bytes = self.bytes.get(header.clone()).unwrap_or_default();
         let content_type = first_field(header_bytes, b"Content-Type")
-            .map(|f| content::parse(f.value, true))
-            .filter(has_subtype)
+            .map(|f| content::parse_media_type(f.value))
             .unwrap_or_else(|| default_type(default));
         let mut part = Part {
             header,
@@ -271,13 +271,7 @@ fn extend_body(part: &mut Part, end: usize) {
     }
 }
 
-/// Does a parsed Content-Type have both a type and a subtype?
-fn has_subtype(content_type: &Structured) -> bool {
-    memchr::memchr(b'/', &content_type.value)
-        .is_some_and(|slash| slash > 0 && slash + 1 < content_type.value.len())
-}
-
-/// The Content-Type a part gets when it declares none (or one without a subtype).
+/// The Content-Type a part gets when it declares none.
 fn default_type(default: DefaultType) -> Structured {
     match default {
         DefaultType::Text => Structured {

@@ -261,7 +261,8 @@ impl<'a> Message<'a> {
     /// The part at `path` (RFC 3501 part numbers); the message itself for an empty path.
     ///
     /// A non-multipart part has one part, itself (`1`), but, as in Dovecot, not twice in a
-    /// row: `BODY[1]` of a single-part message is its body, `BODY[1.1]` is nothing.
+    /// row: `BODY[1]` of a single-part message is its body, `BODY[1.1]` is nothing (entering
+    /// a single-part embedded message counts as its one step).
     pub fn part(&self, path: &[u32]) -> Option<&Part> {
         let mut part = &self.root;
         let mut stayed = false;
@@ -275,7 +276,7 @@ impl<'a> Message<'a> {
             }
             (part, stayed) = match &part.kind {
                 Kind::Multipart(children) => (children.get((n as usize).checked_sub(1)?)?, false),
-                _ if n == 1 && (entered || !stayed) => (part, !entered),
+                _ if n == 1 && (entered || !stayed) => (part, true),
                 _ => return None,
             };
         }
@@ -294,8 +295,8 @@ impl<'a> Message<'a> {
 }
 
 /// The fields of `header` named (or, with `not`, not named) in `names`, as sent, then an
-/// empty line. As in Dovecot, `HEADER.FIELDS.NOT` ends with the header's own empty line, so
-/// with none when the message has none.
+/// empty line. As in Dovecot, `HEADER.FIELDS` ends each field and the whole with CRLF, while
+/// `HEADER.FIELDS.NOT` copies the header's own ends (so none where the message has none).
 fn header_fields(header: &[u8], names: &[AString<'_>], not: bool) -> Vec<u8> {
     let mut wanted: Vec<Vec<u8>> = names
         .iter()
@@ -311,6 +312,9 @@ fn header_fields(header: &[u8], names: &[AString<'_>], not: bool) -> Vec<u8> {
         name.extend(field.name.iter().map(u8::to_ascii_lowercase));
         if wanted.binary_search(&name).is_ok() != not {
             out.extend_from_slice(field.raw);
+            if !not && !field.raw.ends_with(b"\n") {
+                out.extend_from_slice(b"\r\n");
+            }
         }
     }
     if not {

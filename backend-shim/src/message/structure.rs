@@ -66,7 +66,7 @@ pub(crate) fn write(message: &Message<'_>, part: &Part, extensions: bool, out: &
                 nstring(out, value.as_deref());
             }
             out.push(b' ');
-            let encoding = encoding.map(|e| content::parse(&e, false).value);
+            let encoding = encoding.map(|e| content::parse(&e).value);
             let encoding = encoding.filter(|e| !e.is_empty());
             string(out, encoding.as_deref().unwrap_or(b"7bit"));
             let body = message.slice(part.body.clone());
@@ -96,7 +96,7 @@ fn trailer(out: &mut Vec<u8>, header: &[u8]) {
     out.push(b' ');
     match first_field(header, b"Content-Disposition") {
         Some(field) => {
-            let disposition = content::parse(field.value, false);
+            let disposition = content::parse(field.value);
             out.push(b'(');
             string(out, &disposition.value);
             out.push(b' ');
