@@ -36,7 +36,14 @@
 //!   counted), and a text part without a charset parameter is given `"charset" "us-ascii"`;
 //! * string forms, address placeholders, which of several same-named fields counts:
 //!   see `envelope` and `strings`;
-//! * a section naming a part the message does not have is empty, not NIL.
+//! * a section naming a part the message does not have is empty, not NIL;
+//! * malformed Content-Type and parameters: see `content`.
+//!
+//! Two of Dovecot's readings are not followed, being wrong by the RFCs: a part's
+//! Content-Transfer-Encoding, Content-Description, Content-Disposition and Content-Language
+//! count even when it has no Content-Type (Dovecot ignores them then), and a delimiter line is
+//! the delimiter followed by nothing but white space or `--` (RFC 2046 §5.1.1; Dovecot takes
+//! any line that starts with the delimiter).
 
 mod address;
 mod content;
