@@ -175,9 +175,7 @@ impl Reader<'_> {
                 }
                 if host.is_none() && (local.quoted || local.words > 1) {
                     // Only a display name (`"Name only"`), as Dovecot reads it.
-                    self.at = start;
-                    let name = self.phrase(true);
-                    entries.push(address(Some(name.text), None, None, None));
+                    entries.push(address(Some(phrase.text), None, None, None));
                 } else if local.words > 0 || host.is_some() {
                     entries.push(address(comment, None, Some(local.text), host));
                 }
