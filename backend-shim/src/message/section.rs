@@ -164,7 +164,7 @@ impl<'a> FetchBody<'a> {
 
 impl<'a> Section<'a> {
     /// Parses the section between the brackets (`1.2.HEADER.FIELDS (From To)`), up to the `]`.
-    pub fn parse(mut i: &'a [u8]) -> Parsed<'a, Self> {
+    pub fn parse(mut i: &'a [u8]) -> Result<(&'a [u8], Self), SectionError> {
         let mut part = Vec::new();
         while i.first().is_some_and(u8::is_ascii_digit) {
             let (rest, n) = lexed(lex::number(i), "invalid part number")?;
