@@ -284,6 +284,7 @@ impl Session {
         }
         if self.links[id].state == LinkState::Ready {
             self.link_ready(id, now);
+            self.links[id].keep_relevant_capabilities();
         }
         Ok(())
     }

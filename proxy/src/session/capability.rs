@@ -6,6 +6,10 @@
 //! extension the proxy only relays (UIDPLUS, MOVE, CONDSTORE, ...) is advertised only when
 //! the user's INBOX backend has it, as Cyrus's frontend does not (its issue #1262).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 /// What the proxy implements itself, whatever the backends are.
 const OWN: &[&str] = &[
     "IMAP4rev1",
@@ -64,8 +68,30 @@ pub fn before_login(starttls_offered: bool, tls_active: bool, plaintext_allowed:
     caps
 }
 
-/// The capability atoms after login, given the INBOX backend's (space-separated atoms).
-pub fn after_login(backend: &[u8]) -> String {
+/// The capability atoms after login, given the INBOX backend's (space-separated atoms). The
+/// line is shared by every session of the thread whose backends advertise the same (there are
+/// as many distinct lines as backend builds), so an idle session does not keep its own copy.
+pub fn after_login(backend: &[u8]) -> Rc<str> {
+    thread_local! {
+        static SEEN: RefCell<HashMap<Vec<u8>, Rc<str>>> = RefCell::new(HashMap::new());
+    }
+    /// A thread keeps at most this many distinct lines (more means something odd: stop sharing).
+    const MAX_SEEN: usize = 64;
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if let Some(line) = seen.get(backend) {
+            return line.clone();
+        }
+        let line: Rc<str> = advertised_after_login(backend).into();
+        if seen.len() < MAX_SEEN {
+            seen.insert(backend.to_vec(), line.clone());
+        }
+        line
+    })
+}
+
+/// What [`after_login`] advertises for the INBOX backend's capabilities.
+fn advertised_after_login(backend: &[u8]) -> String {
     let mut caps = OWN.join(" ");
     for atom in backend.split(|&b| b == b' ') {
         let Ok(atom) = std::str::from_utf8(atom) else {

@@ -310,6 +310,25 @@ impl Link {
         }
     }
 
+    /// Forgets the capabilities the proxy no longer asks about once the link is ready (the
+    /// full list is long, and every idle session's links would keep it).
+    pub fn keep_relevant_capabilities(&mut self) {
+        const ASKED_ONCE_READY: &[&[u8]] = &[b"UNSELECT", b"CONDSTORE", b"QRESYNC", b"LITERAL+"];
+        let Some(atoms) = Atoms::new(&self.capabilities) else {
+            self.capabilities = Vec::new();
+            return;
+        };
+        let kept: Vec<&[u8]> = atoms
+            .iter()
+            .filter(|atom| {
+                ASKED_ONCE_READY
+                    .iter()
+                    .any(|asked| atom.eq_ignore_ascii_case(asked))
+            })
+            .collect();
+        self.capabilities = kept.join(&b' ');
+    }
+
     /// Logged in with known capabilities: release what was held.
     fn ready(&mut self) -> Result<(), LinkError> {
         if !self.has(b"LITERAL+") {

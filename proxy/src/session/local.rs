@@ -157,7 +157,7 @@ impl Session {
 
     pub(super) fn capabilities(&self) -> String {
         match &self.login {
-            Some(login) => login.capabilities.clone(),
+            Some(login) => login.capabilities.to_string(),
             None => capability::before_login(
                 self.config.starttls_offered,
                 self.tls_active,

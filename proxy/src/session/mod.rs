@@ -229,8 +229,9 @@ struct Login {
     viewer: Viewer,
     /// The link to the INBOX backend (logins verified there keep it).
     inbox: Option<LinkId>,
-    /// The INBOX backend's capabilities, as advertised after login.
-    capabilities: String,
+    /// The capabilities advertised after login (shared by every session of the thread that
+    /// advertises the same: see [`capability::after_login`]).
+    capabilities: std::rc::Rc<str>,
 }
 
 /// How a backend message is being handled.
