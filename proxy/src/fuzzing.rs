@@ -11,12 +11,16 @@ use corvid_proto::mailbox::name::Namespace;
 
 use crate::session::{Action, BackendLogin, Session, SessionConfig, Verify};
 
-/// The table the fuzzed session routes with: alice on two backends.
-fn table() -> MailboxTable {
+/// The table the fuzzed session (and the session's tests) route with: alice on two backends.
+pub(crate) fn table() -> MailboxTable {
     let mut table = MailboxTable::default();
-    for (seq, (name, location)) in [("user.alice", "be1!p"), ("user.alice.Archive", "be2!p")]
-        .into_iter()
-        .enumerate()
+    for (seq, (name, location)) in [
+        ("user.alice", "be1!p"),
+        ("user.alice.Archive", "be2!p"),
+        ("user.alice.Drafts", "be1!p"),
+    ]
+    .into_iter()
+    .enumerate()
     {
         table.apply(
             seq as u64 + 1,

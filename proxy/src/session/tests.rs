@@ -4,34 +4,11 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use corvid_mupdate::table::{Change, MailboxTable, State};
+use corvid_mupdate::table::MailboxTable;
 use corvid_proto::imap::framer::FramerLimits;
 use corvid_proto::mailbox::name::Namespace;
 
 use super::*;
-
-fn table() -> MailboxTable {
-    let mut table = MailboxTable::default();
-    for (seq, (name, location)) in [
-        ("user.alice", "be1!p"),
-        ("user.alice.Archive", "be2!p"),
-        ("user.alice.Drafts", "be1!p"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        table.apply(
-            seq as u64 + 1,
-            Change::Upsert {
-                name: name.as_bytes().into(),
-                location: location.as_bytes().into(),
-                acl: b"alice\tlrswipkxtecda\t".as_slice().into(),
-                state: State::Active,
-            },
-        );
-    }
-    table
-}
 
 fn config(plaintext_auth: bool, verify: Verify) -> Rc<SessionConfig> {
     Rc::new(SessionConfig {
@@ -70,7 +47,7 @@ impl Harness {
     fn with(config: Rc<SessionConfig>) -> Harness {
         let mut harness = Harness {
             session: Session::new(config, false),
-            table: table(),
+            table: crate::fuzzing::table(),
             now: Instant::now(),
             client_seen: Vec::new(),
             link_seen: Vec::new(),
