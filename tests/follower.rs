@@ -128,6 +128,17 @@ fn resumes_after_a_master_restart_and_starts_from_its_snapshot() {
     let after = resumed.position.unwrap();
     assert_eq!(after.epoch, position.epoch, "same master, same epoch");
     assert_eq!(after.seq, 108);
+    // The snapshot is written after the change is applied, on the blocking pool: wait until it
+    // is on disk (its position file is written last) before stopping the follower.
+    let on_disk = support::wait_until(Duration::from_secs(10), || {
+        let text = std::fs::read(state.join("follower.position")).ok()?;
+        let position = Position::parse(text.trim_ascii())?;
+        (position.seq == 108).then_some(())
+    });
+    assert!(
+        on_disk.is_some(),
+        "the snapshot at 108 never reached the disk"
+    );
     drop(running);
 
     // A new follower serves its snapshot at once, even with the master gone.
