@@ -1,12 +1,12 @@
 //! corvid's message view (corvid-shim's `message`) against a real Dovecot 2.3, byte for byte:
-//! every message of `backend-shim/tests/data/messages/` is APPENDed to Dovecot, which is asked
+//! every message of `proto/tests/data/messages/` is APPENDed to Dovecot, which is asked
 //! for ENVELOPE, BODY, BODYSTRUCTURE, RFC822.SIZE, RFC822.HEADER, RFC822.TEXT and a set of
 //! `BODY.PEEK[section]<partial>` items; corvid computes the same from the message's bytes and
 //! must give the same answers.
 //!
 //! Dovecot stores a message with bare LF line ends as given and serves it with CRLF, as IMAP
 //! requires; corvid's reference backend stores it CRLF-normalized
-//! ([`corvid_shim::message::crlf_normalized`]), so that is what is compared.
+//! ([`corvid_proto::message::crlf_normalized`]), so that is what is compared.
 //!
 //! Every difference is reported at once (message, item, both answers). Where RFC 3501 leaves
 //! room, corvid follows Dovecot (the readings are listed in corvid-shim's `message` module
@@ -24,7 +24,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 
-use corvid_shim::message::{FetchBody, Message, crlf_normalized};
+use corvid_proto::message::{FetchBody, Message, crlf_normalized};
 use support::dovecot::Dovecot;
 use support::{IO_TIMEOUT, XorShift};
 
@@ -196,7 +196,7 @@ fn nstring_value(value: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("backend-shim/tests/data/messages");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("proto/tests/data/messages");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

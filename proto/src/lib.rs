@@ -15,6 +15,8 @@
 //!   output; [`imap::writer`] writes the responses the proxy produces itself.
 //! * [`mailbox`]: mailbox names: modified UTF-7, the external (client) view and Cyrus internal
 //!   names, and the Cyrus *dbname* order MUPDATE lists are sorted in.
+//! * [`message`]: the MIME view of a stored message for a server's FETCH: ENVELOPE,
+//!   BODYSTRUCTURE, `BODY[section]<partial>` (used by corvid's reference backend).
 //! * [`acl`]: ACL strings as MUPDATE carries them, RFC 4314 rights and their evaluation.
 //! * [`mupdate`]: the full RFC 3656 codec, both directions, with Cyrus's wire habits.
 //! * [`fuzzing`]: the bodies of the fuzz targets in `proto/fuzz`, also replayed by `cargo test`.
@@ -26,4 +28,5 @@ pub mod fuzzing;
 pub mod imap;
 pub mod lex;
 pub mod mailbox;
+pub mod message;
 pub mod mupdate;

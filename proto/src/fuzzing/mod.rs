@@ -8,5 +8,6 @@ pub mod acl;
 pub mod command;
 pub mod framer;
 pub mod mailbox;
+pub mod message;
 pub mod mupdate;
 pub mod response;

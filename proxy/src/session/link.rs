@@ -250,8 +250,17 @@ impl Link {
             ));
         }
         self.state = LinkState::LoggingIn;
+        self.capabilities_or_ask(capabilities, false)
+    }
+
+    /// Goes on with the capabilities a response carried, or asks for them (CAPABILITY).
+    fn capabilities_or_ask(
+        &mut self,
+        capabilities: Option<&[u8]>,
+        after_login: bool,
+    ) -> Result<(), LinkError> {
         match capabilities {
-            Some(atoms) => self.capabilities_known(atoms, false),
+            Some(atoms) => self.capabilities_known(atoms, after_login),
             None => {
                 self.send_own(Purpose::Capability, b"CAPABILITY");
                 Ok(())
@@ -301,13 +310,7 @@ impl Link {
             ));
         }
         self.logged_in = true;
-        match capabilities {
-            Some(atoms) => self.capabilities_known(atoms, true),
-            None => {
-                self.send_own(Purpose::Capability, b"CAPABILITY");
-                Ok(())
-            }
-        }
+        self.capabilities_or_ask(capabilities, true)
     }
 
     /// Forgets the capabilities the proxy no longer asks about once the link is ready (the

@@ -166,8 +166,17 @@ impl Session {
         }
     }
 
+    /// CAPABILITY: `* CAPABILITY ...` and the OK.
+    pub(super) fn capability(&mut self, tag: &[u8]) {
+        let capabilities = self.capabilities();
+        if let Some(atoms) = Atoms::new(capabilities.as_bytes()) {
+            ResponseWriter::new(&mut self.output, false).capability(&atoms);
+        }
+        self.ok(tag, "CAPABILITY completed");
+    }
+
     pub(super) fn logout(&mut self, tag: &[u8]) {
-        self.output.extend_from_slice(b"* BYE Logging out\r\n");
+        self.untagged(StatusKind::Bye, "Logging out");
         self.ok(tag, "LOGOUT completed");
         self.close();
     }
@@ -214,18 +223,15 @@ impl Session {
             if capability::enableable(name, &advertised) {
                 let name = name.to_ascii_uppercase();
                 if !self.enabled.contains(&name) {
-                    // QRESYNC implies CONDSTORE (RFC 7162 §3.2.3).
                     self.enabled.push(name.clone());
                     newly.push(name);
                 }
             }
         }
-        self.output.extend_from_slice(b"* ENABLED");
-        for name in &newly {
-            self.output.push(b' ');
-            self.output.extend_from_slice(name);
+        let newly = newly.join(&b' ');
+        if let Some(atoms) = Atoms::new(&newly) {
+            ResponseWriter::new(&mut self.output, false).enabled(&atoms);
         }
-        self.output.extend_from_slice(b"\r\n");
         let enabled = self.enabled.clone();
         for link in self
             .links

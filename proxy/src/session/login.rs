@@ -15,13 +15,7 @@ impl Session {
     ) {
         let may_login = self.tls_active || self.config.plaintext_auth;
         match (head.kind, head.args) {
-            (CommandKind::Capability, _) => {
-                let caps = self.capabilities();
-                self.output.extend_from_slice(b"* CAPABILITY ");
-                self.output.extend_from_slice(caps.as_bytes());
-                self.output.extend_from_slice(b"\r\n");
-                self.ok(head.tag, "CAPABILITY completed");
-            }
+            (CommandKind::Capability, _) => self.capability(head.tag),
             (CommandKind::Noop, _) => self.ok(head.tag, "NOOP completed"),
             (CommandKind::Logout, _) => self.logout(head.tag),
             (CommandKind::Id, _) => self.id(head.tag),
@@ -68,7 +62,7 @@ impl Session {
                 match initial_response {
                     Some(response) => self.sasl_response(head.tag, response, table, now),
                     None => {
-                        self.output.extend_from_slice(b"+ \r\n");
+                        ResponseWriter::new(&mut self.output, false).continuation_base64(b"");
                         self.client = Client::SaslResponse {
                             tag: head.tag.to_vec(),
                         };
@@ -263,11 +257,7 @@ impl Session {
             inbox: Some(id),
             capabilities,
         });
-        let mut line = tag.clone();
-        line.extend_from_slice(b" OK [CAPABILITY ");
-        line.extend_from_slice(self.capabilities().as_bytes());
-        line.extend_from_slice(b"] Logged in\r\n");
-        self.output.extend_from_slice(&line);
+        self.status_with_capabilities(Some(&tag), "Logged in");
         self.actions.push(Action::LoggedIn {
             took: now.saturating_duration_since(started),
         });

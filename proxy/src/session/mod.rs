@@ -46,7 +46,7 @@ use corvid_proto::imap::command::{
     Args, CommandHead, CommandKind, HeadError, ListArgs, parse_head, parse_idle_done,
 };
 use corvid_proto::imap::framer::{Frame, FrameError, Framer, FramerLimits, LineEnd};
-use corvid_proto::imap::response::{Code, Response, StatusKind, Untagged, classify};
+use corvid_proto::imap::response::{Atoms, Code, Response, StatusKind, Untagged, classify};
 use corvid_proto::imap::writer::{Namespace as NamespaceEntry, ResponseWriter};
 use corvid_proto::mailbox::name::Namespace;
 
@@ -295,12 +295,8 @@ impl Session {
             output: Vec::new(),
             actions: Vec::new(),
         };
-        let mut greeting = b"* OK [CAPABILITY ".to_vec();
-        greeting.extend_from_slice(session.capabilities().as_bytes());
-        greeting.extend_from_slice(b"] ");
-        greeting.extend_from_slice(session.config.product.as_bytes());
-        greeting.extend_from_slice(b" ready\r\n");
-        session.output = greeting;
+        let greeting = format!("{} ready", session.config.product);
+        session.status_with_capabilities(None, &greeting);
         session
     }
 
@@ -530,7 +526,7 @@ impl Session {
                 if let LineEnd::Literal(header) = then
                     && !header.non_sync
                 {
-                    self.output.extend_from_slice(b"+ go ahead\r\n");
+                    self.go_ahead();
                 }
                 self.client = Client::Gathering(head);
             }
@@ -540,7 +536,7 @@ impl Session {
                 if let (Client::Forwarding { .. }, LineEnd::Literal(header)) = (&self.client, then)
                     && !header.non_sync
                 {
-                    self.output.extend_from_slice(b"+ go ahead\r\n");
+                    self.go_ahead();
                 } else if matches!(self.client, Client::Ready) {
                     // Answered already (BAD, NO): the rest of the message is not wanted.
                     if !self.framer.refuse_literal() {
@@ -582,13 +578,7 @@ impl Session {
             return self.before_login(&head, continues, table, now);
         }
         match head.kind {
-            CommandKind::Capability => {
-                let caps = self.capabilities();
-                self.output.extend_from_slice(b"* CAPABILITY ");
-                self.output.extend_from_slice(caps.as_bytes());
-                self.output.extend_from_slice(b"\r\n");
-                self.ok(head.tag, "CAPABILITY completed");
-            }
+            CommandKind::Capability => self.capability(head.tag),
             CommandKind::Logout => self.logout(head.tag),
             CommandKind::Id => self.id(head.tag),
             CommandKind::Namespace => self.namespace(head.tag),
@@ -664,7 +654,7 @@ impl Session {
         if let LineEnd::Literal(header) = then
             && !header.non_sync
         {
-            self.output.extend_from_slice(b"+ go ahead\r\n");
+            self.go_ahead();
         }
     }
 
@@ -724,6 +714,24 @@ impl Session {
             Some(tag),
             kind,
             code,
+            text.as_bytes(),
+        );
+    }
+
+    /// `+ go ahead`: the proxy takes a synchronizing literal itself.
+    fn go_ahead(&mut self) {
+        ResponseWriter::new(&mut self.output, false).continuation(b"go ahead");
+    }
+
+    /// A status line carrying the capabilities as its code: the greeting (no tag) or the OK
+    /// of a login.
+    fn status_with_capabilities(&mut self, tag: Option<&[u8]>, text: &str) {
+        let capabilities = self.capabilities();
+        let code = Atoms::new(capabilities.as_bytes()).map(Code::Capability);
+        let _ = ResponseWriter::new(&mut self.output, false).status(
+            tag,
+            StatusKind::Ok,
+            code.as_ref(),
             text.as_bytes(),
         );
     }

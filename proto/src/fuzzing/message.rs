@@ -6,7 +6,7 @@
 //! and body are adjacent; the message's header and text add up to its size; BODY and
 //! BODYSTRUCTURE are balanced in parentheses outside strings.
 
-use super::{FetchBody, Kind, Message, Part, Section, SectionText};
+use crate::message::{FetchBody, Kind, Message, Part, Section, SectionText};
 
 /// Parses `data` as a message and checks every view of it (panics when an invariant fails).
 pub fn fuzz_message(data: &[u8]) {
@@ -68,7 +68,7 @@ pub fn fuzz_message(data: &[u8]) {
 
 /// Checks that `part`'s ranges lie in `within`, header before body, adjacent.
 fn check_part(part: &Part, within: &std::ops::Range<usize>, depth: usize) {
-    assert!(depth <= super::MAX_DEPTH + 1);
+    assert!(depth <= crate::message::MAX_DEPTH + 1);
     assert!(within.start <= part.header.start);
     assert_eq!(part.header.end, part.body.start);
     assert!(part.header.start <= part.header.end && part.body.start <= part.body.end);

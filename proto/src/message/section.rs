@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use corvid_proto::lex::{self, AString};
+use crate::lex::{self, AString};
 
 use super::header::Fields;
 use super::{Kind, Message, Part};

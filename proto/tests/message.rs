@@ -2,7 +2,7 @@
 //! corpus (`tests/data/messages/`), on seeded mutations of them, and on generated hostile
 //! inputs (deep nesting, many parts, a huge header, boundary soup).
 
-use corvid_shim::message::fuzz::fuzz_message;
+use corvid_proto::fuzzing::message::fuzz_message;
 
 fn corpus() -> Vec<Vec<u8>> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/messages");

@@ -11,7 +11,8 @@
 //! Modules: `header` splits header fields ([`Fields`]), `content` reads structured fields
 //! (Content-Type, Content-Disposition), `address` reads address lists, `envelope` and
 //! `structure` write ENVELOPE and BODYSTRUCTURE, `strings` picks each string's form, and
-//! [`section`] parses FETCH body items and cuts sections; [`fuzz`] holds the fuzz body.
+//! [`section`] parses FETCH body items and cuts sections; the fuzz body is in
+//! [`crate::fuzzing::message`].
 //!
 //! # Limits
 //!
@@ -48,7 +49,6 @@
 mod address;
 mod content;
 mod envelope;
-pub mod fuzz;
 mod header;
 pub mod section;
 mod strings;
