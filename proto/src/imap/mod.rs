@@ -6,5 +6,6 @@
 
 pub mod command;
 pub mod framer;
+pub mod request;
 pub mod response;
 pub mod writer;

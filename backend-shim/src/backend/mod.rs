@@ -1,0 +1,6 @@
+//! `corvid backend`: corvid's reference IMAP backend, murder-aware like a Cyrus backend.
+//!
+//! * [`store`]: mailboxes and messages on disk, served from memory.
+//! * [`session`]: one client connection, sans-IO.
+pub mod session;
+pub mod store;
