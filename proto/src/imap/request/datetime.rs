@@ -25,3 +25,43 @@ pub struct DateTime {
     /// The zone's offset from UTC in minutes (`-0700` is -420).
     pub zone_minutes: i16,
 }
+
+#[allow(unused_variables, clippy::todo)]
+impl Date {
+    /// The date `days` days after 1970-01-01 (negative: before).
+    pub fn from_days(days: i64) -> Date {
+        todo!()
+    }
+
+    /// Days since 1970-01-01.
+    pub fn days(&self) -> i64 {
+        todo!()
+    }
+}
+
+#[allow(unused_variables, clippy::todo)]
+impl DateTime {
+    /// The moment `secs` after the Unix epoch, as seen in the zone `zone_minutes` east of UTC.
+    pub fn from_unix(secs: i64, zone_minutes: i16) -> DateTime {
+        todo!()
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn to_unix(&self) -> i64 {
+        todo!()
+    }
+
+    /// Writes it as INTERNALDATE shows it, quotes included: `"17-Jul-1996 02:44:25 -0700"`
+    /// (the day space-padded to two characters).
+    pub fn write_imap(&self, out: &mut Vec<u8>) {
+        todo!()
+    }
+}
+
+/// Reads an RFC 5322 `Date:` field value (`Tue, 1 Jul 2003 10:52:37 +0200`), leniently as mail
+/// in the wild needs (no day name, two-digit years, obsolete zone names, comments, extra
+/// spaces); `None` when no date can be read.
+#[allow(unused_variables, clippy::todo)]
+pub fn parse_rfc5322(value: &[u8]) -> Option<DateTime> {
+    todo!()
+}

@@ -286,3 +286,11 @@ pub fn parse_request(input: &[u8]) -> Result<Request<'_>, RequestError<'_>> {
     let _ = input;
     unimplemented!("parse_request: being written (issue 5)")
 }
+
+#[allow(clippy::todo)]
+impl Flag<'_> {
+    /// The flag as written on the wire (`\Seen`, system flags in their canonical case).
+    pub fn as_bytes(&self) -> &[u8] {
+        todo!()
+    }
+}
