@@ -2,7 +2,9 @@
 //!
 //! The mailbox table (an rkyv base plus a delta overlay, [`table`]), the MUPDATE master server
 //! with its durable store, and the follower client used by the proxy and the shim. The wire
-//! format lives in `corvid-proto::mupdate`; this crate adds state, storage and I/O.
+//! format lives in `corvid-proto::mupdate`; this crate adds state, storage and I/O. [`view`] is
+//! what the table says to one user (name resolution, LIST/LSUB, the ACL answers), shared by the
+//! proxy and the reference backend.
 
 pub mod client;
 pub mod follower;
@@ -10,3 +12,4 @@ pub mod master;
 pub mod resume;
 pub mod store;
 pub mod table;
+pub mod view;

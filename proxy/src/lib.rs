@@ -6,8 +6,8 @@
 //!
 //! * [`session`]: one client's session as a sans-IO state machine (client side, backend links,
 //!   routing); the heart of the proxy.
-//! * [`mailboxes`]: what the table says to one user: name resolution, LIST/LSUB, GETACL,
-//!   MYRIGHTS, LISTRIGHTS (pure functions over the table).
+//! * what the table says to one user (name resolution, LIST/LSUB, GETACL, MYRIGHTS,
+//!   LISTRIGHTS) is `corvid_mupdate::view`, shared with the reference backend.
 //! * [`fuzzing`]: the session's fuzz body, replayed by `cargo test`.
 //! * [`failures`]: failed logins counted per source address.
 //! * [`config`]: the TOML configuration file; [`passwords`]: the local password file;
@@ -21,7 +21,6 @@ pub mod admin;
 pub mod config;
 pub mod failures;
 pub mod fuzzing;
-pub mod mailboxes;
 pub mod passwords;
 pub mod reload;
 pub mod server;

@@ -50,7 +50,7 @@ use corvid_proto::imap::response::{Atoms, Code, Response, StatusKind, Untagged, 
 use corvid_proto::imap::writer::{Namespace as NamespaceEntry, ResponseWriter};
 use corvid_proto::mailbox::name::Namespace;
 
-use crate::mailboxes::{Subscriptions, View, Viewer, needs_subscriptions};
+use corvid_mupdate::view::{Subscriptions, View, Viewer, needs_subscriptions};
 
 pub use link::{Link, LinkError, LinkId, LinkLogin, LinkState, Purpose};
 pub use route::Refusal;

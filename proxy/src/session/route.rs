@@ -13,7 +13,7 @@ use corvid_proto::imap::command::{Args, CommandHead, CommandKind};
 use corvid_proto::imap::response::Code;
 use corvid_proto::lex::AString;
 
-use crate::mailboxes::{LookupError, View};
+use corvid_mupdate::view::{LookupError, View};
 
 /// Why a command is not relayed: each is answered `tag NO [code] text`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

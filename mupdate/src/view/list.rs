@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
-use corvid_mupdate::table::{EntryRef, State};
+use crate::table::{EntryRef, State};
 use corvid_proto::acl::Rights;
 use corvid_proto::imap::command::ListArgs;
 use corvid_proto::imap::response::{

@@ -11,7 +11,7 @@ use corvid_proto::acl::{Acl, ImplicitRights, Principal, Rights};
 use corvid_proto::imap::command::{Args, parse_head};
 use corvid_proto::mailbox::dbname::dbname_cmp;
 use corvid_proto::mailbox::name::{NameError, Namespace, NamespaceConfig, owner_of};
-use corvid_proxy::mailboxes::{
+use corvid_mupdate::view::{
     ListError, Listed, LookupError, Subscriptions, View, Viewer, needs_subscriptions,
 };
 use proptest::prelude::*;

@@ -42,7 +42,7 @@
 mod list;
 mod pattern;
 
-use corvid_mupdate::table::{EntryRef, MailboxTable, State};
+use crate::table::{EntryRef, MailboxTable, State};
 use corvid_proto::acl::{Acl, ImplicitRights, ListRights, Principal, Rights};
 use corvid_proto::imap::response::{Code, StatusKind};
 use corvid_proto::imap::writer::{ResponseWriter, WriteError};
