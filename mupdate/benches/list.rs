@@ -7,10 +7,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use corvid_mupdate::table::{Base, EntryRef, MailboxTable, State};
+use corvid_mupdate::view::{View, Viewer};
 use corvid_proto::imap::command::{Args, parse_head};
 use corvid_proto::mailbox::dbname::dbname_cmp;
 use corvid_proto::mailbox::name::Namespace;
-use corvid_mupdate::view::{View, Viewer};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// 20,000 users of 50 mailboxes each (private), plus john's 50 and 20 shared folders

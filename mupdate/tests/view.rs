@@ -7,13 +7,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use corvid_mupdate::table::{Base, Change, EntryRef, MailboxTable, State};
+use corvid_mupdate::view::{
+    ListError, Listed, LookupError, Subscriptions, View, Viewer, needs_subscriptions,
+};
 use corvid_proto::acl::{Acl, ImplicitRights, Principal, Rights};
 use corvid_proto::imap::command::{Args, parse_head};
 use corvid_proto::mailbox::dbname::dbname_cmp;
 use corvid_proto::mailbox::name::{NameError, Namespace, NamespaceConfig, owner_of};
-use corvid_mupdate::view::{
-    ListError, Listed, LookupError, Subscriptions, View, Viewer, needs_subscriptions,
-};
 use proptest::prelude::*;
 
 const ALL: &str = "lrswipkxtecdan";

@@ -2,5 +2,7 @@
 //!
 //! * [`store`]: mailboxes and messages on disk, served from memory.
 //! * [`session`]: one client connection, sans-IO.
+pub mod fetch;
+pub mod search;
 pub mod session;
 pub mod store;

@@ -162,6 +162,14 @@ pub enum SubscriptionError {
 }
 
 impl Subscriptions {
+    /// The subscriptions of a server that keeps them itself: external names (modified UTF-7),
+    /// at most [`MAX_SUBSCRIPTIONS`] of them (the rest are dropped).
+    pub fn from_names(names: impl IntoIterator<Item = Vec<u8>>) -> Subscriptions {
+        Subscriptions {
+            names: names.into_iter().take(MAX_SUBSCRIPTIONS).collect(),
+        }
+    }
+
     /// Takes one untagged reply line of the INBOX backend to `LSUB "" "*"` or
     /// `LIST (SUBSCRIBED) "" "*"` (through its line end, with any literal name).
     pub fn add_reply_line(&mut self, line: &[u8]) -> Result<(), SubscriptionError> {

@@ -120,7 +120,7 @@ impl Viewer {
     }
 
     /// The user's effective rights on `entry` (an unparsable ACL grants only implicit rights).
-    fn rights(&self, entry: &EntryRef<'_>) -> Rights {
+    pub fn rights(&self, entry: &EntryRef<'_>) -> Rights {
         let groups: Vec<&[u8]> = self.groups.iter().map(Vec::as_slice).collect();
         let principal = Principal {
             user: Some(self.userid.as_bytes()),

@@ -149,6 +149,12 @@ impl Store {
         todo!()
     }
 
+    /// The store's mailboxes as a MUPDATE-style table (name, ACL), which sessions answer LIST,
+    /// LSUB and the ACL commands from, with the proxy's code (`corvid_mupdate::view`).
+    pub fn table(&self) -> &corvid_mupdate::table::MailboxTable {
+        todo!()
+    }
+
     /// The mailbox with this internal name.
     pub fn mailbox(&self, name: &str) -> Option<&Mailbox> {
         todo!()
