@@ -25,6 +25,8 @@
 mod auth;
 mod mailboxes;
 mod selected;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 use std::fmt;

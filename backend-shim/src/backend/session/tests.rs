@@ -1,0 +1,452 @@
+//! The session against a real store in a temporary directory, with a driver stand-in that
+//! answers passwords (`pw` is right) and the master (as scripted) and records what it was asked.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use corvid_proto::mailbox::{Namespace, NamespaceConfig};
+
+use super::{Action, MasterChange, Session, SessionConfig};
+use crate::backend::store::Store;
+
+fn config() -> Arc<SessionConfig> {
+    Arc::new(SessionConfig {
+        server: "be1".into(),
+        namespace: Namespace::new(NamespaceConfig::default()).unwrap(),
+        proxy_users: vec!["proxy".into()],
+        admins: vec!["admin".into()],
+        max_message: 1 << 20,
+        autocreate_inbox: true,
+        clock: || 1_700_000_000,
+    })
+}
+
+/// One store and the sessions on it.
+struct Backend {
+    _dir: tempfile::TempDir,
+    store: Store,
+    /// Every master change asked for, in order.
+    master: Vec<MasterChange>,
+    /// Answers to give the master changes (default: accepted).
+    refusals: VecDeque<Option<String>>,
+}
+
+impl Backend {
+    fn new() -> Backend {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        Backend {
+            _dir: dir,
+            store,
+            master: Vec::new(),
+            refusals: VecDeque::new(),
+        }
+    }
+
+    fn session(&mut self) -> Session {
+        let session = Session::new(config());
+        let mut out = Vec::new();
+        session.greeting(&mut out);
+        assert!(out.starts_with(b"* OK [CAPABILITY IMAP4rev1 "), "{out:?}");
+        session
+    }
+
+    /// Feeds `input` whole, answering every action; returns the output.
+    fn send(&mut self, session: &mut Session, input: &str) -> String {
+        let mut out = Vec::new();
+        let mut input = input.as_bytes();
+        loop {
+            let feed = session.feed(&mut self.store, input, &mut out);
+            input = &input[feed.consumed..];
+            let mut action = feed.action;
+            while let Some(next) = action.take() {
+                action = match next {
+                    Action::Verify { password, .. } => {
+                        session.verified(&mut self.store, password == "pw", &mut out)
+                    }
+                    Action::Master(change) => {
+                        self.master.push(change);
+                        let result = match self.refusals.pop_front().flatten() {
+                            Some(refusal) => Err(refusal),
+                            None => Ok(()),
+                        };
+                        session.master_done(&mut self.store, result, &mut out)
+                    }
+                    Action::Close => return String::from_utf8(out).unwrap(),
+                };
+            }
+            if input.is_empty() || feed.consumed == 0 {
+                return String::from_utf8(out).unwrap();
+            }
+        }
+    }
+
+    fn login(&mut self, user: &str) -> Session {
+        let mut session = self.session();
+        let answer = self.send(&mut session, &format!("l LOGIN {user} pw\r\n"));
+        assert!(answer.starts_with("l OK [CAPABILITY "), "{answer}");
+        session
+    }
+}
+
+const MESSAGE: &str = "From: Jane <jane@example.com>\r\nTo: john@example.com\r\nSubject: hello\r\n\
+Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n\r\nHi John,\r\nlunch?\r\n";
+
+fn append(backend: &mut Backend, session: &mut Session, mailbox: &str, flags: &str) -> String {
+    let command = format!(
+        "ap APPEND {mailbox} ({flags}) {{{}+}}\r\n{MESSAGE}\r\n",
+        MESSAGE.len()
+    );
+    backend.send(session, &command)
+}
+
+#[test]
+fn login_makes_the_inbox_reserving_it_in_the_master_first() {
+    let mut backend = Backend::new();
+    backend.login("john");
+    assert_eq!(
+        backend.master,
+        [
+            MasterChange::Reserve {
+                name: "user.john".into()
+            },
+            MasterChange::Activate {
+                name: "user.john".into(),
+                acl: b"john\tlrswipkxtecdan\t".to_vec()
+            },
+        ]
+    );
+    assert!(backend.store.mailbox("user.john").is_some());
+    // The second login finds it.
+    backend.login("john");
+    assert_eq!(backend.master.len(), 2);
+}
+
+#[test]
+fn an_inbox_the_master_places_elsewhere_is_not_made_here() {
+    let mut backend = Backend::new();
+    backend
+        .refusals
+        .push_back(Some("mailbox already exists".into()));
+    backend.login("john");
+    assert!(backend.store.mailbox("user.john").is_none());
+}
+
+#[test]
+fn bad_passwords_are_refused_and_the_third_ends_the_session() {
+    let mut backend = Backend::new();
+    let mut session = backend.session();
+    for _ in 0..2 {
+        let answer = backend.send(&mut session, "a LOGIN john wrong\r\n");
+        assert_eq!(
+            answer,
+            "a NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
+        );
+    }
+    let answer = backend.send(&mut session, "a LOGIN john wrong\r\n");
+    assert!(
+        answer.ends_with("* BYE too many failed logins\r\n"),
+        "{answer}"
+    );
+    assert!(!session.is_authenticated());
+}
+
+#[test]
+fn a_proxy_user_logs_in_for_another_and_nobody_else_may() {
+    use base64::Engine as _;
+    let encode = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut backend = Backend::new();
+    let mut session = backend.session();
+    let plain = encode(b"jane\0proxy\0pw");
+    let answer = backend.send(&mut session, &format!("a AUTHENTICATE PLAIN {plain}\r\n"));
+    assert!(answer.starts_with("a OK [CAPABILITY"), "{answer}");
+    assert!(backend.store.mailbox("user.jane").is_some());
+
+    let mut session = backend.session();
+    let plain = encode(b"jane\0john\0pw");
+    let answer = backend.send(&mut session, &format!("a AUTHENTICATE PLAIN {plain}\r\n"));
+    assert!(
+        answer.starts_with("a NO [AUTHENTICATIONFAILED]"),
+        "{answer}"
+    );
+
+    // Without an initial response, after a continuation.
+    let mut session = backend.session();
+    let answer = backend.send(&mut session, "b AUTHENTICATE PLAIN\r\n");
+    assert_eq!(answer, "+ \r\n");
+    let answer = backend.send(&mut session, &format!("{}\r\n", encode(b"\0john\0pw")));
+    assert!(answer.starts_with("b OK [CAPABILITY"), "{answer}");
+}
+
+#[test]
+fn commands_before_login_are_refused() {
+    let mut backend = Backend::new();
+    let mut session = backend.session();
+    let answer = backend.send(&mut session, "a SELECT INBOX\r\nb NOOP\r\nc FOO\r\n");
+    assert_eq!(
+        answer,
+        "a BAD Please login first\r\nb OK Completed\r\nc BAD unknown command\r\n"
+    );
+}
+
+#[test]
+fn create_rename_delete_keep_the_master_in_step() {
+    let mut backend = Backend::new();
+    let mut session = backend.login("john");
+    backend.master.clear();
+    assert_eq!(
+        backend.send(&mut session, "c CREATE Sent\r\n"),
+        "c OK Completed\r\n"
+    );
+    assert_eq!(
+        backend.master,
+        [
+            MasterChange::Reserve {
+                name: "user.john.Sent".into()
+            },
+            MasterChange::Activate {
+                name: "user.john.Sent".into(),
+                acl: b"john\tlrswipkxtecdan\t".to_vec()
+            },
+        ]
+    );
+    let answer = backend.send(&mut session, "c CREATE Sent\r\n");
+    assert_eq!(answer, "c NO [ALREADYEXISTS] Mailbox already exists\r\n");
+    backend.master.clear();
+    assert_eq!(
+        backend.send(&mut session, "r RENAME Sent Outbox\r\n"),
+        "r OK Completed\r\n"
+    );
+    assert_eq!(
+        backend.master[0],
+        MasterChange::Reserve {
+            name: "user.john.Outbox".into()
+        }
+    );
+    assert!(
+        matches!(&backend.master[1], MasterChange::Activate { name, .. } if name == "user.john.Outbox")
+    );
+    assert_eq!(
+        backend.master[2],
+        MasterChange::Delete {
+            name: "user.john.Sent".into()
+        }
+    );
+    backend.master.clear();
+    assert_eq!(
+        backend.send(&mut session, "d DELETE Outbox\r\n"),
+        "d OK Completed\r\n"
+    );
+    assert_eq!(
+        backend.master,
+        [MasterChange::Delete {
+            name: "user.john.Outbox".into()
+        }]
+    );
+    let answer = backend.send(&mut session, "d DELETE INBOX\r\n");
+    assert_eq!(answer, "d NO Cannot delete INBOX\r\n");
+}
+
+#[test]
+fn a_name_the_master_refuses_is_not_created() {
+    let mut backend = Backend::new();
+    let mut session = backend.login("john");
+    backend
+        .refusals
+        .push_back(Some("mailbox already exists".into()));
+    let answer = backend.send(&mut session, "c CREATE Drafts\r\n");
+    assert!(answer.starts_with("c NO [ALREADYEXISTS]"), "{answer}");
+    assert!(backend.store.mailbox("user.john.Drafts").is_none());
+    // A master that fails the ACTIVATE: the mailbox is undone here.
+    backend
+        .refusals
+        .extend([None, Some("connection lost".into())]);
+    let answer = backend.send(&mut session, "c CREATE Drafts\r\n");
+    assert!(answer.starts_with("c NO [UNAVAILABLE]"), "{answer}");
+    assert!(backend.store.mailbox("user.john.Drafts").is_none());
+}
+
+#[test]
+fn append_select_fetch_store_search_expunge() {
+    let mut backend = Backend::new();
+    let mut session = backend.login("john");
+    let answer = append(&mut backend, &mut session, "INBOX", "\\Flagged");
+    assert!(answer.starts_with("ap OK [APPENDUID "), "{answer}");
+    append(&mut backend, &mut session, "INBOX", "");
+    let answer = backend.send(&mut session, "s SELECT INBOX\r\n");
+    assert!(answer.contains("* 2 EXISTS\r\n* 2 RECENT\r\n"), "{answer}");
+    assert!(answer.contains("* OK [UNSEEN 1]"), "{answer}");
+    assert!(
+        answer.ends_with("s OK [READ-WRITE] Completed\r\n"),
+        "{answer}"
+    );
+
+    let answer = backend.send(&mut session, "f FETCH 1:* (UID FLAGS)\r\n");
+    assert_eq!(
+        answer,
+        "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))\r\n* 2 FETCH (UID 2 FLAGS (\\Recent))\r\n\
+         f OK Completed\r\n"
+    );
+    // A body fetch without PEEK sets \Seen and reports it.
+    let answer = backend.send(&mut session, "f FETCH 2 BODY[HEADER.FIELDS (SUBJECT)]\r\n");
+    assert!(answer.contains("Subject: hello\r\n\r\n"), "{answer}");
+    assert!(answer.contains("\\Seen"), "{answer}");
+    let answer = backend.send(&mut session, "n NOOP\r\n");
+    assert_eq!(
+        answer, "n OK Completed\r\n",
+        "no echo of the session's own change"
+    );
+
+    let answer = backend.send(
+        &mut session,
+        "s SEARCH UNSEEN\r\ns2 UID SEARCH FLAGGED SUBJECT hello\r\n",
+    );
+    assert_eq!(
+        answer,
+        "* SEARCH 1\r\ns OK Completed\r\n* SEARCH 1\r\ns2 OK Completed\r\n"
+    );
+
+    let answer = backend.send(&mut session, "st STORE 1 +FLAGS (\\Deleted)\r\n");
+    assert_eq!(
+        answer,
+        "* 1 FETCH (FLAGS (\\Flagged \\Deleted \\Recent))\r\nst OK Completed\r\n"
+    );
+    let answer = backend.send(&mut session, "e EXPUNGE\r\n");
+    assert_eq!(answer, "* 1 EXPUNGE\r\ne OK Completed\r\n");
+    let answer = backend.send(&mut session, "f FETCH 1 UID\r\n");
+    assert_eq!(answer, "* 1 FETCH (UID 2)\r\nf OK Completed\r\n");
+    let answer = backend.send(&mut session, "f FETCH 2 UID\r\n");
+    assert_eq!(answer, "f BAD Invalid message sequence number\r\n");
+}
+
+#[test]
+fn copy_and_move_answer_copyuid_and_move_expunges_the_source() {
+    let mut backend = Backend::new();
+    let mut session = backend.login("john");
+    backend.send(&mut session, "c CREATE Archive\r\n");
+    for _ in 0..3 {
+        append(&mut backend, &mut session, "INBOX", "\\Seen");
+    }
+    backend.send(&mut session, "s SELECT INBOX\r\n");
+    let validity = backend
+        .store
+        .mailbox("user.john.Archive")
+        .unwrap()
+        .uid_validity;
+    let answer = backend.send(&mut session, "c COPY 1:2 Archive\r\n");
+    assert_eq!(
+        answer,
+        format!("c OK [COPYUID {validity} 1:2 1:2] Completed\r\n")
+    );
+    let answer = backend.send(&mut session, "m UID MOVE 2:3 Archive\r\n");
+    assert_eq!(
+        answer,
+        format!(
+            "* OK [COPYUID {validity} 2:3 3:4] Moved\r\n* 3 EXPUNGE\r\n* 2 EXPUNGE\r\nm OK Completed\r\n"
+        )
+    );
+    let archive = backend.store.mailbox("user.john.Archive").unwrap();
+    assert_eq!(archive.messages.len(), 4);
+    assert!(
+        archive
+            .messages
+            .iter()
+            .all(|m| m.flags.contains(crate::backend::store::SystemFlags::SEEN))
+    );
+    let answer = backend.send(&mut session, "c COPY 1 Nowhere\r\n");
+    assert_eq!(answer, "c NO [TRYCREATE] Mailbox does not exist\r\n");
+}
+
+#[test]
+fn idle_reports_what_other_sessions_change() {
+    let mut backend = Backend::new();
+    let mut watcher = backend.login("john");
+    let mut writer = backend.login("john");
+    append(&mut backend, &mut writer, "INBOX", "");
+    backend.send(&mut watcher, "s SELECT INBOX\r\n");
+    assert_eq!(backend.send(&mut watcher, "i IDLE\r\n"), "+ idling\r\n");
+    append(&mut backend, &mut writer, "INBOX", "");
+    let mut out = Vec::new();
+    watcher.refresh(&backend.store, &mut out);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "* 2 EXISTS\r\n* 2 RECENT\r\n"
+    );
+    backend.send(
+        &mut writer,
+        "s SELECT INBOX\r\nst STORE 1 +FLAGS.SILENT (\\Deleted)\r\ne EXPUNGE\r\n",
+    );
+    let mut out = Vec::new();
+    watcher.refresh(&backend.store, &mut out);
+    assert_eq!(String::from_utf8(out).unwrap(), "* 1 EXPUNGE\r\n");
+    assert_eq!(
+        backend.send(&mut watcher, "DONE\r\n"),
+        "i OK IDLE terminated\r\n"
+    );
+}
+
+#[test]
+fn jane_shares_her_inbox_and_john_lists_and_reads_it() {
+    let mut backend = Backend::new();
+    let mut jane = backend.login("jane");
+    append(&mut backend, &mut jane, "INBOX", "");
+    backend.master.clear();
+    assert_eq!(
+        backend.send(&mut jane, "a SETACL INBOX john lrs\r\n"),
+        "a OK Completed\r\n"
+    );
+    assert_eq!(
+        backend.master,
+        [MasterChange::Activate {
+            name: "user.jane".into(),
+            acl: b"jane\tlrswipkxtecdan\tjohn\tlrs\t".to_vec()
+        }]
+    );
+    let mut john = backend.login("john");
+    let answer = backend.send(&mut john, "l LIST \"\" *\r\n");
+    assert!(answer.contains("\"Other Users/jane\"\r\n"), "{answer}");
+    let answer = backend.send(&mut john, "s EXAMINE \"Other Users/jane\"\r\n");
+    assert!(answer.contains("* 1 EXISTS"), "{answer}");
+    let answer = backend.send(&mut john, "f FETCH 1 BODY.PEEK[TEXT]\r\n");
+    assert!(answer.contains("Hi John,\r\nlunch?\r\n"), "{answer}");
+    let answer = backend.send(&mut john, "a SETACL \"Other Users/jane\" john lrswi\r\n");
+    assert!(answer.starts_with("a NO [NOPERM]"), "{answer}");
+    let answer = backend.send(&mut john, "a MYRIGHTS \"Other Users/jane\"\r\n");
+    assert_eq!(
+        answer,
+        "* MYRIGHTS \"Other Users/jane\" lrs\r\na OK Completed\r\n"
+    );
+}
+
+#[test]
+fn literals_get_a_continuation_and_oversized_ones_are_refused() {
+    let mut backend = Backend::new();
+    let mut session = backend.session();
+    let answer = backend.send(&mut session, "a LOGIN {4}\r\n");
+    assert_eq!(answer, "+ go ahead\r\n");
+    let answer = backend.send(&mut session, "john pw\r\n");
+    assert!(answer.starts_with("a OK"), "{answer}");
+    let answer = backend.send(&mut session, "b APPEND INBOX {999999999}\r\n");
+    assert!(answer.starts_with("b BAD"), "{answer}");
+    let answer = backend.send(&mut session, "c NOOP\r\n");
+    assert_eq!(answer, "c OK Completed\r\n");
+}
+
+#[test]
+fn status_and_subscriptions() {
+    let mut backend = Backend::new();
+    let mut session = backend.login("john");
+    append(&mut backend, &mut session, "INBOX", "");
+    let answer = backend.send(&mut session, "s STATUS INBOX (MESSAGES UNSEEN UIDNEXT)\r\n");
+    assert_eq!(
+        answer,
+        "* STATUS INBOX (MESSAGES 1 UNSEEN 1 UIDNEXT 2)\r\ns OK Completed\r\n"
+    );
+    backend.send(&mut session, "c CREATE Lists\r\n");
+    assert_eq!(
+        backend.send(&mut session, "u SUBSCRIBE Lists\r\n"),
+        "u OK Completed\r\n"
+    );
+    let answer = backend.send(&mut session, "l LSUB \"\" *\r\n");
+    assert_eq!(answer, "* LSUB () \"/\" Lists\r\nl OK Completed\r\n");
+}
