@@ -1,0 +1,281 @@
+//! SEARCH evaluation of the reference backend: whether one stored message matches a SEARCH key.
+//!
+//! Sans-IO: [`matches`] takes the key, the message as a [`Candidate`] (with its sequence number
+//! and whether it is `\Recent` for the session) and the mailbox's [`Bounds`] (what `*` stands
+//! for), and answers. Flags, dates, sizes and numbers come from the store's metadata; header
+//! keys read the header fields in place; only BODY needs the MIME view, built at most once per
+//! candidate, and the `Date:` field is read at most once.
+//!
+//! String keys match substrings ignoring ASCII case. Header values are unfolded and their
+//! RFC 2047 encoded words decoded first (UTF-8, US-ASCII and ISO-8859-1 words; a word in
+//! another charset is compared as sent). Recursion follows the key's nesting, which the request
+//! parser bounds ([`corvid_proto::imap::request::MAX_DEPTH`]).
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
+use base64::Engine;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use corvid_proto::imap::request::datetime::parse_rfc5322;
+use corvid_proto::imap::request::search::DateCmp;
+use corvid_proto::imap::request::{Date, Flag, SearchKey};
+use corvid_proto::lex::AString;
+use corvid_proto::message::{Fields, Message as MimeMessage, first_field};
+use memchr::memmem::Finder;
+
+use super::store::{Message, SystemFlags};
+
+/// One message as SEARCH sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'m> {
+    /// Its sequence number in the session.
+    pub seq: u32,
+    /// The message.
+    pub message: &'m Message,
+    /// Is it `\Recent` for the session?
+    pub recent: bool,
+}
+
+/// What `*` stands for in the key's sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// The largest sequence number (the number of messages).
+    pub largest_seq: u32,
+    /// The largest UID in the mailbox.
+    pub largest_uid: u32,
+}
+
+/// Does `candidate` match `key`?
+pub fn matches(key: &SearchKey<'_>, candidate: &Candidate<'_>, bounds: Bounds) -> bool {
+    Evaluation {
+        candidate,
+        bounds,
+        mime: OnceCell::new(),
+        sent: OnceCell::new(),
+    }
+    .matches(key)
+}
+
+/// The evaluation of one key against one candidate, with what was read of it so far.
+struct Evaluation<'c, 'm> {
+    candidate: &'c Candidate<'m>,
+    bounds: Bounds,
+    mime: OnceCell<MimeMessage<'m>>,
+    sent: OnceCell<Option<Date>>,
+}
+
+impl<'m> Evaluation<'_, 'm> {
+    fn matches(&self, key: &SearchKey<'_>) -> bool {
+        let candidate = self.candidate;
+        let message = candidate.message;
+        match key {
+            SearchKey::And(keys) => keys.iter().all(|key| self.matches(key)),
+            SearchKey::Or(a, b) => self.matches(a) || self.matches(b),
+            SearchKey::Not(key) => !self.matches(key),
+            SearchKey::All => true,
+            SearchKey::SequenceSet(set) => set.contains(candidate.seq, self.bounds.largest_seq),
+            SearchKey::Uid(set) => set.contains(message.uid, self.bounds.largest_uid),
+            SearchKey::Flag(flag) => self.has_flag(flag),
+            SearchKey::New => candidate.recent && !message.flags.contains(SystemFlags::SEEN),
+            SearchKey::Old => !candidate.recent,
+            SearchKey::InternalDate(cmp, date) => on_day(*cmp, message.internal_date.date, *date),
+            SearchKey::SentDate(cmp, date) => self
+                .sent_date()
+                .is_some_and(|sent| on_day(*cmp, sent, *date)),
+            SearchKey::Larger(n) => message.bytes.len() > *n as usize,
+            SearchKey::Smaller(n) => message.bytes.len() < *n as usize,
+            SearchKey::Header(name, value) => {
+                let needle = Needle::new(value);
+                Fields::new(&message.bytes)
+                    .filter(|field| name.eq_ignore_ascii_case(field.name))
+                    .any(|field| needle.found_in(&decode_words(&field.unfolded())))
+            }
+            SearchKey::Body(value) => Needle::new(value).found_in(self.mime().text()),
+            SearchKey::Text(value) => {
+                let needle = Needle::new(value);
+                needle.found_in(&message.bytes)
+                    || Fields::new(&message.bytes)
+                        .any(|field| needle.found_in(&decode_words(&field.unfolded())))
+            }
+        }
+    }
+
+    fn has_flag(&self, flag: &Flag<'_>) -> bool {
+        let message = self.candidate.message;
+        let system = match flag {
+            Flag::Seen => SystemFlags::SEEN,
+            Flag::Answered => SystemFlags::ANSWERED,
+            Flag::Flagged => SystemFlags::FLAGGED,
+            Flag::Deleted => SystemFlags::DELETED,
+            Flag::Draft => SystemFlags::DRAFT,
+            Flag::Recent => return self.candidate.recent,
+            Flag::Keyword(name) | Flag::Extension(name) => {
+                return message
+                    .keywords
+                    .iter()
+                    .any(|keyword| keyword.eq_ignore_ascii_case(name));
+            }
+        };
+        message.flags.contains(system)
+    }
+
+    /// The MIME view, parsed on first use.
+    fn mime(&self) -> &MimeMessage<'m> {
+        let bytes: &'m [u8] = &self.candidate.message.bytes;
+        self.mime.get_or_init(|| MimeMessage::parse(bytes))
+    }
+
+    /// The day of the `Date:` field, read on first use; `None` without a readable one.
+    fn sent_date(&self) -> Option<Date> {
+        *self.sent.get_or_init(|| {
+            let field = first_field(&self.candidate.message.bytes, b"Date")?;
+            parse_rfc5322(&field.unfolded()).map(|sent| sent.date)
+        })
+    }
+}
+
+/// Does a message's `day` stand in relation `cmp` to the key's `date`?
+fn on_day(cmp: DateCmp, day: Date, date: Date) -> bool {
+    match cmp {
+        DateCmp::Before => day < date,
+        DateCmp::On => day == date,
+        DateCmp::Since => day >= date,
+    }
+}
+
+/// How much of a haystack is lowered at a time, bounding the memory one search takes.
+const CHUNK: usize = 64 * 1024;
+
+/// A search string, ready to be found in haystacks ignoring ASCII case, in linear time.
+struct Needle {
+    len: usize,
+    finder: Finder<'static>,
+}
+
+impl Needle {
+    fn new(value: &AString<'_>) -> Needle {
+        let lowered = value.to_vec().to_ascii_lowercase();
+        Needle {
+            len: lowered.len(),
+            finder: Finder::new(&lowered).into_owned(),
+        }
+    }
+
+    /// Is the needle in `haystack` (always, when it is empty)? The haystack is lowered a chunk
+    /// at a time, each chunk overlapping the next by the needle's length less one.
+    fn found_in(&self, haystack: &[u8]) -> bool {
+        if self.len == 0 {
+            return true;
+        }
+        let mut lowered = Vec::with_capacity(haystack.len().min(CHUNK + self.len));
+        let mut start = 0;
+        while start < haystack.len() {
+            let end = start.saturating_add(CHUNK + self.len - 1).min(haystack.len());
+            let window = haystack.get(start..end).unwrap_or_default();
+            lowered.clear();
+            lowered.extend(window.iter().map(u8::to_ascii_lowercase));
+            if self.finder.find(&lowered).is_some() {
+                return true;
+            }
+            start += CHUNK;
+        }
+        false
+    }
+}
+
+/// Base64 as encoded words carry it: padding optional.
+const WORD_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// `value` with its RFC 2047 encoded words (`=?charset?B|Q?text?=`) decoded to UTF-8, and the
+/// white space between two adjacent encoded words dropped. A word that cannot be decoded (an
+/// unknown charset, bad base64) stays as sent.
+fn decode_words(value: &[u8]) -> Cow<'_, [u8]> {
+    if memchr::memmem::find(value, b"=?").is_none() {
+        return Cow::Borrowed(value);
+    }
+    let mut out = Vec::with_capacity(value.len());
+    let mut rest = value;
+    // Did the last thing copied end with a decoded word?
+    let mut after_word = false;
+    while let Some(at) = memchr::memmem::find(rest, b"=?") {
+        let (before, word) = rest.split_at(at);
+        match encoded_word(word) {
+            Some((text, len)) => {
+                let only_blanks = before.iter().all(|b| matches!(b, b' ' | b'\t'));
+                if !(after_word && only_blanks) {
+                    out.extend_from_slice(before);
+                }
+                out.extend_from_slice(&text);
+                after_word = true;
+                rest = word.get(len..).unwrap_or_default();
+            }
+            None => {
+                out.extend_from_slice(before);
+                out.extend_from_slice(b"=?");
+                after_word = false;
+                rest = word.get(2..).unwrap_or_default();
+            }
+        }
+    }
+    out.extend_from_slice(rest);
+    Cow::Owned(out)
+}
+
+/// Decodes the encoded word at the start of `input` (which starts with `=?`): its text in
+/// UTF-8 and the word's length; `None` when it is not a word this decoder reads.
+fn encoded_word(input: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let mut pieces = input.get(2..)?.splitn(3, |&b| b == b'?');
+    let charset = pieces.next()?;
+    let encoding = pieces.next()?;
+    let tail = pieces.next()?;
+    let text_len = memchr::memmem::find(tail, b"?=")?;
+    let text = tail.get(..text_len)?;
+    if text.iter().any(|b| b.is_ascii_whitespace()) {
+        return None;
+    }
+    let raw = match encoding {
+        b"B" | b"b" => WORD_BASE64.decode(text).ok()?,
+        b"Q" | b"q" => quoted_printable_word(text)?,
+        _ => return None,
+    };
+    // RFC 2231 §5: `charset*language`.
+    let charset = charset.split(|&b| b == b'*').next().unwrap_or_default();
+    let utf8 = if charset.eq_ignore_ascii_case(b"utf-8") || charset.eq_ignore_ascii_case(b"us-ascii")
+    {
+        raw
+    } else if charset.eq_ignore_ascii_case(b"iso-8859-1") || charset.eq_ignore_ascii_case(b"latin1")
+    {
+        raw.iter().map(|&b| char::from(b)).collect::<String>().into_bytes()
+    } else {
+        return None;
+    };
+    let len = input.len() - tail.len() + text_len + 2;
+    Some((utf8, len))
+}
+
+/// The Q encoding of RFC 2047 §4.2: `_` for a space, `=XX` for any octet.
+fn quoted_printable_word(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b'_' => out.push(b' '),
+            b'=' => {
+                let high = hex_digit(*bytes.next()?)?;
+                let low = hex_digit(*bytes.next()?)?;
+                out.push(high << 4 | low);
+            }
+            _ => out.push(b),
+        }
+    }
+    Some(out)
+}
+
+/// The value of a hexadecimal digit.
+fn hex_digit(b: u8) -> Option<u8> {
+    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
