@@ -189,3 +189,222 @@ fn write_literal(out: &mut Vec<u8>, bytes: &[u8]) {
         out.extend_from_slice(bytes);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::testing::{at, corpus, stored};
+
+    /// The FETCH response for `attrs` of `message` as message number `seq`.
+    fn fetch(
+        seq: u32,
+        message: &Message,
+        recent: bool,
+        attrs: &[FetchAttr<'_>],
+        uid: bool,
+    ) -> String {
+        let mut out = Vec::new();
+        write_fetch(&mut out, seq, message, recent, attrs, uid);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// A body item, parsed as a client sends it.
+    fn item(text: &str) -> FetchAttr<'_> {
+        let (body, _) = FetchBody::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{text}: {e}"));
+        FetchAttr::Section(body)
+    }
+
+    fn simple() -> Message {
+        stored(
+            7,
+            SystemFlags::SEEN,
+            &["$Junk"],
+            at(2024, 3, 5, 9, 60),
+            &corpus("01-simple.eml"),
+        )
+    }
+
+    const SIMPLE_HEADER: &str = "From: Carol <carol@example.org>\r\nTo: alice@example.org\r\n\
+Subject: Hello\r\nDate: Mon, 7 Feb 1994 21:52:25 -0800\r\nMessage-ID: <1@example.org>\r\n\r\n";
+    const SIMPLE_TEXT: &str = "Hello, world.\r\nSecond line.\r\n";
+
+    #[test]
+    fn uid_fetch_puts_uid_first_and_keeps_the_order_asked() {
+        let message = simple();
+        assert_eq!(
+            fetch(
+                3,
+                &message,
+                false,
+                &[FetchAttr::Flags, FetchAttr::Rfc822Size],
+                true
+            ),
+            "* 3 FETCH (UID 7 FLAGS (\\Seen $Junk) RFC822.SIZE 170)\r\n"
+        );
+        assert_eq!(
+            fetch(
+                3,
+                &message,
+                true,
+                &[FetchAttr::Rfc822Size, FetchAttr::Uid],
+                true
+            ),
+            "* 3 FETCH (RFC822.SIZE 170 UID 7)\r\n"
+        );
+        assert_eq!(
+            fetch(
+                12,
+                &message,
+                false,
+                &[FetchAttr::Uid, FetchAttr::Flags],
+                false
+            ),
+            "* 12 FETCH (UID 7 FLAGS (\\Seen $Junk))\r\n"
+        );
+    }
+
+    #[test]
+    fn flag_lists_put_system_flags_then_keywords_then_recent() {
+        let mut out = Vec::new();
+        let every = SystemFlags::SEEN
+            | SystemFlags::ANSWERED
+            | SystemFlags::FLAGGED
+            | SystemFlags::DELETED
+            | SystemFlags::DRAFT;
+        write_flags(
+            &mut out,
+            every,
+            &[b"$Forwarded"[..].into(), b"work"[..].into()],
+            true,
+        );
+        assert_eq!(
+            out,
+            b"(\\Seen \\Answered \\Flagged \\Deleted \\Draft $Forwarded work \\Recent)"
+        );
+        out.clear();
+        write_flags(&mut out, SystemFlags::NONE, &[], false);
+        assert_eq!(out, b"()");
+        out.clear();
+        write_flags(
+            &mut out,
+            SystemFlags::DRAFT | SystemFlags::ANSWERED,
+            &[],
+            true,
+        );
+        assert_eq!(out, b"(\\Answered \\Draft \\Recent)");
+    }
+
+    #[test]
+    fn sections_are_named_as_asked_with_literal_payloads() {
+        let message = simple();
+        let attrs = [
+            item("BODY.PEEK[HEADER.FIELDS (From \"To\")] "),
+            item("BODY[]<6.5> "),
+            item("body[text] "),
+            item("BODY.PEEK[1]<20.100> "),
+            item("BODY[HEADER.FIELDS.NOT (Message-ID Date from TO)] "),
+        ];
+        assert_eq!(
+            fetch(1, &message, false, &attrs, false),
+            "* 1 FETCH (BODY[HEADER.FIELDS (From To)] {58}\r\n\
+From: Carol <carol@example.org>\r\nTo: alice@example.org\r\n\r\n \
+BODY[]<6> {5}\r\nCarol \
+BODY[TEXT] {29}\r\nHello, world.\r\nSecond line.\r\n \
+BODY[1]<20> {9}\r\nd line.\r\n \
+BODY[HEADER.FIELDS.NOT (Message-ID Date from TO)] {18}\r\nSubject: Hello\r\n\r\n)\r\n"
+        );
+    }
+
+    #[test]
+    fn parts_of_a_nested_message_are_named_by_number() {
+        let message = stored(
+            2,
+            SystemFlags::NONE,
+            &[],
+            at(2024, 1, 1, 0, 0),
+            &corpus("05-nested-rfc822.eml"),
+        );
+        let attrs = [
+            item("BODY.PEEK[1.MIME] "),
+            item("BODY.PEEK[2.HEADER.FIELDS (subject)] "),
+            item("BODY.PEEK[2.1] "),
+            item("BODY.PEEK[2.2] "),
+            item("BODY.PEEK[9] "),
+        ];
+        assert_eq!(
+            fetch(1, &message, false, &attrs, false),
+            "* 1 FETCH (BODY[1.MIME] {46}\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n \
+BODY[2.HEADER.FIELDS (subject)] {18}\r\nSubject: inner\r\n\r\n \
+BODY[2.1] {11}\r\ninner plain \
+BODY[2.2] {17}\r\n<b>inner html</b> \
+BODY[9] {0}\r\n)\r\n"
+        );
+    }
+
+    #[test]
+    fn rfc822_items_are_named_as_such() {
+        let message = simple();
+        let attrs = [
+            FetchAttr::Rfc822Header,
+            FetchAttr::Rfc822Text,
+            FetchAttr::Rfc822,
+        ];
+        assert_eq!(
+            fetch(4, &message, false, &attrs, false),
+            format!(
+                "* 4 FETCH (RFC822.HEADER {{141}}\r\n{SIMPLE_HEADER} RFC822.TEXT {{29}}\r\n{SIMPLE_TEXT} \
+RFC822 {{170}}\r\n{SIMPLE_HEADER}{SIMPLE_TEXT})\r\n"
+            )
+        );
+    }
+
+    #[test]
+    fn envelope_and_structures_come_from_the_mime_view() {
+        let message = simple();
+        let attrs = [
+            FetchAttr::Envelope,
+            FetchAttr::Body,
+            FetchAttr::BodyStructure,
+        ];
+        let carol = "((\"Carol\" NIL \"carol\" \"example.org\"))";
+        assert_eq!(
+            fetch(1, &message, false, &attrs, false),
+            format!(
+                "* 1 FETCH (ENVELOPE (\"Mon, 7 Feb 1994 21:52:25 -0800\" \"Hello\" {carol} {carol} {carol} \
+((NIL NIL \"alice\" \"example.org\")) NIL NIL NIL \"<1@example.org>\") \
+BODY (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 29 2) \
+BODYSTRUCTURE (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 29 2 NIL NIL NIL NIL))\r\n"
+            )
+        );
+    }
+
+    #[test]
+    fn payloads_carry_any_octet_and_nul_as_0x80() {
+        let bytes = b"Subject: x\r\n\r\na\0b\xff\r\n";
+        let message = stored(1, SystemFlags::NONE, &[], at(2024, 1, 1, 0, 0), bytes);
+        let mut out = Vec::new();
+        write_fetch(
+            &mut out,
+            1,
+            &message,
+            false,
+            &[FetchAttr::Rfc822Text],
+            false,
+        );
+        assert_eq!(out, b"* 1 FETCH (RFC822.TEXT {6}\r\na\x80b\xff\r\n)\r\n");
+    }
+
+    #[test]
+    fn only_unpeeked_bodies_set_seen() {
+        assert!(!sets_seen(&[
+            FetchAttr::Flags,
+            FetchAttr::Rfc822Header,
+            FetchAttr::BodyStructure
+        ]));
+        assert!(!sets_seen(&[item("BODY.PEEK[] ")]));
+        assert!(sets_seen(&[FetchAttr::Uid, item("BODY[1]<0.10> ")]));
+        assert!(sets_seen(&[FetchAttr::Rfc822]));
+        assert!(sets_seen(&[FetchAttr::Rfc822Text]));
+        assert!(!sets_seen(&[]));
+    }
+}

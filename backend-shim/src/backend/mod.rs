@@ -8,3 +8,5 @@ pub mod fetch;
 pub mod search;
 pub mod session;
 pub mod store;
+#[cfg(test)]
+mod testing;

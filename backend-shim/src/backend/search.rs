@@ -15,8 +15,8 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 
 use base64::Engine;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use corvid_proto::imap::request::datetime::parse_rfc5322;
 use corvid_proto::imap::request::search::DateCmp;
 use corvid_proto::imap::request::{Date, Flag, SearchKey};
@@ -171,7 +171,9 @@ impl Needle {
         let mut lowered = Vec::with_capacity(haystack.len().min(CHUNK + self.len));
         let mut start = 0;
         while start < haystack.len() {
-            let end = start.saturating_add(CHUNK + self.len - 1).min(haystack.len());
+            let end = start
+                .saturating_add(CHUNK + self.len - 1)
+                .min(haystack.len());
             let window = haystack.get(start..end).unwrap_or_default();
             lowered.clear();
             lowered.extend(window.iter().map(u8::to_ascii_lowercase));
@@ -244,12 +246,16 @@ fn encoded_word(input: &[u8]) -> Option<(Vec<u8>, usize)> {
     };
     // RFC 2231 §5: `charset*language`.
     let charset = charset.split(|&b| b == b'*').next().unwrap_or_default();
-    let utf8 = if charset.eq_ignore_ascii_case(b"utf-8") || charset.eq_ignore_ascii_case(b"us-ascii")
+    let utf8 = if charset.eq_ignore_ascii_case(b"utf-8")
+        || charset.eq_ignore_ascii_case(b"us-ascii")
     {
         raw
     } else if charset.eq_ignore_ascii_case(b"iso-8859-1") || charset.eq_ignore_ascii_case(b"latin1")
     {
-        raw.iter().map(|&b| char::from(b)).collect::<String>().into_bytes()
+        raw.iter()
+            .map(|&b| char::from(b))
+            .collect::<String>()
+            .into_bytes()
     } else {
         return None;
     };
@@ -277,5 +283,7 @@ fn quoted_printable_word(text: &[u8]) -> Option<Vec<u8>> {
 
 /// The value of a hexadecimal digit.
 fn hex_digit(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
