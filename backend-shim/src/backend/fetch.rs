@@ -395,6 +395,15 @@ BODYSTRUCTURE (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 29
     }
 
     #[test]
+    fn internal_dates_show_their_own_zone() {
+        let message = simple();
+        assert_eq!(
+            fetch(1, &message, false, &[FetchAttr::InternalDate], true),
+            "* 1 FETCH (UID 7 INTERNALDATE \" 5-Mar-2024 09:00:00 +0100\")\r\n"
+        );
+    }
+
+    #[test]
     fn only_unpeeked_bodies_set_seen() {
         assert!(!sets_seen(&[
             FetchAttr::Flags,

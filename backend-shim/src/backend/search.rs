@@ -287,3 +287,282 @@ fn hex_digit(b: u8) -> Option<u8> {
         .to_digit(16)
         .and_then(|d| u8::try_from(d).ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use corvid_proto::imap::request::{SeqNumber, SeqRange, SequenceSet};
+
+    use super::*;
+    use crate::backend::testing::{at, corpus, stored};
+
+    /// A small mailbox: each message with its flags, keywords, internal date and `\Recent`.
+    fn mailbox() -> Vec<(Message, bool)> {
+        let late = b"From: Erin <erin@example.org>\r\nDate: Wed, 6 Mar 2024 23:30:00 -0500\r\n\
+Subject: late\r\n\r\nlate body\r\n";
+        vec![
+            (
+                stored(
+                    3,
+                    SystemFlags::SEEN,
+                    &["$Junk"],
+                    at(2024, 3, 5, 9, 60),
+                    &corpus("01-simple.eml"),
+                ),
+                false,
+            ),
+            (
+                stored(
+                    5,
+                    SystemFlags::ANSWERED | SystemFlags::FLAGGED,
+                    &["Work"],
+                    at(2024, 3, 6, 0, 0),
+                    &corpus("05-nested-rfc822.eml"),
+                ),
+                true,
+            ),
+            (
+                stored(
+                    9,
+                    SystemFlags::DELETED | SystemFlags::DRAFT,
+                    &[],
+                    at(2024, 3, 7, 12, 0),
+                    &corpus("08-folded-headers.eml"),
+                ),
+                true,
+            ),
+            (
+                stored(
+                    10,
+                    SystemFlags::SEEN,
+                    &[],
+                    at(2024, 2, 29, 12, 0),
+                    &corpus("10-encoded-words.eml"),
+                ),
+                false,
+            ),
+            // 23:00 on the 6th in its own zone (the 7th in UTC): its day is the 6th.
+            (
+                stored(
+                    20,
+                    SystemFlags::NONE,
+                    &[],
+                    at(2024, 3, 6, 23, -300),
+                    &corpus("12-no-body.eml"),
+                ),
+                false,
+            ),
+            (
+                stored(21, SystemFlags::NONE, &[], at(2024, 3, 8, 8, 0), late),
+                false,
+            ),
+        ]
+    }
+
+    /// The sequence numbers of the messages of [`mailbox`] that match `key`.
+    fn found(key: &SearchKey<'_>) -> Vec<u32> {
+        let messages = mailbox();
+        let bounds = Bounds {
+            largest_seq: 6,
+            largest_uid: 21,
+        };
+        (1..)
+            .zip(&messages)
+            .filter(|(seq, (message, recent))| {
+                let candidate = Candidate {
+                    seq: *seq,
+                    message,
+                    recent: *recent,
+                };
+                matches(key, &candidate, bounds)
+            })
+            .map(|(seq, _)| seq)
+            .collect()
+    }
+
+    fn atom(s: &str) -> AString<'_> {
+        AString::Atom(s.as_bytes())
+    }
+
+    fn header<'a>(name: &'a str, value: &'a str) -> SearchKey<'a> {
+        SearchKey::Header(atom(name), AString::Quoted(value.as_bytes()))
+    }
+
+    fn not(key: SearchKey<'_>) -> SearchKey<'_> {
+        SearchKey::Not(Box::new(key))
+    }
+
+    fn date(year: u16, month: u8, day: u8) -> Date {
+        Date { year, month, day }
+    }
+
+    #[test]
+    fn flags_keywords_and_recency() {
+        let flag = SearchKey::Flag;
+        assert_eq!(found(&flag(Flag::Seen)), [1, 4]);
+        assert_eq!(found(&not(flag(Flag::Seen))), [2, 3, 5, 6]);
+        assert_eq!(found(&flag(Flag::Answered)), [2]);
+        assert_eq!(found(&flag(Flag::Flagged)), [2]);
+        assert_eq!(found(&flag(Flag::Deleted)), [3]);
+        assert_eq!(found(&flag(Flag::Draft)), [3]);
+        assert_eq!(found(&flag(Flag::Recent)), [2, 3]);
+        assert_eq!(found(&flag(Flag::Keyword(b"work"))), [2]);
+        assert_eq!(found(&flag(Flag::Keyword(b"$JUNK"))), [1]);
+        assert_eq!(found(&flag(Flag::Keyword(b"Personal"))), [] as [u32; 0]);
+        assert_eq!(found(&flag(Flag::Extension(b"\\Junk"))), [] as [u32; 0]);
+        assert_eq!(found(&SearchKey::New), [2, 3]);
+        assert_eq!(found(&SearchKey::Old), [1, 4, 5, 6]);
+    }
+
+    #[test]
+    fn internal_dates_compare_by_their_own_day() {
+        let on = |cmp, d| found(&SearchKey::InternalDate(cmp, d));
+        assert_eq!(on(DateCmp::On, date(2024, 3, 6)), [2, 5]);
+        assert_eq!(on(DateCmp::Before, date(2024, 3, 6)), [1, 4]);
+        assert_eq!(on(DateCmp::Since, date(2024, 3, 6)), [2, 3, 5, 6]);
+        assert_eq!(on(DateCmp::Since, date(2025, 1, 1)), [] as [u32; 0]);
+        assert_eq!(on(DateCmp::Before, date(2024, 3, 1)), [4]);
+    }
+
+    #[test]
+    fn sizes_are_strict_bounds() {
+        // 170, 572, 222, 209, 48 and 102 octets.
+        assert_eq!(found(&SearchKey::Larger(209)), [2, 3]);
+        assert_eq!(found(&SearchKey::Smaller(209)), [1, 5, 6]);
+        assert_eq!(found(&SearchKey::Larger(169)), [1, 2, 3, 4]);
+        assert_eq!(found(&SearchKey::Smaller(170)), [5, 6]);
+    }
+
+    #[test]
+    fn header_keys_search_unfolded_decoded_values() {
+        assert_eq!(found(&header("FROM", "CAROL")), [1, 2, 3, 5]);
+        assert_eq!(found(&header("from", "example.NET")), [] as [u32; 0]);
+        assert_eq!(found(&header("TO", "dave@example")), [3]);
+        assert_eq!(found(&header("SUBJECT", "is  folded over three")), [3]);
+        // RFC 2047 words: UTF-8 Q, ISO-8859-1 B, UTF-8 B.
+        assert_eq!(found(&header("FROM", "Café <")), [4]);
+        assert_eq!(found(&header("TO", "andré PIRARD")), [4]);
+        assert_eq!(found(&header("SUBJECT", "été et")), [4]);
+        assert_eq!(found(&header("SUBJECT", "=?UTF-8?")), [] as [u32; 0]);
+        // An empty string: every message that has the field.
+        assert_eq!(found(&header("Message-ID", "")), [1]);
+        assert_eq!(found(&header("Date", "")), [1, 6]);
+        assert_eq!(found(&header("X-Absent", "")), [] as [u32; 0]);
+        // Fields of an embedded message are not the message's own.
+        assert_eq!(found(&header("From", "dave")), [] as [u32; 0]);
+    }
+
+    #[test]
+    fn body_and_text_keys() {
+        let body = |s: &'static str| found(&SearchKey::Body(AString::Quoted(s.as_bytes())));
+        let text = |s: &'static str| found(&SearchKey::Text(AString::Quoted(s.as_bytes())));
+        assert_eq!(body("WORLD"), [1]);
+        // The embedded message's header is in the outer body.
+        assert_eq!(body("subject: inner"), [2]);
+        assert_eq!(body("Subject: Hello"), [] as [u32; 0]);
+        assert_eq!(body(""), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(text("subject: hello"), [1]);
+        assert_eq!(text("hello, world"), [1]);
+        assert_eq!(text("ÉTÉ"), [] as [u32; 0]); // ASCII case folding only
+        assert_eq!(text("été"), [4]);
+        assert_eq!(text("headers only"), [5]);
+    }
+
+    #[test]
+    fn boolean_combinations() {
+        let seen = || SearchKey::Flag(Flag::Seen);
+        let deleted = || SearchKey::Flag(Flag::Deleted);
+        let or = SearchKey::Or(Box::new(seen()), Box::new(deleted()));
+        assert_eq!(found(&or), [1, 3, 4]);
+        let and = SearchKey::And(vec![
+            SearchKey::Flag(Flag::Recent),
+            not(SearchKey::Flag(Flag::Draft)),
+        ]);
+        assert_eq!(found(&and), [2]);
+        assert_eq!(found(&SearchKey::And(Vec::new())), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(found(&SearchKey::All), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(found(&not(SearchKey::All)), [] as [u32; 0]);
+        let nested = not(SearchKey::Or(
+            Box::new(or),
+            Box::new(header("FROM", "erin")),
+        ));
+        assert_eq!(found(&nested), [2, 5]);
+    }
+
+    #[test]
+    fn sets_name_sequence_numbers_and_uids_with_star() {
+        let set = |ranges: &[(SeqNumber, SeqNumber)]| {
+            SequenceSet(
+                ranges
+                    .iter()
+                    .map(|&(start, end)| SeqRange { start, end })
+                    .collect(),
+            )
+        };
+        use SeqNumber::{Largest, Value};
+        assert_eq!(
+            found(&SearchKey::SequenceSet(set(&[
+                (Value(2), Value(3)),
+                (Largest, Largest)
+            ]))),
+            [2, 3, 6]
+        );
+        assert_eq!(
+            found(&SearchKey::SequenceSet(set(&[(Largest, Value(5))]))),
+            [5, 6]
+        );
+        assert_eq!(
+            found(&SearchKey::Uid(set(&[(Value(9), Value(10))]))),
+            [3, 4]
+        );
+        assert_eq!(found(&SearchKey::Uid(set(&[(Value(20), Largest)]))), [5, 6]);
+        assert_eq!(
+            found(&SearchKey::Uid(set(&[(Value(4), Value(4))]))),
+            [] as [u32; 0]
+        );
+    }
+
+    #[test]
+    fn sent_dates_come_from_the_date_field() {
+        // Only messages 1 (7 Feb 1994) and 6 (6 Mar 2024, in its own zone) have a Date field
+        // in their own header; message 2's is in its embedded message.
+        let sent = |cmp, d| found(&SearchKey::SentDate(cmp, d));
+        assert_eq!(sent(DateCmp::On, date(1994, 2, 7)), [1]);
+        assert_eq!(sent(DateCmp::On, date(2024, 3, 6)), [6]);
+        assert_eq!(sent(DateCmp::Since, date(1994, 2, 8)), [6]);
+        assert_eq!(sent(DateCmp::Before, date(2024, 3, 6)), [1]);
+        assert_eq!(sent(DateCmp::Before, date(2030, 1, 1)), [1, 6]);
+    }
+
+    #[test]
+    fn encoded_words_decode_and_join() {
+        let decoded = |s: &str| String::from_utf8_lossy(&decode_words(s.as_bytes())).into_owned();
+        assert_eq!(
+            decoded("=?utf-8?q?a_b?= =?UTF-8?B?w6k=?=\t=?iso-8859-1?Q?=E9?="),
+            "a béé"
+        );
+        assert_eq!(decoded("x =?utf-8?b?w6k?= y"), "x é y");
+        assert_eq!(decoded("=?utf-8*fr?Q?=C3=A9?="), "é");
+        // Not words: kept as sent.
+        assert_eq!(
+            decoded("=?koi8-r?B?8g==?= and =?utf-8?X?a?= =?utf-8?Q?bad=Z?="),
+            "=?koi8-r?B?8g==?= and =?utf-8?X?a?= =?utf-8?Q?bad=Z?="
+        );
+        assert_eq!(decoded("=?utf-8?Q?a b?="), "=?utf-8?Q?a b?=");
+        assert_eq!(decoded("=?"), "=?");
+        assert_eq!(decoded("=?utf-8?Q?ok?= tail =?"), "ok tail =?");
+    }
+
+    #[test]
+    fn long_haystacks_are_searched_across_chunks() {
+        let mut haystack = vec![b'a'; CHUNK * 3];
+        let needle = Needle::new(&AString::Atom(b"XYZ"));
+        assert!(!needle.found_in(&haystack));
+        for at in [0, CHUNK - 2, CHUNK - 1, CHUNK, 2 * CHUNK - 1, 3 * CHUNK - 3] {
+            let mut copy = haystack.clone();
+            copy[at..at + 3].copy_from_slice(b"xYz");
+            assert!(needle.found_in(&copy), "at {at}");
+        }
+        haystack.truncate(2);
+        assert!(!needle.found_in(&haystack));
+    }
+}
