@@ -66,6 +66,7 @@ struct Evaluation<'c, 'm> {
 }
 
 impl<'m> Evaluation<'_, 'm> {
+    /// Does the candidate match `key`?
     fn matches(&self, key: &SearchKey<'_>) -> bool {
         let candidate = self.candidate;
         let message = candidate.message;
@@ -101,6 +102,8 @@ impl<'m> Evaluation<'_, 'm> {
         }
     }
 
+    /// Does the candidate carry `flag`? Keywords compare ignoring ASCII case; an unknown
+    /// `\`-flag matches a keyword stored under that name, if the session stores it so.
     fn has_flag(&self, flag: &Flag<'_>) -> bool {
         let message = self.candidate.message;
         let system = match flag {
@@ -154,6 +157,7 @@ struct Needle {
 }
 
 impl Needle {
+    /// The needle for a key's string.
     fn new(value: &AString<'_>) -> Needle {
         let lowered = value.to_vec().to_ascii_lowercase();
         Needle {
