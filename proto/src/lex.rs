@@ -277,8 +277,8 @@ impl LiteralHeader {
     }
 }
 
-/// Appends `n` in decimal.
-pub(crate) fn write_decimal(out: &mut Vec<u8>, n: u64) {
+/// Appends `n` in decimal (what a writer of IMAP numbers needs, without formatting machinery).
+pub fn write_decimal(out: &mut Vec<u8>, n: u64) {
     let mut buf = [0u8; 20];
     let mut at = buf.len();
     let mut n = n;

@@ -2,7 +2,11 @@
 //!
 //! * [`store`]: mailboxes and messages on disk, served from memory.
 //! * [`session`]: one client connection, sans-IO.
+//! * [`fetch`]: the FETCH response of one message, and flag lists.
+//! * [`search`]: whether a message matches a SEARCH key.
 pub mod fetch;
 pub mod search;
 pub mod session;
 pub mod store;
+#[cfg(test)]
+mod testing;
