@@ -345,6 +345,7 @@ impl Murder {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file)
+            .env("NO_COLOR", "1")
             .process_group(0)
             .spawn()
             .with_context(|| format!("starting {role}"))?;
