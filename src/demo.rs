@@ -453,7 +453,7 @@ impl Murder {
         println!("      a LOGIN john demo");
         println!("      b LIST \"\" \"*\"");
         println!("      c SELECT \"Other Users/jane\"");
-        println!("      d FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)])");
+        println!("      d FETCH 1:* BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)]");
         println!(
             "  python3 -c 'import imaplib, ssl; c = ssl.create_default_context(cafile=\"{}\"); \
              m = imaplib.IMAP4_SSL(\"127.0.0.1\", 1993, ssl_context=c); m.login(\"john\", \"demo\"); print(m.list())'",
