@@ -94,12 +94,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let kept = temporary.is_none();
-    let all_addresses = [MASTER, BACKENDS[0].1, BACKENDS[1].1].into_iter().chain([
+    let addresses = [
+        MASTER,
+        BACKENDS[0].1,
+        BACKENDS[1].1,
         PROXY_IMAP,
         PROXY_IMAPS,
         PROXY_ADMIN,
-    ]);
-    for addr in all_addresses {
+    ];
+    for addr in addresses {
         if listening(addr) {
             bail!("{addr} is in use (another corvid demo running?)");
         }
@@ -289,6 +292,32 @@ struct Server {
 }
 
 impl Server {
+    /// Waits until it listens on every one of its addresses: an error if it exits first, does
+    /// not within [`START_DEADLINE`], or the demo is interrupted.
+    fn wait_listening(&mut self, stop: &AtomicBool) -> anyhow::Result<()> {
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("{} exited with {status}\n{}", self.role, self.log_tail());
+            }
+            if self.addrs.iter().all(|addr| listening(addr)) {
+                return Ok(());
+            }
+            if stop.load(Ordering::Relaxed) {
+                bail!("interrupted while {} was starting", self.role);
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{} not listening on {} after {START_DEADLINE:?}\n{}",
+                    self.role,
+                    self.addrs.join(", "),
+                    self.log_tail()
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
     /// The end of its log, for an error message.
     fn log_tail(&self) -> String {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
@@ -328,7 +357,7 @@ impl Murder {
     }
 
     /// Spawns `command` as `role` with its stderr in `logs/ROLE.log`, then waits until it
-    /// listens on every one of `addrs`.
+    /// listens on every one of `addrs` ([`Server::wait_listening`]).
     fn start(
         &mut self,
         role: &'static str,
@@ -349,35 +378,16 @@ impl Murder {
             .process_group(0)
             .spawn()
             .with_context(|| format!("starting {role}"))?;
-        self.servers.push(Server {
+        let mut server = Server {
             role,
             addrs: addrs.to_vec(),
             child,
             log,
-        });
-        let deadline = Instant::now() + START_DEADLINE;
-        loop {
-            let Some(server) = self.servers.last_mut() else {
-                bail!("{role} was not started");
-            };
-            if let Some(status) = server.child.try_wait()? {
-                bail!("{role} exited with {status}\n{}", server.log_tail());
-            }
-            if addrs.iter().all(|addr| listening(addr)) {
-                return Ok(());
-            }
-            if self.stop.load(Ordering::Relaxed) {
-                bail!("interrupted while {role} was starting");
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "{role} not listening on {} after {START_DEADLINE:?}\n{}",
-                    addrs.join(", "),
-                    server.log_tail()
-                );
-            }
-            std::thread::sleep(POLL);
-        }
+        };
+        let listening = server.wait_listening(&self.stop);
+        // Kept even when it failed, so that it is stopped with the others.
+        self.servers.push(server);
+        listening
     }
 
     /// Waits for SIGINT or SIGTERM (Ok) or for a server to exit on its own (an error with its log).
