@@ -62,8 +62,9 @@ const PROXY_IMAP: &str = "127.0.0.1:1143";
 const PROXY_IMAPS: &str = "127.0.0.1:1993";
 /// The proxy's admin endpoint.
 const PROXY_ADMIN: &str = "127.0.0.1:9143";
-/// The mail users and their password.
+/// The mail users.
 const USERS: [&str; 2] = ["john", "jane"];
+/// Their password.
 const USER_PASSWORD: &str = "demo";
 /// The master's administrator.
 const ADMIN: (&str, &str) = ("admin", "demo");
