@@ -2,10 +2,12 @@
 //!
 //! Each server role lives in its crate and gets its subcommand here when its issue lands.
 //! Today: `corvid mupdate` (the MUPDATE master) and `corvid mboxlist` (its table, from the
-//! command line), both from `corvid-mupdate`, `corvid stats` (a proxy's per-core view, from
-//! `corvid-proxy`'s admin endpoint) and `corvid shim` (from `corvid-shim`). To come: `corvid
-//! backend`, `corvid demo`, `corvid bench`, `corvid tune check`.
+//! command line), both from `corvid-mupdate`, `corvid proxy` and `corvid stats` (a proxy's
+//! per-core view, from `corvid-proxy`'s admin endpoint), `corvid shim` (from `corvid-shim`), and
+//! `corvid demo`, which runs a whole murder on loopback as children of this binary (master,
+//! backends `be1` and `be2`, proxy). To come: `corvid bench`, `corvid tune check`.
 
+mod demo;
 mod mboxlist;
 mod mupdate;
 mod proxy;
@@ -39,6 +41,8 @@ enum Command {
     Mboxlist(mboxlist::Args),
     /// Keep the master in step with a Dovecot backend (push, remove, report conflicts).
     Shim(shim::Args),
+    /// A whole murder on loopback: master, two backends and the proxy, seeded; Ctrl-C stops it.
+    Demo(demo::Args),
     /// A running proxy's per-core statistics, from its admin endpoint (a table for the NOC).
     Stats(stats::Args),
     /// Read a password on stdin and print its argon2 hash, for a configuration file.
@@ -60,6 +64,7 @@ fn main() -> anyhow::Result<()> {
         Command::HashPassword(args) => mupdate::hash_password(args),
         Command::Shim(args) => shim::run(args),
         Command::Stats(args) => stats::run(args),
+        Command::Demo(args) => demo::run(args),
     };
     // Output cut short by a closed pipe (`corvid mboxlist dump | head`) is not a failure.
     match result {
