@@ -218,7 +218,7 @@ pub(super) struct Catalogue {
     pub(super) next_uid_validity: u32,
 }
 
-/// What [`Catalogue::apply`] did to mailboxes' logs, for the store to follow on disk.
+/// What a [`Catalogue::apply`] did that the store follows on disk and reports.
 #[derive(Debug, Default)]
 pub(super) struct Applied {
     /// The mailboxes renamed, `(old, new)`, the first the one named.

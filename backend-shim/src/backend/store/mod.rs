@@ -16,13 +16,13 @@
 //! DIR/mailboxes/<id>.log       one mailbox: its messages (bytes included), flags, expunges
 //! ```
 //!
-//! Both are record logs ([`log`]): framed records (`length | crc32 | payload`, the MUPDATE
+//! Both are record logs (module `log`): framed records (`length | crc32 | payload`, the MUPDATE
 //! master's framing) appended by every change and replayed at open, where a torn tail left by
 //! a crash is cut off and damage elsewhere refused ([`StoreError::Damaged`]). A mailbox's
-//! records ([`mailbox`]) are its messages (`Append`: UID, modseq, flags, internal date,
+//! records (module `mailbox`) are its messages (`Append`: UID, modseq, flags, internal date,
 //! keywords, bytes), flag changes, expunges and `\Recent` claims; the catalogue's
-//! ([`catalogue`]) are creates, deletes, renames, ACLs, subscriptions and the counters. Field
-//! encoding: [`codec`].
+//! (module `catalogue`) are creates, deletes, renames, ACLs, subscriptions and the counters. Field
+//! encoding: module `codec`.
 //!
 //! A mailbox's log is named by a stable id, never by its name: a rename is one catalogue
 //! record, whatever the subtree, and names need no escaping. Ids and UIDVALIDITYs come from
@@ -34,7 +34,7 @@
 //! synced, so a crash may lose the last of them, never misorder them. A new mailbox's log is
 //! created and synced (with its directory) before the catalogue names it; a deleted one's is
 //! removed after; files the catalogue does not name are removed at open. A copy larger than
-//! one batch ([`log::MAX_BATCH`]) is synced batch by batch: a crash in the middle may leave the
+//! one batch (64 MiB) is synced batch by batch: a crash in the middle may leave the
 //! first batches copied. A log is compacted (rewritten from its live state) when it grows past
 //! twice that state.
 
@@ -193,9 +193,13 @@ impl Store {
     /// by a crash is dropped, never misread.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let mailboxes = dir.join("mailboxes");
+        let new = !dir.exists();
         fs::create_dir_all(&mailboxes).map_err(io_error(&mailboxes))?;
+        if new && let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
         sync_dir(dir)?;
-        let path = dir.join("catalogue.log");
+        let path = catalogue_path(dir);
         if !path.exists() {
             Log::create(&path)?;
         }
