@@ -22,7 +22,7 @@ const EXPUNGE: u8 = 3;
 const RECENT: u8 = 4;
 
 /// One change to a mailbox, as its log holds it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) enum Record {
     /// The counters and keywords of a compacted log (after its messages).
     State {
