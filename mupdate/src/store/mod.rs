@@ -291,7 +291,8 @@ pub fn read_base(path: &Path) -> Result<Base, StoreError> {
     Ok(Base::from_archive(bytes)?)
 }
 
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+/// Syncs a directory, so that the files created, renamed or removed in it stay so after a crash.
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_error("syncing", dir))

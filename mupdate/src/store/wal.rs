@@ -7,6 +7,9 @@
 //! ([`Segment::append`]): that is the group commit. At start, [`read_segment`] replays a segment
 //! and tells apart a torn tail (the last batch, cut short by a crash: dropped, since it was never
 //! acknowledged) from damage earlier in the file (refused: someone must look).
+//!
+//! The framing, the replay ([`read_records`]) and the [`Segment`] know nothing of the payload:
+//! the reference backend's mail store keeps its own record logs with them.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -42,16 +45,24 @@ pub fn encode(seq: u64, change: &Change, out: &mut Vec<u8>) {
         ),
         Change::Delete { name } => (2, name, b"", b""),
     };
+    push_record(out, |out| {
+        out.extend_from_slice(&seq.to_le_bytes());
+        out.push(op);
+        for field in [name, location, acl] {
+            out.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        }
+        for field in [name, location, acl] {
+            out.extend_from_slice(field);
+        }
+    });
+}
+
+/// Appends one framed record to `out`: its header (length and CRC32), then the payload that
+/// `payload` writes (under 4 GiB). The framing of every record log, this one's and others'.
+pub fn push_record(out: &mut Vec<u8>, payload: impl FnOnce(&mut Vec<u8>)) {
     let start = out.len();
     out.extend_from_slice(&[0; FRAME_HEADER]);
-    out.extend_from_slice(&seq.to_le_bytes());
-    out.push(op);
-    for field in [name, location, acl] {
-        out.extend_from_slice(&(field.len() as u32).to_le_bytes());
-    }
-    for field in [name, location, acl] {
-        out.extend_from_slice(field);
-    }
+    payload(out);
     let payload = &out[start + FRAME_HEADER..];
     let length = (payload.len() as u32).to_le_bytes();
     let crc = crc32fast::hash(payload).to_le_bytes();
@@ -59,16 +70,23 @@ pub fn encode(seq: u64, change: &Change, out: &mut Vec<u8>) {
     out[start + 4..start + 8].copy_from_slice(&crc);
 }
 
-/// Decodes the record at the front of `bytes`: the change, its number, and the bytes it took.
-/// `None` when the bytes are not a whole, intact record.
-fn decode(bytes: &[u8]) -> Option<(u64, Change, usize)> {
-    let u32_at = |b: &[u8], at: usize| -> Option<usize> {
-        Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as usize)
-    };
+fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
+}
+
+/// The payload of the framed record at the front of `bytes`, and the bytes the record took;
+/// `None` when the bytes are not a whole record whose CRC matches.
+fn unframe(bytes: &[u8]) -> Option<(&[u8], usize)> {
     let length = u32_at(bytes, 0)?;
     let crc = u32_at(bytes, 4)? as u32;
-    let payload = bytes.get(FRAME_HEADER..FRAME_HEADER.checked_add(length)?)?;
-    if crc32fast::hash(payload) != crc || payload.len() < PAYLOAD_HEADER {
+    let used = FRAME_HEADER.checked_add(length)?;
+    let payload = bytes.get(FRAME_HEADER..used)?;
+    (crc32fast::hash(payload) == crc).then_some((payload, used))
+}
+
+/// Decodes the payload of one of this log's records: the change and its number.
+fn decode_change(payload: &[u8]) -> Option<(u64, Change)> {
+    if payload.len() < PAYLOAD_HEADER {
         return None;
     }
     let seq = u64::from_le_bytes(payload.get(..8)?.try_into().ok()?);
@@ -98,14 +116,14 @@ fn decode(bytes: &[u8]) -> Option<(u64, Change, usize)> {
         2 => Change::Delete { name: name.into() },
         _ => return None,
     };
-    Some((seq, change, FRAME_HEADER + length))
+    Some((seq, change))
 }
 
 /// What reading a segment found.
 #[derive(Debug)]
-pub struct Replay {
-    /// The intact records, in file order.
-    pub records: Vec<(u64, Change)>,
+pub struct Replay<T = (u64, Change)> {
+    /// The intact records, decoded, in file order.
+    pub records: Vec<T>,
     /// Bytes of intact records (where the next append goes).
     pub valid_len: u64,
     /// Bytes after them that were a torn tail.
@@ -137,6 +155,18 @@ pub enum WalError {
 
 /// Reads every intact record of a segment.
 pub fn read_segment(path: &Path) -> Result<Replay, WalError> {
+    read_records(path, MAX_BATCH, decode_change)
+}
+
+/// Reads every intact record of a file of framed records ([`push_record`]), decoding each
+/// payload with `decode`. The first record that is cut short, fails its CRC or does not decode
+/// ends the intact part: what follows is a torn tail if it is at most `max_tail` bytes (the
+/// most a crash can leave unsynced: the writer's largest batch), and damage otherwise.
+pub fn read_records<T>(
+    path: &Path,
+    max_tail: usize,
+    mut decode: impl FnMut(&[u8]) -> Option<T>,
+) -> Result<Replay<T>, WalError> {
     let io_error = |source| WalError::Io {
         path: path.to_path_buf(),
         source,
@@ -148,14 +178,15 @@ pub fn read_segment(path: &Path) -> Result<Replay, WalError> {
     let mut records = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
-        match decode(&bytes[at..]) {
-            Some((seq, change, used)) => {
-                records.push((seq, change));
+        let rest = bytes.get(at..).unwrap_or_default();
+        match unframe(rest).and_then(|(payload, used)| Some((decode(payload)?, used))) {
+            Some((record, used)) => {
+                records.push(record);
                 at += used;
             }
             None => {
-                let after = (bytes.len() - at) as u64;
-                if after as usize > MAX_BATCH {
+                let after = rest.len() as u64;
+                if rest.len() > max_tail {
                     return Err(WalError::Damaged {
                         path: path.to_path_buf(),
                         offset: at as u64,
@@ -216,10 +247,21 @@ impl Segment {
     /// change in the batch survives a crash. On error the segment is cut back to where it was,
     /// so a later batch does not follow a half-written one.
     pub fn append(&mut self, batch: &[u8]) -> io::Result<()> {
+        self.write_batch(batch, true)
+    }
+
+    /// Writes a batch like [`Segment::append`] without syncing it: it reaches the disk after
+    /// the batches before it, and is made durable by the next `append` at the latest (a crash
+    /// before that may lose it, as a torn tail).
+    pub fn write(&mut self, batch: &[u8]) -> io::Result<()> {
+        self.write_batch(batch, false)
+    }
+
+    fn write_batch(&mut self, batch: &[u8], sync: bool) -> io::Result<()> {
         let result = self
             .file
             .write_all(batch)
-            .and_then(|()| self.file.sync_data());
+            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) });
         match result {
             Ok(()) => {
                 self.len += batch.len() as u64;
@@ -252,6 +294,12 @@ impl Segment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decode(bytes: &[u8]) -> Option<(u64, Change, usize)> {
+        let (payload, used) = unframe(bytes)?;
+        let (seq, change) = decode_change(payload)?;
+        Some((seq, change, used))
+    }
 
     fn upsert(name: &str) -> Change {
         Change::Upsert {

@@ -8,11 +8,56 @@
 //!
 //! The store is owned by one executor and used by all its sessions through `&mut`; every change
 //! raises [`Store::version`], which is how a session in IDLE learns that it has news.
+//!
+//! # On disk
+//!
+//! ```text
+//! DIR/catalogue.log            names -> (id, UIDVALIDITY, ACL), subscriptions, counters
+//! DIR/mailboxes/<id>.log       one mailbox: its messages (bytes included), flags, expunges
+//! ```
+//!
+//! Both are record logs (module `log`): framed records (`length | crc32 | payload`, the MUPDATE
+//! master's framing) appended by every change and replayed at open, where a torn tail left by
+//! a crash is cut off and damage elsewhere refused ([`StoreError::Damaged`]). A mailbox's
+//! records (module `mailbox`) are its messages (`Append`: UID, modseq, flags, internal date,
+//! keywords, bytes), flag changes, expunges and `\Recent` claims; the catalogue's
+//! (module `catalogue`) are creates, deletes, renames, ACLs, subscriptions and the counters. Field
+//! encoding: module `codec`.
+//!
+//! A mailbox's log is named by a stable id, never by its name: a rename is one catalogue
+//! record, whatever the subtree, and names need no escaping. Ids and UIDVALIDITYs come from
+//! counters the catalogue keeps (UIDVALIDITY seeded from the clock when the store is made), so
+//! neither is ever reused: a mailbox deleted and created again has a new UIDVALIDITY.
+//!
+//! Durability: APPEND, COPY, CREATE, DELETE, RENAME, SETACL and EXPUNGE are synced before they
+//! return; flag changes, `\Recent` claims and subscriptions are written (in order) but not
+//! synced, so a crash may lose the last of them, never misorder them. A new mailbox's log is
+//! created and synced (with its directory) before the catalogue names it; a deleted one's is
+//! removed after; files the catalogue does not name are removed at open. A copy larger than
+//! one batch (64 MiB) is synced batch by batch: a crash in the middle may leave the
+//! first batches copied. A log is compacted (rewritten from its live state) when it grows past
+//! twice that state.
 
-use std::path::Path;
+mod catalogue;
+mod codec;
+mod log;
+mod mailbox;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use corvid_proto::imap::request::{DateTime, StoreMode};
+use corvid_proto::mailbox::{DbName, is_inbox};
+
+use catalogue::{Applied, Catalogue};
+use log::{Durability, Log, MAX_BATCH, io_error, sync_dir};
+
+/// The longest message the store keeps, in octets.
+pub const MAX_MESSAGE: usize = 64 << 20;
 
 /// The system flags a message may carry, as bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -134,19 +179,96 @@ pub enum StoreError {
 
 /// The mail store of one backend.
 #[derive(Debug)]
-pub struct Store {}
+pub struct Store {
+    dir: PathBuf,
+    catalogue: Catalogue,
+    catalogue_log: Log,
+    /// Each mailbox's log, by id.
+    logs: HashMap<u64, Log>,
+    version: u64,
+}
 
-#[allow(unused_variables, clippy::todo)]
 impl Store {
     /// Opens the store in `dir` (created if missing), loading it into memory. A torn tail left
     /// by a crash is dropped, never misread.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        todo!()
+        let mailboxes = dir.join("mailboxes");
+        let new = !dir.exists();
+        fs::create_dir_all(&mailboxes).map_err(io_error(&mailboxes))?;
+        if new && let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+        sync_dir(dir)?;
+        let path = catalogue_path(dir);
+        if !path.exists() {
+            Log::create(&path)?;
+        }
+        let (catalogue_log, records) = Log::open(&path, catalogue::Record::decode)?;
+        let mut catalogue = Catalogue::default();
+        for record in records {
+            catalogue
+                .check(&record)
+                .map_err(|error| damaged(&path, error))?;
+            catalogue.apply(record);
+        }
+        let mut store = Store {
+            dir: dir.to_path_buf(),
+            catalogue,
+            catalogue_log,
+            logs: HashMap::new(),
+            version: 0,
+        };
+        if store.catalogue.next_uid_validity == 0 {
+            store.change_catalogue(
+                catalogue::Record::Counters {
+                    next_id: 1,
+                    next_uid_validity: uid_validity_seed(),
+                },
+                Durability::Synced,
+            )?;
+        }
+        for entry in store.catalogue.entries.values_mut() {
+            let path = mailbox_path(dir, entry.id);
+            if !path.exists() {
+                return Err(damaged(&catalogue_path(dir), "a mailbox's log is missing"));
+            }
+            let (mut log, records) = Log::open(&path, mailbox::Record::decode)?;
+            for record in records {
+                entry
+                    .mailbox
+                    .apply(record)
+                    .map_err(|reason| damaged(&path, reason))?;
+            }
+            log.compact_if_larger(entry.mailbox.live_size(), || entry.mailbox.snapshot())?;
+            store.logs.insert(entry.id, log);
+        }
+        store
+            .catalogue_log
+            .compact_if_larger(store.catalogue.live_size(), || store.catalogue.snapshot())?;
+        store.remove_strays()?;
+        Ok(store)
+    }
+
+    /// Removes the files of `mailboxes/` that are no mailbox's log: logs of creates the
+    /// catalogue never recorded, or of deletes a crash interrupted, and compactions' leftovers.
+    fn remove_strays(&self) -> Result<(), StoreError> {
+        let mailboxes = self.dir.join("mailboxes");
+        for file in fs::read_dir(&mailboxes).map_err(io_error(&mailboxes))? {
+            let path = file.map_err(io_error(&mailboxes))?.path();
+            let id = path
+                .file_name()
+                .and_then(|name| name.to_str()?.strip_suffix(".log"))
+                .and_then(|id| u64::from_str_radix(id, 16).ok());
+            if id.is_none_or(|id| !self.logs.contains_key(&id)) && path.is_file() {
+                fs::remove_file(&path).map_err(io_error(&path))?;
+            }
+        }
+        Ok(())
     }
 
     /// A number raised by every change.
     pub fn version(&self) -> u64 {
-        todo!()
+        self.version
     }
 
     /// The store's mailboxes as a MUPDATE-style table (name, ACL), which sessions answer LIST,
@@ -157,40 +279,79 @@ impl Store {
 
     /// The mailbox with this internal name.
     pub fn mailbox(&self, name: &str) -> Option<&Mailbox> {
-        todo!()
+        self.catalogue.get(name).map(|entry| &entry.mailbox)
     }
 
     /// Every mailbox, in Cyrus dbname order (`corvid_proto::mailbox::dbname_cmp`).
     pub fn mailboxes(&self) -> impl Iterator<Item = &Mailbox> {
-        std::iter::empty()
+        self.catalogue.entries.values().map(|entry| &entry.mailbox)
     }
 
     /// The mailbox `root` and every mailbox below it (`root.*`), in dbname order, without
     /// scanning the others.
     pub fn subtree<'s>(&'s self, root: &str) -> impl Iterator<Item = &'s Mailbox> + 's {
-        std::iter::empty()
+        self.catalogue.subtree(root).map(|entry| &entry.mailbox)
     }
 
     /// Creates an empty mailbox with this ACL.
     pub fn create(&mut self, name: &str, acl: &[u8]) -> Result<&Mailbox, StoreError> {
-        todo!()
+        let id = self.catalogue.next_id;
+        let record = catalogue::Record::Create {
+            name: name.to_owned(),
+            id,
+            uid_validity: self.catalogue.next_uid_validity,
+            acl: acl.to_vec(),
+        };
+        self.create_log_for(id, &record)?;
+        self.change_catalogue(record, Durability::Synced)?;
+        self.mailbox(name)
+            .ok_or_else(|| StoreError::NoMailbox(name.to_owned()))
     }
 
     /// Deletes one mailbox (its children, if any, stay).
     pub fn delete(&mut self, name: &str) -> Result<(), StoreError> {
-        todo!()
+        let record = catalogue::Record::Delete {
+            name: name.to_owned(),
+        };
+        if let Some(id) = self.change_catalogue(record, Durability::Synced)?.removed {
+            self.logs.remove(&id);
+            let path = mailbox_path(&self.dir, id);
+            // The catalogue no longer names it: should this fail, the next open removes it.
+            if let Err(error) = fs::remove_file(&path) {
+                tracing::warn!(path = %path.display(), %error, "could not remove a deleted mailbox's log");
+            }
+        }
+        Ok(())
     }
 
     /// Renames a mailbox and every mailbox below it; returns each `(old, new)` name, the
     /// mailbox's own first. Renaming a user's INBOX (`user.john`) moves its messages to the new
     /// mailbox and leaves the INBOX empty, its children where they are (RFC 3501 §6.3.5).
     pub fn rename(&mut self, from: &str, to: &str) -> Result<Vec<(String, String)>, StoreError> {
-        todo!()
+        let (from, to) = (from.to_owned(), to.to_owned());
+        let record = if is_inbox(from.as_bytes()) {
+            let id = self.catalogue.next_id;
+            let record = catalogue::Record::RenameInbox {
+                from,
+                to,
+                id,
+                uid_validity: self.catalogue.next_uid_validity,
+            };
+            self.create_log_for(id, &record)?;
+            record
+        } else {
+            catalogue::Record::Rename { from, to }
+        };
+        Ok(self.change_catalogue(record, Durability::Synced)?.renamed)
     }
 
     /// Replaces a mailbox's ACL.
     pub fn set_acl(&mut self, name: &str, acl: &[u8]) -> Result<(), StoreError> {
-        todo!()
+        let record = catalogue::Record::SetAcl {
+            name: name.to_owned(),
+            acl: acl.to_vec(),
+        };
+        self.change_catalogue(record, Durability::Synced).map(drop)
     }
 
     /// Appends a message; it is on disk (synced) when this returns. Returns its UID.
@@ -202,7 +363,23 @@ impl Store {
         internal_date: DateTime,
         message: &[u8],
     ) -> Result<u32, StoreError> {
-        todo!()
+        if message.len() > MAX_MESSAGE {
+            return Err(StoreError::Refused(
+                "the message is too large for the store",
+            ));
+        }
+        let mailbox = self.existing(name)?;
+        let uid = mailbox.uid_next;
+        let record = mailbox::Record::Append(Message {
+            uid: checked_uid(uid)?,
+            flags,
+            keywords: keywords.iter().map(|&k| Box::from(k)).collect(),
+            internal_date,
+            modseq: mailbox.next_modseq(),
+            bytes: Arc::from(message),
+        });
+        self.change_mailbox(name, vec![record], Durability::Synced)?;
+        Ok(uid)
     }
 
     /// Changes the flags of the messages with these UIDs (UIDs not in the mailbox are
@@ -213,38 +390,243 @@ impl Store {
         uids: &[u32],
         change: FlagChange<'_>,
     ) -> Result<Vec<u32>, StoreError> {
-        todo!()
+        let mailbox = self.existing(name)?;
+        let changed = mailbox.present(uids, |message| message.changed_by(&change).is_some());
+        if changed.is_empty() {
+            return Ok(changed);
+        }
+        let record = mailbox::Record::Flags {
+            modseq: mailbox.next_modseq(),
+            mode: change.mode,
+            flags: change.flags,
+            keywords: change.keywords.iter().map(|&k| Box::from(k)).collect(),
+            uids: changed.clone(),
+        };
+        self.change_mailbox(name, vec![record], Durability::Written)?;
+        Ok(changed)
     }
 
     /// Removes the messages with these UIDs (others skipped).
     pub fn expunge(&mut self, name: &str, uids: &[u32]) -> Result<(), StoreError> {
-        todo!()
+        let mailbox = self.existing(name)?;
+        let present = mailbox.present(uids, |_| true);
+        if present.is_empty() {
+            return Ok(());
+        }
+        let record = mailbox::Record::Expunge {
+            modseq: mailbox.next_modseq(),
+            uids: present,
+        };
+        self.change_mailbox(name, vec![record], Durability::Synced)
     }
 
     /// Copies the messages with these UIDs (ascending) to `to`, keeping flags and internal
     /// dates; synced when this returns. Returns the new UIDs, in the same order.
     pub fn copy(&mut self, from: &str, uids: &[u32], to: &str) -> Result<Vec<u32>, StoreError> {
-        todo!()
+        let source = self.existing(from)?;
+        let target = self.existing(to)?;
+        let (first, modseq) = (target.uid_next, target.next_modseq());
+        let mut records = Vec::new();
+        let mut new_uids = Vec::new();
+        for &uid in uids {
+            let Ok(at) = source.position(uid) else {
+                continue;
+            };
+            let new_uid = checked_uid(first.saturating_add(new_uids.len() as u32))?;
+            records.push(mailbox::Record::Append(Message {
+                uid: new_uid,
+                modseq,
+                ..source.messages[at].clone()
+            }));
+            new_uids.push(new_uid);
+        }
+        if !records.is_empty() {
+            self.change_mailbox(to, records, Durability::Synced)?;
+        }
+        Ok(new_uids)
     }
 
     /// Claims the mailbox's `\Recent` messages for one session: returns the first UID recent
     /// for it, and makes them not recent for any later session.
     pub fn claim_recent(&mut self, name: &str) -> Result<u32, StoreError> {
-        todo!()
+        let mailbox = self.existing(name)?;
+        let (first, uid_next) = (mailbox.recent_from, mailbox.uid_next);
+        if first < uid_next {
+            let record = mailbox::Record::Recent { from: uid_next };
+            self.change_mailbox(name, vec![record], Durability::Written)?;
+        }
+        Ok(first)
     }
 
     /// The internal names `user` is subscribed to, sorted.
     pub fn subscriptions(&self, user: &str) -> &[String] {
-        todo!()
+        self.catalogue
+            .subscriptions
+            .get(user)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Subscribes `user` to a name (which need not exist).
     pub fn subscribe(&mut self, user: &str, name: &str) -> Result<(), StoreError> {
-        todo!()
+        if self
+            .subscriptions(user)
+            .binary_search_by(|n| n.as_str().cmp(name))
+            .is_ok()
+        {
+            return Ok(());
+        }
+        let record = catalogue::Record::Subscribe {
+            user: user.to_owned(),
+            name: name.to_owned(),
+        };
+        self.change_catalogue(record, Durability::Written).map(drop)
     }
 
     /// Removes a subscription; unknown ones are not an error.
     pub fn unsubscribe(&mut self, user: &str, name: &str) -> Result<(), StoreError> {
-        todo!()
+        if self
+            .subscriptions(user)
+            .binary_search_by(|n| n.as_str().cmp(name))
+            .is_err()
+        {
+            return Ok(());
+        }
+        let record = catalogue::Record::Unsubscribe {
+            user: user.to_owned(),
+            name: name.to_owned(),
+        };
+        self.change_catalogue(record, Durability::Written).map(drop)
+    }
+
+    /// The mailbox with this name, or [`StoreError::NoMailbox`].
+    fn existing(&self, name: &str) -> Result<&Mailbox, StoreError> {
+        self.mailbox(name)
+            .ok_or_else(|| StoreError::NoMailbox(name.to_owned()))
+    }
+
+    /// Creates the empty log of the mailbox `record` will create with this id, once the record
+    /// is known to apply.
+    fn create_log_for(&mut self, id: u64, record: &catalogue::Record) -> Result<(), StoreError> {
+        self.catalogue.check(record)?;
+        let log = Log::create(&mailbox_path(&self.dir, id))?;
+        self.logs.insert(id, log);
+        Ok(())
+    }
+
+    /// Checks, writes and applies one catalogue change, then compacts the catalogue if due.
+    fn change_catalogue(
+        &mut self,
+        record: catalogue::Record,
+        durability: Durability,
+    ) -> Result<Applied, StoreError> {
+        self.catalogue.check(&record)?;
+        let mut batch = Vec::new();
+        record.encode(&mut batch);
+        self.catalogue_log.write(&batch, durability)?;
+        let applied = self.catalogue.apply(record);
+        self.version += 1;
+        if self.catalogue_log.due_for_weighing() {
+            let catalogue = &self.catalogue;
+            if let Err(error) = self
+                .catalogue_log
+                .compact_if_larger(catalogue.live_size(), || catalogue.snapshot())
+            {
+                tracing::warn!(%error, "could not compact the catalogue");
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Writes and applies changes to one mailbox, in batches of at most about
+    /// [`MAX_BATCH`] bytes (each synced but the last, which is written as `durability` asks),
+    /// then compacts its log if due (after an expunge, always weighed).
+    fn change_mailbox(
+        &mut self,
+        name: &str,
+        records: Vec<mailbox::Record>,
+        durability: Durability,
+    ) -> Result<(), StoreError> {
+        let entry = self
+            .catalogue
+            .entries
+            .get_mut(&DbName::from(name))
+            .ok_or_else(|| StoreError::NoMailbox(name.to_owned()))?;
+        let log = self
+            .logs
+            .get_mut(&entry.id)
+            .ok_or(StoreError::Refused("the mailbox's log is not open"))?;
+        let expunged = records
+            .iter()
+            .any(|r| matches!(r, mailbox::Record::Expunge { .. }));
+        let mut batch = Vec::new();
+        let mut pending = Vec::new();
+        let mut records = records.into_iter().peekable();
+        while let Some(record) = records.next() {
+            record.encode(&mut batch);
+            pending.push(record);
+            let last = records.peek().is_none();
+            if last || batch.len() >= MAX_BATCH {
+                log.write(&batch, if last { durability } else { Durability::Synced })?;
+                for record in pending.drain(..) {
+                    entry.mailbox.apply(record).map_err(StoreError::Refused)?;
+                }
+                batch.clear();
+                self.version += 1;
+            }
+        }
+        if expunged || log.due_for_weighing() {
+            let mailbox = &entry.mailbox;
+            if let Err(error) = log.compact_if_larger(mailbox.live_size(), || mailbox.snapshot()) {
+                tracing::warn!(mailbox = name, %error, "could not compact a mailbox's log");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Mailbox {
+    /// The UIDs of `uids` that are in the mailbox and pass `keep`, ascending, once each.
+    fn present(&self, uids: &[u32], keep: impl Fn(&Message) -> bool) -> Vec<u32> {
+        let mut present: Vec<u32> = uids
+            .iter()
+            .copied()
+            .filter(|&uid| self.position(uid).is_ok_and(|at| keep(&self.messages[at])))
+            .collect();
+        present.sort_unstable();
+        present.dedup();
+        present
+    }
+}
+
+/// `uid` if a message may take it (UIDs end at `u32::MAX - 1`, so `uid_next` stays a `u32`).
+fn checked_uid(uid: u32) -> Result<u32, StoreError> {
+    if uid < u32::MAX {
+        Ok(uid)
+    } else {
+        Err(StoreError::Refused("the mailbox has run out of UIDs"))
+    }
+}
+
+/// The first UIDVALIDITY of a new store: the time, in seconds since 1970 (as Cyrus does).
+fn uid_validity_seed() -> u32 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    u32::try_from(now).unwrap_or(u32::MAX / 2).max(1)
+}
+
+fn catalogue_path(dir: &Path) -> PathBuf {
+    dir.join("catalogue.log")
+}
+
+fn mailbox_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join("mailboxes").join(format!("{id:016x}.log"))
+}
+
+/// A record that does not follow the ones before it, found at open.
+fn damaged(path: &Path, reason: impl std::fmt::Display) -> StoreError {
+    StoreError::Damaged {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
     }
 }
