@@ -50,6 +50,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use corvid_mupdate::table::{Base, EntryRef, MailboxTable, State};
 use corvid_proto::imap::request::{DateTime, StoreMode};
 use corvid_proto::mailbox::{DbName, is_inbox};
 
@@ -186,6 +187,9 @@ pub struct Store {
     /// Each mailbox's log, by id.
     logs: HashMap<u64, Log>,
     version: u64,
+    /// The mailboxes as a table (see [`Store::table`]), rebuilt when one is created, deleted,
+    /// renamed or given a new ACL.
+    table: MailboxTable,
 }
 
 impl Store {
@@ -217,6 +221,7 @@ impl Store {
             catalogue_log,
             logs: HashMap::new(),
             version: 0,
+            table: MailboxTable::new(Arc::new(Base::empty())),
         };
         if store.catalogue.next_uid_validity == 0 {
             store.change_catalogue(
@@ -246,6 +251,7 @@ impl Store {
             .catalogue_log
             .compact_if_larger(store.catalogue.live_size(), || store.catalogue.snapshot())?;
         store.remove_strays()?;
+        store.rebuild_table();
         Ok(store)
     }
 
@@ -273,8 +279,26 @@ impl Store {
 
     /// The store's mailboxes as a MUPDATE-style table (name, ACL), which sessions answer LIST,
     /// LSUB and the ACL commands from, with the proxy's code (`corvid_mupdate::view`).
-    pub fn table(&self) -> &corvid_mupdate::table::MailboxTable {
-        todo!()
+    pub fn table(&self) -> &MailboxTable {
+        &self.table
+    }
+
+    /// Rebuilds [`Store::table`] from the catalogue: mailbox creation, deletion, renames and
+    /// ACL changes are rare next to message traffic, so a whole rebuild (linear in the
+    /// mailboxes) keeps it simple. Entries carry the location `local`: a backend's sessions
+    /// use the table for names and rights, never for routing.
+    fn rebuild_table(&mut self) {
+        let entries = self.catalogue.entries.values().map(|entry| EntryRef {
+            name: entry.mailbox.name.as_bytes(),
+            location: b"local",
+            acl: &entry.mailbox.acl,
+            state: State::Active,
+        });
+        match Base::build(entries, self.version) {
+            Ok(base) => self.table = MailboxTable::new(Arc::new(base)),
+            // Only a table past 4 GiB fails to build; the previous one stays.
+            Err(error) => tracing::error!(%error, "could not rebuild the mailbox table"),
+        }
     }
 
     /// The mailbox with this internal name.
@@ -523,8 +547,17 @@ impl Store {
         let mut batch = Vec::new();
         record.encode(&mut batch);
         self.catalogue_log.write(&batch, durability)?;
+        let names_changed = !matches!(
+            record,
+            catalogue::Record::Counters { .. }
+                | catalogue::Record::Subscribe { .. }
+                | catalogue::Record::Unsubscribe { .. }
+        );
         let applied = self.catalogue.apply(record);
         self.version += 1;
+        if names_changed {
+            self.rebuild_table();
+        }
         if self.catalogue_log.due_for_weighing() {
             let catalogue = &self.catalogue;
             if let Err(error) = self
