@@ -242,7 +242,10 @@ impl DateTime {
 fn write_padded(out: &mut Vec<u8>, n: u32, width: usize) {
     let mut digits = Vec::with_capacity(10);
     lex::write_decimal(&mut digits, u64::from(n));
-    out.extend(std::iter::repeat_n(b'0', width.saturating_sub(digits.len())));
+    out.extend(std::iter::repeat_n(
+        b'0',
+        width.saturating_sub(digits.len()),
+    ));
     out.extend_from_slice(&digits);
 }
 
@@ -258,7 +261,11 @@ fn byte(i: &[u8], b: u8) -> LexResult<'_, ()> {
 /// `1*width` digits (exactly `width` when `exact`), at most `max`. The run ends at the first
 /// non-digit, so a shorter run at the end of the input is incomplete.
 fn number_upto(i: &[u8], width: usize, exact: bool, max: u32) -> LexResult<'_, u32> {
-    let run = i.iter().take(width).take_while(|b| b.is_ascii_digit()).count();
+    let run = i
+        .iter()
+        .take(width)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     if run < width && run == i.len() {
         return Err(nom::Err::Incomplete(nom::Needed::new(1)));
     }
@@ -348,10 +355,7 @@ fn small_number(word: &[u8]) -> Option<u16> {
     if word.is_empty() || word.len() > 4 || !word.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(
-        word.iter()
-            .fold(0u16, |n, d| n * 10 + u16::from(d - b'0')),
-    )
+    Some(word.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')))
 }
 
 /// A zone: `+hhmm`/`-hhmm`, an obsolete name, or a military letter (read as +0000, RFC 5322
@@ -507,7 +511,10 @@ mod tests {
 
     #[test]
     fn parses_imap_dates() {
-        assert_eq!(Date::parse(b"1-Feb-1994 "), Ok((&b" "[..], date(1994, 2, 1))));
+        assert_eq!(
+            Date::parse(b"1-Feb-1994 "),
+            Ok((&b" "[..], date(1994, 2, 1)))
+        );
         assert_eq!(
             Date::parse(b"\"29-fEB-2000\")"),
             Ok((&b")"[..], date(2000, 2, 29)))
@@ -530,7 +537,10 @@ mod tests {
             b"1 Jan 2000 ",
             b"\"1-Jan-2000 ",
         ] {
-            assert!(matches!(Date::parse(bad), Err(nom::Err::Error(_))), "{bad:?}");
+            assert!(
+                matches!(Date::parse(bad), Err(nom::Err::Error(_))),
+                "{bad:?}"
+            );
         }
         for bad in [
             &b"\"17-Jul-1996 24:00:00 +0000\""[..],
@@ -570,8 +580,14 @@ mod tests {
                 b"  Thu,  13 Feb 69 23:32 -0330 (Newfoundland Time)",
                 at(date(1969, 2, 13), 23, 32, 0, -210),
             ),
-            (b"1 jan 05 01:02:03 EST", at(date(2005, 1, 1), 1, 2, 3, -300)),
-            (b"1 Jan 105 01:02:03 PDT", at(date(2005, 1, 1), 1, 2, 3, -420)),
+            (
+                b"1 jan 05 01:02:03 EST",
+                at(date(2005, 1, 1), 1, 2, 3, -300),
+            ),
+            (
+                b"1 Jan 105 01:02:03 PDT",
+                at(date(2005, 1, 1), 1, 2, 3, -420),
+            ),
             (b"1 Jan 2005 01:02:03 Z", at(date(2005, 1, 1), 1, 2, 3, 0)),
             (b"1 Jan 2005 01:02:03", at(date(2005, 1, 1), 1, 2, 3, 0)),
             (

@@ -171,7 +171,15 @@ mod tests {
 
     #[test]
     fn refuses_and_waits() {
-        for bad in [&b"0 "[..], b"1:0 ", b"1,,2 ", b"4294967296 ", b"a ", b":1 ", b"1:x "] {
+        for bad in [
+            &b"0 "[..],
+            b"1:0 ",
+            b"1,,2 ",
+            b"4294967296 ",
+            b"a ",
+            b":1 ",
+            b"1:x ",
+        ] {
             assert!(
                 matches!(SequenceSet::parse(bad), Err(nom::Err::Error(_))),
                 "{bad:?}"
