@@ -810,3 +810,6 @@ fn acl_identifier<'a>(
     let (i, identifier) = identifier(space(i)?)?;
     Ok((i, command(mailbox, identifier)))
 }
+
+#[cfg(test)]
+mod tests;
