@@ -47,7 +47,7 @@ const DAYS_PER_ERA: i64 = 146_097;
 const SECONDS_PER_DAY: i64 = 86_400;
 
 fn is_leap(year: u16) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 /// Days in `month` (1–12) of `year`; 0 for a month that does not exist.

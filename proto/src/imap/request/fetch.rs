@@ -67,21 +67,18 @@ pub(super) fn fetch(i: &[u8], uid: bool) -> Step<'_, Command<'_>> {
     let i = space(i)?;
     let (i, attrs) = match i {
         [b'(', ..] => list_of(i, false, REASON, attribute)?,
-        _ => match macro_attributes(i)? {
-            Some(expanded) => expanded,
-            None => attribute(i).map(|(i, attr)| (i, vec![attr]))?,
-        },
+        _ => {
+            let (rest, word) = atom(i, REASON)?;
+            match MACROS
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(word))
+            {
+                Some(&(_, count)) => (rest, FULL.get(..count).unwrap_or_default().to_vec()),
+                None => attribute(i).map(|(i, attr)| (i, vec![attr]))?,
+            }
+        }
     };
     Ok((i, Command::Fetch { uid, set, attrs }))
-}
-
-/// A macro, expanded; `None` when `i` does not start with one.
-fn macro_attributes(i: &[u8]) -> Result<Option<(&[u8], Vec<FetchAttr<'_>>)>, RequestError<'_>> {
-    let (rest, word) = atom(i, REASON)?;
-    Ok(MACROS
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(word))
-        .map(|&(_, count)| (rest, FULL.get(..count).unwrap_or_default().to_vec())))
 }
 
 /// One attribute.

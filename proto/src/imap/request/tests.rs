@@ -523,8 +523,11 @@ fn valid_commands_parse_and_their_prefixes_are_incomplete() {
     }
 }
 
-/// Invalid commands, the tag they report and the reason.
-const INVALID: &[(&[u8], Option<&[u8]>, &str)] = &[
+/// An invalid command, the tag it reports and the reason.
+type Refusal = (&'static [u8], Option<&'static [u8]>, &'static str);
+
+/// Invalid commands.
+const INVALID: &[Refusal] = &[
     (b"+ NOOP\r\n", None, "invalid tag"),
     (b"a(b NOOP\r\n", None, "invalid tag"),
     (b"a1\r\n", Some(b"a1"), "missing command name"),
