@@ -238,15 +238,18 @@ impl DateTime {
     }
 }
 
-/// Appends `n` in decimal, zero-padded to `width` digits.
+/// Appends `n` in decimal, zero-padded to `width` digits (at most 10).
 fn write_padded(out: &mut Vec<u8>, n: u32, width: usize) {
-    let mut digits = Vec::with_capacity(10);
-    lex::write_decimal(&mut digits, u64::from(n));
-    out.extend(std::iter::repeat_n(
-        b'0',
-        width.saturating_sub(digits.len()),
-    ));
-    out.extend_from_slice(&digits);
+    let mut digits = [b'0'; 10];
+    let mut start = digits.len();
+    let mut rest = n;
+    while rest > 0 {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    let start = start.min(digits.len().saturating_sub(width.max(1)));
+    out.extend_from_slice(&digits[start..]);
 }
 
 /// One byte `b`.

@@ -3,8 +3,17 @@
 //! The proxy reads only a command's head ([`super::command`]); a server needs all of it. A
 //! driver gathers one command message (its lines and the payloads of its literals, inline, as
 //! they came on the wire) and [`parse_request`] turns it into a [`Request`]. Like every parser
-//! in this crate it tells *incomplete* (a prefix of a valid command) apart from *invalid*, and
+//! in this crate it tells *incomplete* (a strict prefix of a valid command) apart from
+//! *invalid* (no continuation can make it valid: answer `BAD` with the tag and the reason), and
 //! it never panics; nesting (`NOT`, `OR`, parentheses in SEARCH) is bounded by [`MAX_DEPTH`].
+//! Tokens are read with [`crate::lex`]; literal payloads are as long as the driver let them be.
+//!
+//! The grammar is RFC 3501's, with ACL (RFC 4314), ENABLE (RFC 5161), ID (RFC 2971), UID
+//! EXPUNGE (RFC 4315), MOVE (RFC 6851), UNSELECT (RFC 3691), SASL-IR (RFC 4959), literal8
+//! APPEND (RFC 3516) and LIST-EXTENDED's options and multiple patterns (RFC 5258). SELECT
+//! parameters (RFC 4466, `(CONDSTORE)`) and LIST return options are accepted and ignored. A
+//! command this server does not implement is invalid (`unknown command`): unlike the proxy,
+//! a server answers only what it serves.
 //!
 //! * [`sequence`]: sequence sets (`1:3,7,*`).
 //! * [`fetch`]: FETCH attributes, with the `ALL`/`FAST`/`FULL` macros expanded.
@@ -289,18 +298,17 @@ pub fn parse_request(input: &[u8]) -> Result<Request<'_>, RequestError<'_>> {
         Err(nom::Err::Incomplete(_)) => return Err(RequestError::Incomplete),
         Err(_) => return bad("invalid tag"),
     };
-    let body = match after_tag {
-        [] => return Err(RequestError::Incomplete),
-        [b' ', body @ ..] => body,
-        [b'\r' | b'\n', ..] => return bad("missing command name").map_err(|e| e.tagged(tag)),
+    let parsed = match after_tag {
+        [] => Err(RequestError::Incomplete),
+        [b' ', body @ ..] => parse_command(body).and_then(|(rest, command)| {
+            match lexed(lex::crlf(rest), "expected end of line")? {
+                ([], ()) => Ok(command),
+                _ => bad("expected end of line"),
+            }
+        }),
+        [b'\r' | b'\n', ..] => bad("missing command name"),
         _ => return bad("invalid tag"),
     };
-    let parsed = parse_command(body).and_then(|(rest, command)| {
-        match lexed(lex::crlf(rest), "expected end of line")? {
-            ([], ()) => Ok(command),
-            _ => bad("expected end of line"),
-        }
-    });
     match parsed {
         Ok(command) => Ok(Request { tag, command }),
         Err(e) => Err(e.tagged(tag)),
