@@ -12,6 +12,7 @@ type Body = fn(&[u8]);
 const TARGETS: &[(&str, Body)] = &[
     ("fuzz_framer", fuzzing::framer::fuzz_framer),
     ("fuzz_command_head", fuzzing::command::fuzz_command_head),
+    ("fuzz_request", fuzzing::request::fuzz_request),
     ("fuzz_response", fuzzing::response::fuzz_response),
     ("fuzz_writer", fuzzing::response::fuzz_writer),
     ("fuzz_mailbox_names", fuzzing::mailbox::fuzz_mailbox_names),

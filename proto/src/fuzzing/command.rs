@@ -13,7 +13,7 @@ use crate::lex::AString;
 const PREFIXES_CHECKED: usize = 512;
 
 /// Is `part` a sub-slice of `whole` (by address)?
-fn within(whole: &[u8], part: &[u8]) -> bool {
+pub(super) fn within(whole: &[u8], part: &[u8]) -> bool {
     let start = whole.as_ptr() as usize;
     let at = part.as_ptr() as usize;
     at >= start && at + part.len() <= start + whole.len()

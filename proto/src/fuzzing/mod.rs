@@ -10,4 +10,5 @@ pub mod framer;
 pub mod mailbox;
 pub mod message;
 pub mod mupdate;
+pub mod request;
 pub mod response;

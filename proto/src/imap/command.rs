@@ -279,7 +279,7 @@ macro_rules! command_kinds {
 
         impl CommandKind {
             /// The command an atom names, ignoring ASCII case.
-            fn from_name(name: &[u8]) -> CommandKind {
+            pub(crate) fn from_name(name: &[u8]) -> CommandKind {
                 atom_key(name).map_or(CommandKind::Unknown, |key| TABLE.get(key))
             }
 
@@ -762,7 +762,7 @@ fn sequence_number(i: &[u8]) -> Result<&[u8], HeadError<'_>> {
 
 /// A parenthesised list, nested lists, quoted strings and literals inside included, returned
 /// whole with its parentheses. Its items are not checked beyond that: they are forwarded.
-fn parenthesised(i: &[u8]) -> Step<'_, &[u8]> {
+pub(crate) fn parenthesised(i: &[u8]) -> Step<'_, &[u8]> {
     let reason = Reason::Argument;
     let mut depth = 0usize;
     let mut rest = i;

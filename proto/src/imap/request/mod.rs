@@ -3,8 +3,17 @@
 //! The proxy reads only a command's head ([`super::command`]); a server needs all of it. A
 //! driver gathers one command message (its lines and the payloads of its literals, inline, as
 //! they came on the wire) and [`parse_request`] turns it into a [`Request`]. Like every parser
-//! in this crate it tells *incomplete* (a prefix of a valid command) apart from *invalid*, and
+//! in this crate it tells *incomplete* (a strict prefix of a valid command) apart from
+//! *invalid* (no continuation can make it valid: answer `BAD` with the tag and the reason), and
 //! it never panics; nesting (`NOT`, `OR`, parentheses in SEARCH) is bounded by [`MAX_DEPTH`].
+//! Tokens are read with [`crate::lex`]; literal payloads are as long as the driver let them be.
+//!
+//! The grammar is RFC 3501's, with ACL (RFC 4314), ENABLE (RFC 5161), ID (RFC 2971), UID
+//! EXPUNGE (RFC 4315), MOVE (RFC 6851), UNSELECT (RFC 3691), SASL-IR (RFC 4959), literal8
+//! APPEND (RFC 3516) and LIST-EXTENDED's options and multiple patterns (RFC 5258). SELECT
+//! parameters (RFC 4466, `(CONDSTORE)`) and LIST return options are accepted and ignored. A
+//! command this server does not implement is invalid (`unknown command`): unlike the proxy,
+//! a server answers only what it serves.
 //!
 //! * [`sequence`]: sequence sets (`1:3,7,*`).
 //! * [`fetch`]: FETCH attributes, with the `ALL`/`FAST`/`FULL` macros expanded.
@@ -17,7 +26,8 @@ pub mod fetch;
 pub mod search;
 pub mod sequence;
 
-use crate::lex::AString;
+use crate::imap::command::{self, CommandKind, HeadError};
+use crate::lex::{self, AString, LexResult};
 
 pub use datetime::{Date, DateTime};
 pub use fetch::FetchAttr;
@@ -283,14 +293,531 @@ pub enum RequestError<'a> {
 /// Parses one whole command message: tag, command, arguments (literal payloads inline, right
 /// after their `{n}` headers' line ends) and the final line end, which `input` must end with.
 pub fn parse_request(input: &[u8]) -> Result<Request<'_>, RequestError<'_>> {
-    let _ = input;
-    unimplemented!("parse_request: being written (issue 5)")
+    let (after_tag, tag) = match lex::tag_token(input) {
+        Ok(ok) => ok,
+        Err(nom::Err::Incomplete(_)) => return Err(RequestError::Incomplete),
+        Err(_) => return bad("invalid tag"),
+    };
+    let parsed = match after_tag {
+        [] => Err(RequestError::Incomplete),
+        [b' ', body @ ..] => parse_command(body).and_then(|(rest, command)| {
+            match lexed(lex::crlf(rest), "expected end of line")? {
+                ([], ()) => Ok(command),
+                _ => bad("expected end of line"),
+            }
+        }),
+        [b'\r' | b'\n', ..] => bad("missing command name"),
+        _ => return bad("invalid tag"),
+    };
+    match parsed {
+        Ok(command) => Ok(Request { tag, command }),
+        Err(e) => Err(e.tagged(tag)),
+    }
 }
 
-#[allow(clippy::todo)]
 impl Flag<'_> {
     /// The flag as written on the wire (`\Seen`, system flags in their canonical case).
     pub fn as_bytes(&self) -> &[u8] {
-        todo!()
+        match self {
+            Flag::Seen => b"\\Seen",
+            Flag::Answered => b"\\Answered",
+            Flag::Flagged => b"\\Flagged",
+            Flag::Deleted => b"\\Deleted",
+            Flag::Draft => b"\\Draft",
+            Flag::Recent => b"\\Recent",
+            Flag::Keyword(written) | Flag::Extension(written) => written,
+        }
+    }
+
+    /// The system flag named `name` (without its backslash, any case).
+    fn system(name: &[u8]) -> Option<Flag<'static>> {
+        [
+            Flag::Seen,
+            Flag::Answered,
+            Flag::Flagged,
+            Flag::Deleted,
+            Flag::Draft,
+            Flag::Recent,
+        ]
+        .into_iter()
+        .find(|flag| {
+            flag.as_bytes()
+                .get(1..)
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
     }
 }
+
+impl<'a> RequestError<'a> {
+    /// The error with `tag` filled in, if it is `Invalid`.
+    fn tagged(self, tag: &'a [u8]) -> Self {
+        match self {
+            RequestError::Invalid { reason, .. } => RequestError::Invalid {
+                tag: Some(tag),
+                reason,
+            },
+            RequestError::Incomplete => RequestError::Incomplete,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steps, shared with the SEARCH and FETCH parsers.
+
+/// A parsing step: the rest of the input and a value, or why it failed (an `Invalid` step
+/// carries no tag yet: [`parse_request`] fills it in).
+type Step<'a, T> = Result<(&'a [u8], T), RequestError<'a>>;
+
+/// The error of a step that found invalid bytes.
+fn bad<T>(reason: &'static str) -> Result<T, RequestError<'static>> {
+    Err(RequestError::Invalid { tag: None, reason })
+}
+
+/// Lifts a lexer result into a step, naming what was wrong if it is invalid.
+fn lexed<'a, T>(result: LexResult<'a, T>, reason: &'static str) -> Step<'a, T> {
+    result.map_err(|e| match e {
+        nom::Err::Incomplete(_) => RequestError::Incomplete,
+        nom::Err::Error(_) | nom::Err::Failure(_) => RequestError::Invalid { tag: None, reason },
+    })
+}
+
+/// One space between arguments.
+fn space(i: &[u8]) -> Result<&[u8], RequestError<'_>> {
+    match i {
+        [] => Err(RequestError::Incomplete),
+        [b' ', rest @ ..] => Ok(rest),
+        [b'\r' | b'\n', ..] => bad("missing argument"),
+        _ => bad("expected a space between arguments"),
+    }
+}
+
+/// An atom.
+fn atom<'a>(i: &'a [u8], reason: &'static str) -> Step<'a, &'a [u8]> {
+    lexed(lex::atom(i), reason)
+}
+
+/// An astring argument.
+fn astring<'a>(i: &'a [u8], reason: &'static str) -> Step<'a, AString<'a>> {
+    lexed(lex::astring(i), reason)
+}
+
+/// A mailbox name.
+fn mailbox(i: &[u8]) -> Step<'_, AString<'_>> {
+    astring(i, "invalid mailbox name")
+}
+
+/// A sequence set.
+fn sequence_set(i: &[u8]) -> Step<'_, SequenceSet> {
+    lexed(SequenceSet::parse(i), "invalid sequence set")
+}
+
+/// `(item *(SP item))`, or also `()` when `may_be_empty`.
+fn list_of<'a, T>(
+    i: &'a [u8],
+    may_be_empty: bool,
+    reason: &'static str,
+    item: impl Fn(&'a [u8]) -> Step<'a, T>,
+) -> Step<'a, Vec<T>> {
+    let mut i = match i {
+        [] => return Err(RequestError::Incomplete),
+        [b'(', rest @ ..] => rest,
+        _ => return bad(reason),
+    };
+    let mut items = Vec::new();
+    if let ([b')', rest @ ..], true) = (i, may_be_empty) {
+        return Ok((rest, items));
+    }
+    loop {
+        let (rest, value) = item(i)?;
+        items.push(value);
+        i = match rest {
+            [] => return Err(RequestError::Incomplete),
+            [b' ', rest @ ..] => rest,
+            [b')', rest @ ..] => return Ok((rest, items)),
+            _ => return bad(reason),
+        };
+    }
+}
+
+/// `item *(SP item)`, without parentheses.
+fn one_or_more<'a, T>(i: &'a [u8], item: impl Fn(&'a [u8]) -> Step<'a, T>) -> Step<'a, Vec<T>> {
+    let (mut i, first) = item(i)?;
+    let mut items = vec![first];
+    while let [b' ', rest @ ..] = i {
+        let (rest, value) = item(rest)?;
+        items.push(value);
+        i = rest;
+    }
+    Ok((i, items))
+}
+
+/// A parenthesised list of options this parser accepts and ignores (SELECT parameters, LIST
+/// return options), skipped whole.
+fn ignored_options<'a>(i: &'a [u8], reason: &'static str) -> Step<'a, ()> {
+    match command::parenthesised(i) {
+        Ok((rest, _)) => Ok((rest, ())),
+        Err(HeadError::Incomplete) => Err(RequestError::Incomplete),
+        Err(HeadError::Invalid { .. }) => bad(reason),
+    }
+}
+
+/// A flag: `\Name` (system or extension) or a keyword atom; `\*` is no flag here.
+fn flag(i: &[u8]) -> Step<'_, Flag<'_>> {
+    let [b'\\', name @ ..] = i else {
+        return atom(i, "invalid flag").map(|(rest, keyword)| (rest, Flag::Keyword(keyword)));
+    };
+    let (rest, name) = atom(name, "invalid flag")?;
+    let written = i.get(..=name.len()).unwrap_or_default();
+    Ok((rest, Flag::system(name).unwrap_or(Flag::Extension(written))))
+}
+
+/// `NIL` (any case).
+fn nil<'a>(i: &'a [u8], reason: &'static str) -> Step<'a, ()> {
+    match atom(i, reason)? {
+        (rest, word) if word.eq_ignore_ascii_case(b"NIL") => Ok((rest, ())),
+        _ => bad(reason),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands.
+
+/// The command after its tag, up to (not including) its final line end.
+fn parse_command(i: &[u8]) -> Step<'_, Command<'_>> {
+    let (i, first) = command_name(i)?;
+    let (i, uid, name) = if first.eq_ignore_ascii_case(b"UID") {
+        let (i, name) = command_name(space(i)?)?;
+        (i, true, name)
+    } else {
+        (i, false, first)
+    };
+    use CommandKind as K;
+    let kind = CommandKind::from_name(name);
+    match kind {
+        K::Fetch => return fetch::fetch(i, uid),
+        K::Store => return store(i, uid),
+        K::Search => return search::search(i, uid),
+        K::Copy | K::Move => return copy(i, uid, kind == K::Move),
+        K::Expunge => return expunge(i, uid),
+        _ if uid => return bad("UID applies to FETCH, STORE, SEARCH, COPY, MOVE and EXPUNGE only"),
+        _ => {}
+    }
+    let done = |command| Ok((i, command));
+    match kind {
+        K::Capability => done(Command::Capability),
+        K::Noop => done(Command::Noop),
+        K::Logout => done(Command::Logout),
+        K::Starttls => done(Command::StartTls),
+        K::Namespace => done(Command::Namespace),
+        K::Idle => done(Command::Idle),
+        K::Check => done(Command::Check),
+        K::Close => done(Command::Close),
+        K::Unselect => done(Command::Unselect),
+        K::Login => login(i),
+        K::Authenticate => authenticate(i),
+        K::Enable => enable(i),
+        K::Id => id(i),
+        K::Select | K::Examine => select(i, kind == K::Examine),
+        K::Create => with_mailbox(i, Command::Create),
+        K::Delete => with_mailbox(i, Command::Delete),
+        K::Subscribe => with_mailbox(i, Command::Subscribe),
+        K::Unsubscribe => with_mailbox(i, Command::Unsubscribe),
+        K::GetAcl => with_mailbox(i, Command::GetAcl),
+        K::MyRights => with_mailbox(i, Command::MyRights),
+        K::Rename => rename(i),
+        K::List => list(i),
+        K::Lsub => lsub(i),
+        K::Status => status(i),
+        K::Append => append(i),
+        K::SetAcl => set_acl(i),
+        K::DeleteAcl => acl_identifier(i, |mailbox, identifier| Command::DeleteAcl {
+            mailbox,
+            identifier,
+        }),
+        K::ListRights => acl_identifier(i, |mailbox, identifier| Command::ListRights {
+            mailbox,
+            identifier,
+        }),
+        _ => bad("unknown command"),
+    }
+}
+
+/// A command name (an atom).
+fn command_name(i: &[u8]) -> Step<'_, &[u8]> {
+    match i {
+        [b'\r' | b'\n', ..] => bad("missing command name"),
+        _ => atom(i, "invalid command name"),
+    }
+}
+
+/// ` mailbox`, the only argument.
+fn with_mailbox<'a>(i: &'a [u8], command: fn(AString<'a>) -> Command<'a>) -> Step<'a, Command<'a>> {
+    let (i, mailbox) = mailbox(space(i)?)?;
+    Ok((i, command(mailbox)))
+}
+
+fn login(i: &[u8]) -> Step<'_, Command<'_>> {
+    let (i, user) = astring(space(i)?, "invalid user name")?;
+    let (i, password) = astring(space(i)?, "invalid password")?;
+    Ok((i, Command::Login { user, password }))
+}
+
+/// `AUTHENTICATE mechanism [SP (base64 / "=")]`.
+fn authenticate(i: &[u8]) -> Step<'_, Command<'_>> {
+    let (i, mechanism) = atom(space(i)?, "invalid mechanism")?;
+    let (i, initial_response) = match i {
+        [b' ', rest @ ..] => {
+            let base64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+            let taken = nom::bytes::streaming::take_while1(base64)(rest);
+            let (rest, response) = lexed(taken, "invalid initial response")?;
+            (rest, Some(response))
+        }
+        _ => (i, None),
+    };
+    Ok((
+        i,
+        Command::Authenticate {
+            mechanism,
+            initial_response,
+        },
+    ))
+}
+
+fn enable(i: &[u8]) -> Step<'_, Command<'_>> {
+    let (i, capabilities) = one_or_more(space(i)?, |i| atom(i, "invalid capability"))?;
+    Ok((i, Command::Enable(capabilities)))
+}
+
+/// `ID NIL` or `ID (field value ...)`: fields are strings, values strings or `NIL`.
+fn id(i: &[u8]) -> Step<'_, Command<'_>> {
+    const REASON: &str = "invalid ID parameters";
+    let i = space(i)?;
+    if !i.starts_with(b"(") {
+        let (i, ()) = nil(i, REASON)?;
+        return Ok((i, Command::Id(Vec::new())));
+    }
+    let (i, fields) = list_of(i, true, REASON, |i| {
+        let (i, field) = lexed(lex::string(i), REASON)?;
+        let i = space(i)?;
+        let (i, value) = match i {
+            [b'"' | b'{' | b'~', ..] => lexed(lex::string(i), REASON).map(|(i, v)| (i, Some(v)))?,
+            _ => (nil(i, REASON)?.0, None),
+        };
+        Ok((i, (field, value)))
+    })?;
+    Ok((i, Command::Id(fields)))
+}
+
+/// `SELECT mailbox [SP (params)]` (RFC 4466 parameters accepted and ignored).
+fn select(i: &[u8], read_only: bool) -> Step<'_, Command<'_>> {
+    let (i, mailbox) = mailbox(space(i)?)?;
+    let i = match i {
+        [b' ', rest @ ..] => ignored_options(rest, "invalid SELECT parameters")?.0,
+        _ => i,
+    };
+    Ok((i, Command::Select { mailbox, read_only }))
+}
+
+fn rename(i: &[u8]) -> Step<'_, Command<'_>> {
+    let (i, from) = mailbox(space(i)?)?;
+    let (i, to) = mailbox(space(i)?)?;
+    Ok((i, Command::Rename { from, to }))
+}
+
+/// A LIST pattern.
+fn pattern(i: &[u8]) -> Step<'_, AString<'_>> {
+    lexed(lex::list_mailbox(i), "invalid mailbox pattern")
+}
+
+/// `LIST [SP (selection)] SP reference SP (pattern / (patterns)) [SP RETURN SP (options)]`.
+fn list(i: &[u8]) -> Step<'_, Command<'_>> {
+    const OPTION: &str = "invalid LIST option";
+    let mut i = space(i)?;
+    let mut subscribed = false;
+    if i.starts_with(b"(") {
+        // Selection options are atoms; an option's value, if any, is a list of its own.
+        let (rest, options) = list_of(i, true, OPTION, |i| match i {
+            [b'(', ..] => ignored_options(i, OPTION).map(|(i, ())| (i, false)),
+            _ => atom(i, OPTION).map(|(i, o)| (i, o.eq_ignore_ascii_case(b"SUBSCRIBED"))),
+        })?;
+        subscribed = options.contains(&true);
+        i = space(rest)?;
+    }
+    let (i, reference) = mailbox(i)?;
+    let i = space(i)?;
+    let (i, patterns) = match i {
+        [b'(', ..] => list_of(i, false, "invalid mailbox pattern", pattern)?,
+        _ => pattern(i).map(|(i, p)| (i, vec![p]))?,
+    };
+    let i = match i {
+        [b' ', rest @ ..] => match atom(rest, OPTION)? {
+            (rest, word) if word.eq_ignore_ascii_case(b"RETURN") => {
+                ignored_options(space(rest)?, OPTION)?.0
+            }
+            _ => return bad(OPTION),
+        },
+        _ => i,
+    };
+    Ok((
+        i,
+        Command::List {
+            lsub: false,
+            subscribed,
+            reference,
+            patterns,
+        },
+    ))
+}
+
+fn lsub(i: &[u8]) -> Step<'_, Command<'_>> {
+    let (i, reference) = mailbox(space(i)?)?;
+    let (i, pattern) = pattern(space(i)?)?;
+    Ok((
+        i,
+        Command::List {
+            lsub: true,
+            subscribed: false,
+            reference,
+            patterns: vec![pattern],
+        },
+    ))
+}
+
+fn status(i: &[u8]) -> Step<'_, Command<'_>> {
+    const REASON: &str = "invalid status item";
+    const ITEMS: [(&[u8], StatusItem); 6] = [
+        (b"MESSAGES", StatusItem::Messages),
+        (b"RECENT", StatusItem::Recent),
+        (b"UIDNEXT", StatusItem::UidNext),
+        (b"UIDVALIDITY", StatusItem::UidValidity),
+        (b"UNSEEN", StatusItem::Unseen),
+        (b"SIZE", StatusItem::Size),
+    ];
+    let (i, mailbox) = mailbox(space(i)?)?;
+    let (i, items) = list_of(space(i)?, false, REASON, |i| {
+        let (i, word) = atom(i, REASON)?;
+        match ITEMS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(word))
+        {
+            Some(&(_, item)) => Ok((i, item)),
+            None => bad(REASON),
+        }
+    })?;
+    Ok((i, Command::Status { mailbox, items }))
+}
+
+/// `APPEND mailbox [SP (flags)] [SP date-time] SP literal`.
+fn append(i: &[u8]) -> Step<'_, Command<'_>> {
+    let (i, mailbox) = mailbox(space(i)?)?;
+    let mut i = space(i)?;
+    let mut flags = Vec::new();
+    if i.starts_with(b"(") {
+        let (rest, list) = list_of(i, true, "invalid flag", flag)?;
+        flags = list;
+        i = space(rest)?;
+    }
+    let mut date = None;
+    if i.starts_with(b"\"") {
+        let (rest, value) = lexed(DateTime::parse(i), "invalid date-time")?;
+        date = Some(value);
+        i = space(rest)?;
+    }
+    let (i, (_, message)) = lexed(lex::literal(i), "expected the message as a literal")?;
+    Ok((
+        i,
+        Command::Append {
+            mailbox,
+            flags,
+            date,
+            message,
+        },
+    ))
+}
+
+/// `EXPUNGE`, or `UID EXPUNGE set`.
+fn expunge(i: &[u8], uid: bool) -> Step<'_, Command<'_>> {
+    if !uid {
+        return Ok((i, Command::Expunge { uids: None }));
+    }
+    let (i, set) = sequence_set(space(i)?)?;
+    Ok((i, Command::Expunge { uids: Some(set) }))
+}
+
+/// `[UID] STORE set [+|-]FLAGS[.SILENT] SP (flag-list / flag *(SP flag))`.
+fn store(i: &[u8], uid: bool) -> Step<'_, Command<'_>> {
+    const REASON: &str = "invalid STORE item";
+    let (i, set) = sequence_set(space(i)?)?;
+    let (i, item) = atom(space(i)?, REASON)?;
+    let (mode, name) = match item {
+        [b'+', name @ ..] => (StoreMode::Add, name),
+        [b'-', name @ ..] => (StoreMode::Remove, name),
+        name => (StoreMode::Replace, name),
+    };
+    let silent = if name.eq_ignore_ascii_case(b"FLAGS") {
+        false
+    } else if name.eq_ignore_ascii_case(b"FLAGS.SILENT") {
+        true
+    } else {
+        return bad(REASON);
+    };
+    let i = space(i)?;
+    let (i, flags) = match i {
+        [b'(', ..] => list_of(i, true, "invalid flag", flag)?,
+        _ => one_or_more(i, flag)?,
+    };
+    Ok((
+        i,
+        Command::Store {
+            uid,
+            set,
+            mode,
+            silent,
+            flags,
+        },
+    ))
+}
+
+/// `[UID] COPY set mailbox` and `[UID] MOVE set mailbox`.
+fn copy(i: &[u8], uid: bool, is_move: bool) -> Step<'_, Command<'_>> {
+    let (i, set) = sequence_set(space(i)?)?;
+    let (i, mailbox) = mailbox(space(i)?)?;
+    let command = if is_move {
+        Command::Move { uid, set, mailbox }
+    } else {
+        Command::Copy { uid, set, mailbox }
+    };
+    Ok((i, command))
+}
+
+/// An ACL identifier.
+fn identifier(i: &[u8]) -> Step<'_, AString<'_>> {
+    astring(i, "invalid identifier")
+}
+
+fn set_acl(i: &[u8]) -> Step<'_, Command<'_>> {
+    let (i, mailbox) = mailbox(space(i)?)?;
+    let (i, identifier) = identifier(space(i)?)?;
+    let (i, rights) = astring(space(i)?, "invalid rights")?;
+    Ok((
+        i,
+        Command::SetAcl {
+            mailbox,
+            identifier,
+            rights,
+        },
+    ))
+}
+
+/// ` mailbox identifier`, the arguments of DELETEACL and LISTRIGHTS.
+fn acl_identifier<'a>(
+    i: &'a [u8],
+    command: fn(AString<'a>, AString<'a>) -> Command<'a>,
+) -> Step<'a, Command<'a>> {
+    let (i, mailbox) = mailbox(space(i)?)?;
+    let (i, identifier) = identifier(space(i)?)?;
+    Ok((i, command(mailbox, identifier)))
+}
+
+#[cfg(test)]
+mod tests;
