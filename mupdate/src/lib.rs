@@ -1,12 +1,17 @@
 //! corvid-mupdate: the murder's control plane.
 //!
 //! The mailbox table (an rkyv base plus a delta overlay, [`table`]), the MUPDATE master server
-//! with its durable store, and the follower client used by the proxy and the shim. The wire
+//! with its durable store, and the follower client used by the proxy and the shim; and what corvid's servers share
+//! beyond MUPDATE: the TOML file loader ([`config_file`]), the password file ([`passwords`])
+//! and the executors' io_uring memory ([`runtime`]). The wire
 //! format lives in `corvid-proto::mupdate`; this crate adds state, storage and I/O.
 
 pub mod client;
+pub mod config_file;
 pub mod follower;
 pub mod master;
+pub mod passwords;
 pub mod resume;
+pub mod runtime;
 pub mod store;
 pub mod table;

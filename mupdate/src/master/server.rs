@@ -105,7 +105,7 @@ pub fn run(
     let listener = bind(config.listen)?;
     let executor = LocalExecutorBuilder::new(Placement::Unbound)
         .name("mupdate")
-        .io_memory(256 << 10)
+        .io_memory(crate::runtime::io_memory(1))
         .ring_depth(256)
         .spawn(move || serve(config, listener, ready))
         .map_err(|error| ServerError::Executor(error.to_string()))?;
