@@ -3,9 +3,10 @@
 //! Each server role lives in its crate and gets its subcommand here when its issue lands.
 //! Today: `corvid mupdate` (the MUPDATE master) and `corvid mboxlist` (its table, from the
 //! command line), both from `corvid-mupdate`, `corvid stats` (a proxy's per-core view, from
-//! `corvid-proxy`'s admin endpoint) and `corvid shim` (from `corvid-shim`). To come: `corvid
-//! backend`, `corvid demo`, `corvid bench`, `corvid tune check`.
+//! `corvid-proxy`'s admin endpoint), `corvid shim` and `corvid backend` (from `corvid-shim`).
+//! To come: `corvid demo`, `corvid bench`, `corvid tune check`.
 
+mod backend;
 mod mboxlist;
 mod mupdate;
 mod proxy;
@@ -37,6 +38,8 @@ enum Command {
     Proxy(proxy::Args),
     /// Read or load a running master's mailbox table (dump, load, find, list).
     Mboxlist(mboxlist::Args),
+    /// corvid's reference IMAP backend, registering its mailboxes with the master.
+    Backend(backend::Args),
     /// Keep the master in step with a Dovecot backend (push, remove, report conflicts).
     Shim(shim::Args),
     /// A running proxy's per-core statistics, from its admin endpoint (a table for the NOC).
@@ -59,6 +62,7 @@ fn main() -> anyhow::Result<()> {
         Command::Proxy(args) => proxy::run(args),
         Command::HashPassword(args) => mupdate::hash_password(args),
         Command::Shim(args) => shim::run(args),
+        Command::Backend(args) => backend::run(args),
         Command::Stats(args) => stats::run(args),
     };
     // Output cut short by a closed pipe (`corvid mboxlist dump | head`) is not a failure.

@@ -146,16 +146,5 @@ fn report(outcome: &Outcome) {
         }
         return;
     }
-    tracing::info!("reconciled: {outcome}");
-    for step in outcome.plan.to_string().lines() {
-        if step.starts_with("conflict") || step.starts_with("unmapped") {
-            tracing::warn!("{step}");
-        } else {
-            tracing::info!("{step}");
-        }
-    }
-    for failure in &outcome.failures {
-        let name = String::from_utf8_lossy(&failure.name);
-        tracing::warn!("failed: {name}: {}", failure.reason);
-    }
+    outcome.log();
 }

@@ -1,5 +1,5 @@
 //! Reading a server's TOML configuration file: the one loader `corvid mupdate`, `corvid proxy`
-//! and `corvid backend` share.
+//! and `corvid backend` share, and the `[mupdate]` section the proxy and the backend share.
 //!
 //! Each server describes its file as a `serde` type with `deny_unknown_fields`, so that a
 //! misspelt key is an error naming the key and its line rather than a silent default.
@@ -27,6 +27,27 @@ pub enum FileError {
         /// The error, with the line.
         source: Box<toml::de::Error>,
     },
+}
+
+/// `[mupdate]`: the master a server keeps in step with, and its login there.
+#[derive(Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MupdateSection {
+    /// `host:port`.
+    pub master: String,
+    /// The login (a frontend role for a proxy, a backend role for a backend).
+    pub user: String,
+    /// Its password (never shown by `Debug`).
+    pub password: String,
+}
+
+impl std::fmt::Debug for MupdateSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MupdateSection")
+            .field("master", &self.master)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Reads and parses the file at `path`.

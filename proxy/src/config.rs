@@ -36,6 +36,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use corvid_mupdate::config_file::FileError;
+pub use corvid_mupdate::config_file::MupdateSection;
 use serde::Deserialize;
 
 /// The file's content.
@@ -81,27 +82,6 @@ pub struct TlsFiles {
     pub cert: PathBuf,
     /// The private key.
     pub key: PathBuf,
-}
-
-/// `[mupdate]`: the master the follower keeps in step with.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MupdateSection {
-    /// `host:port`.
-    pub master: String,
-    /// The login (a frontend role is enough).
-    pub user: String,
-    /// Its password.
-    pub password: String,
-}
-
-impl std::fmt::Debug for MupdateSection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MupdateSection")
-            .field("master", &self.master)
-            .field("user", &self.user)
-            .finish_non_exhaustive()
-    }
 }
 
 /// `[auth]`: how a client's login is verified.

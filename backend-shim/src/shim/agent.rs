@@ -129,6 +129,25 @@ impl fmt::Display for Outcome {
     }
 }
 
+impl Outcome {
+    /// Logs what was done: the summary line, then one line per step (conflicts and unmapped
+    /// mailboxes as warnings) and per failure.
+    pub fn log(&self) {
+        tracing::info!("reconciled: {self}");
+        for step in self.plan.to_string().lines() {
+            if step.starts_with("conflict") || step.starts_with("unmapped") {
+                tracing::warn!("{step}");
+            } else {
+                tracing::info!("{step}");
+            }
+        }
+        for failure in &self.failures {
+            let name = String::from_utf8_lossy(&failure.name);
+            tracing::warn!("failed: {name}: {}", failure.reason);
+        }
+    }
+}
+
 /// Keeps the master in step with one backend.
 #[derive(Debug)]
 pub struct Agent {
