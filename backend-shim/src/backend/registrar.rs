@@ -277,3 +277,179 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corvid_mupdate::client::Client;
+    use corvid_mupdate::master::auth::{QuickRole, Users};
+    use corvid_mupdate::master::server::{ServerConfig, run};
+    use corvid_mupdate::master::session::SessionConfig;
+    use corvid_proto::mupdate::{Limits, Record};
+    use futures_lite::future::block_on;
+
+    use crate::shim::{Credentials, Placement};
+
+    const ACL: &[u8] = b"john\tlrswipkxtecda\t";
+
+    /// A free port of 127.0.0.1.
+    fn free_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    /// A `corvid mupdate` master on its own thread (left running: the test process ends it),
+    /// with an admin and `be1` as a backend.
+    fn master(dir: &std::path::Path) -> String {
+        let mut users = Users::new();
+        users.add_spec("admin:pw", QuickRole::Admin).unwrap();
+        users.add_spec("be1:be1pw:be1", QuickRole::Backend).unwrap();
+        let listen = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let config = ServerConfig {
+            listen,
+            data_dir: dir.to_path_buf(),
+            users,
+            session: SessionConfig {
+                banner: corvid_mupdate::master::banner("test"),
+                starttls: false,
+                limits: Limits::default(),
+                output_budget: 256 << 10,
+            },
+            max_connections: 100,
+            changes_kept: 1000,
+            idle_timeout: Duration::from_secs(600),
+            failed_login_delay: Duration::ZERO,
+            snapshot_after_bytes: 1 << 20,
+            tls: None,
+        };
+        let (ready, started) = mpsc::channel();
+        std::thread::spawn(move || {
+            run(config, move |_| {
+                let _ = ready.send(());
+            })
+        });
+        started.recv_timeout(Duration::from_secs(20)).unwrap();
+        listen.to_string()
+    }
+
+    fn admin(addr: &str) -> Client {
+        let mut client = Client::connect(addr, Duration::from_secs(10)).unwrap();
+        client.authenticate("admin", "pw", "").unwrap();
+        client
+    }
+
+    fn agent(master: String) -> AgentConfig {
+        AgentConfig {
+            master,
+            credentials: Credentials {
+                user: "be1".into(),
+                password: "be1pw".into(),
+            },
+            timeout: Duration::from_secs(10),
+            placement: Placement {
+                server: "be1".into(),
+                partition: "default".into(),
+            },
+            delete_local: false,
+        }
+    }
+
+    fn view(names: &[&str]) -> BackendView {
+        let mut view = BackendView::default();
+        for name in names {
+            let origin = Origin {
+                user: "john".into(),
+                mailbox: (*name).into(),
+            };
+            let acl = ACL.to_vec();
+            let entry = BackendMailbox { acl, origin };
+            view.mailboxes.insert(name.as_bytes().to_vec(), entry);
+        }
+        view
+    }
+
+    #[test]
+    fn reconciles_at_start_then_makes_changes_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = master(dir.path());
+        let mut admin = admin(&addr);
+        for (name, location) in [("user.gone", "be1!default"), ("user.john.Taken", "be2!x")] {
+            let activate = CommandKind::Activate {
+                name: name.into(),
+                location: location.into(),
+                acl: ACL.to_vec(),
+            };
+            assert_eq!(admin.command(activate).unwrap().status, Status::Ok);
+        }
+
+        let (registrar, thread) = Registrar::spawn(agent(addr), view(&["user.john"])).unwrap();
+        let sent = "user.john.Sent".to_string();
+        let reserve = MasterChange::Reserve { name: sent.clone() };
+        assert_eq!(block_on(registrar.change(reserve)), Ok(()));
+        let activate = MasterChange::Activate {
+            name: sent,
+            acl: ACL.to_vec(),
+        };
+        assert_eq!(block_on(registrar.change(activate)), Ok(()));
+        let taken = MasterChange::Reserve {
+            name: "user.john.Taken".into(),
+        };
+        let refused = block_on(registrar.change(taken)).unwrap_err();
+        assert!(!refused.is_empty());
+        drop(registrar);
+        thread.join().unwrap();
+
+        let list = admin.command(CommandKind::List { prefix: None }).unwrap();
+        let mut entries: Vec<(String, String)> = list
+            .records
+            .iter()
+            .map(|record| match record {
+                Record::Mailbox { name, location, .. } | Record::Reserve { name, location } => (
+                    String::from_utf8_lossy(name).into_owned(),
+                    String::from_utf8_lossy(location).into_owned(),
+                ),
+                Record::Delete { name } => (String::from_utf8_lossy(name).into_owned(), "-".into()),
+            })
+            .collect();
+        entries.sort();
+        let expected = [
+            ("user.john", "be1!default"),
+            ("user.john.Sent", "be1!default"),
+            ("user.john.Taken", "be2!x"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(name, location)| (name.to_string(), location.to_string()))
+            .collect();
+        assert_eq!(
+            entries, expected,
+            "pushed, removed (user.gone), kept (Taken)"
+        );
+        let active = |wanted: &[u8]| {
+            list.records
+                .iter()
+                .any(|record| matches!(record, Record::Mailbox { name, .. } if name == wanted))
+        };
+        assert!(
+            active(b"user.john") && active(b"user.john.Sent"),
+            "activated, not reserved"
+        );
+    }
+
+    #[test]
+    fn an_unreachable_master_fails_changes_at_once() {
+        let (registrar, thread) =
+            Registrar::spawn(agent(format!("127.0.0.1:{}", free_port())), view(&[])).unwrap();
+        for _ in 0..3 {
+            let started = Instant::now();
+            let delete = MasterChange::Delete {
+                name: "user.john".into(),
+            };
+            let error = block_on(registrar.change(delete)).unwrap_err();
+            assert!(error.contains("unreachable"), "{error}");
+            assert!(started.elapsed() < Duration::from_secs(2));
+        }
+        drop(registrar);
+        thread.join().unwrap();
+    }
+}
