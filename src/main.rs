@@ -3,10 +3,12 @@
 //! Each server role lives in its crate and gets its subcommand here when its issue lands.
 //! Today: `corvid mupdate` (the MUPDATE master) and `corvid mboxlist` (its table, from the
 //! command line), both from `corvid-mupdate`, `corvid proxy` and `corvid stats` (a proxy's
-//! per-core view, from `corvid-proxy`'s admin endpoint), `corvid shim` (from `corvid-shim`), and
-//! `corvid demo`, which runs a whole murder on loopback as children of this binary (master,
-//! backends `be1` and `be2`, proxy). To come: `corvid bench`, `corvid tune check`.
+//! per-core view, from `corvid-proxy`'s admin endpoint), `corvid shim` and `corvid backend`
+//! (from `corvid-shim`), and `corvid demo`, which runs a whole murder on loopback as children of
+//! this binary (master, backends `be1` and `be2`, proxy). To come: `corvid bench`, `corvid tune
+//! check`.
 
+mod backend;
 mod demo;
 mod mboxlist;
 mod mupdate;
@@ -39,6 +41,8 @@ enum Command {
     Proxy(proxy::Args),
     /// Read or load a running master's mailbox table (dump, load, find, list).
     Mboxlist(mboxlist::Args),
+    /// corvid's reference IMAP backend, registering its mailboxes with the master.
+    Backend(backend::Args),
     /// Keep the master in step with a Dovecot backend (push, remove, report conflicts).
     Shim(shim::Args),
     /// A whole murder on loopback: master, two backends and the proxy, seeded; Ctrl-C stops it.
@@ -63,6 +67,7 @@ fn main() -> anyhow::Result<()> {
         Command::Proxy(args) => proxy::run(args),
         Command::HashPassword(args) => mupdate::hash_password(args),
         Command::Shim(args) => shim::run(args),
+        Command::Backend(args) => backend::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Demo(args) => demo::run(args),
     };

@@ -73,16 +73,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             server: args.server.clone(),
             partition: args.partition.clone(),
         },
-        doveadm: Doveadm {
-            program: args.doveadm.clone(),
-            config: args.doveadm_config.clone(),
-            timeout: Duration::from_secs(args.doveadm_timeout),
-        },
-        namespace: Namespace::default(),
         delete_local: args.delete_local,
     });
+    let doveadm = Doveadm {
+        program: args.doveadm.clone(),
+        config: args.doveadm_config.clone(),
+        timeout: Duration::from_secs(args.doveadm_timeout),
+    };
+    let namespace = Namespace::default();
     if args.once {
-        let outcome = agent.reconcile(args.dry_run).context("reconcile")?;
+        let outcome = doveadm
+            .reconcile(&mut agent, &namespace, args.dry_run)
+            .context("reconcile")?;
         report(&outcome);
         if !outcome.failures.is_empty() {
             bail!("{} steps failed", outcome.failures.len());
@@ -100,7 +102,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         "shim started"
     );
     loop {
-        match agent.reconcile(args.dry_run) {
+        match doveadm.reconcile(&mut agent, &namespace, args.dry_run) {
             Ok(outcome) => report(&outcome),
             Err(error) => tracing::error!(%error, "reconcile failed; retrying at the next"),
         }
@@ -144,16 +146,5 @@ fn report(outcome: &Outcome) {
         }
         return;
     }
-    tracing::info!("reconciled: {outcome}");
-    for step in outcome.plan.to_string().lines() {
-        if step.starts_with("conflict") || step.starts_with("unmapped") {
-            tracing::warn!("{step}");
-        } else {
-            tracing::info!("{step}");
-        }
-    }
-    for failure in &outcome.failures {
-        let name = String::from_utf8_lossy(&failure.name);
-        tracing::warn!("failed: {name}: {}", failure.reason);
-    }
+    outcome.log();
 }

@@ -35,6 +35,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use corvid_mupdate::config_file::FileError;
+pub use corvid_mupdate::config_file::MupdateSection;
 use serde::Deserialize;
 
 /// The file's content.
@@ -80,27 +82,6 @@ pub struct TlsFiles {
     pub cert: PathBuf,
     /// The private key.
     pub key: PathBuf,
-}
-
-/// `[mupdate]`: the master the follower keeps in step with.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MupdateSection {
-    /// `host:port`.
-    pub master: String,
-    /// The login (a frontend role is enough).
-    pub user: String,
-    /// Its password.
-    pub password: String,
-}
-
-impl std::fmt::Debug for MupdateSection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MupdateSection")
-            .field("master", &self.master)
-            .field("user", &self.user)
-            .finish_non_exhaustive()
-    }
 }
 
 /// `[auth]`: how a client's login is verified.
@@ -152,38 +133,10 @@ pub struct BackendEntry {
     pub address: String,
 }
 
-/// Why the file cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// It could not be read.
-    #[error("reading {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// It is not valid TOML for this schema (unknown keys included).
-    #[error("{path}: {source}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The error, with the line.
-        source: Box<toml::de::Error>,
-    },
-}
-
 impl ConfigFile {
     /// Reads and parses a file.
-    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: path.to_path_buf(),
-            source: Box::new(source),
-        })
+    pub fn load(path: &Path) -> Result<ConfigFile, FileError> {
+        corvid_mupdate::config_file::load(path)
     }
 }
 

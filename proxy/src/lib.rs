@@ -10,8 +10,8 @@
 //!   LISTRIGHTS) is `corvid_mupdate::view`, shared with the reference backend.
 //! * [`fuzzing`]: the session's fuzz body, replayed by `cargo test`.
 //! * [`failures`]: failed logins counted per source address.
-//! * [`config`]: the TOML configuration file; [`passwords`]: the local password file;
-//!   [`reload`]: what SIGHUP re-reads (TLS files, password file).
+//! * [`config`]: the TOML configuration file; [`reload`]: what SIGHUP re-reads (TLS files,
+//!   the password file of `corvid_mupdate::passwords`).
 //! * [`stats`]: per-core counters and latency histograms (one writer per core, no locks);
 //!   [`admin`]: the admin HTTP endpoint (`/metrics`, `/stats`).
 //! * [`server`]: the glommio driver: executors per core, listeners, TLS, backend connections,
@@ -21,7 +21,6 @@ pub mod admin;
 pub mod config;
 pub mod failures;
 pub mod fuzzing;
-pub mod passwords;
 pub mod reload;
 pub mod server;
 pub mod session;

@@ -36,10 +36,10 @@ use glommio::timer::Timer;
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::failures::FailedLogins;
-use crate::passwords::PasswordFile;
 use crate::reload::{Reload, Reloadable, on_sighup};
 use crate::session::{Action, LinkId, Session, SessionConfig};
 use crate::stats::{CoreRecorder, Counter, Gauge, Latency, Stats};
+use corvid_mupdate::passwords::PasswordFile;
 
 /// How the proxy runs.
 #[derive(Debug, Clone)]
@@ -111,28 +111,6 @@ const MIN_FOLD: usize = 4096;
 /// How many table updates may wait for a core before it is sent a whole new base instead.
 const UPDATE_QUEUE: usize = 1024;
 
-/// io_uring memory per executor, at most: small, since every executor's is locked memory.
-const IO_MEMORY: usize = 256 << 10;
-
-/// The least io_uring memory an executor gets.
-const MIN_IO_MEMORY: usize = 64 << 10;
-
-/// io_uring memory for each of `executors`, so that together they stay within half of the
-/// process's locked-memory limit (RLIMIT_MEMLOCK, 8 MiB on many hosts; the rest is left for
-/// the rings themselves): [`IO_MEMORY`] each when that fits, less on a many-core host.
-fn io_memory(executors: usize) -> usize {
-    let limit = std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|limits| {
-            let line = limits
-                .lines()
-                .find(|line| line.starts_with("Max locked memory"))?;
-            line.split_whitespace().nth(3)?.parse::<usize>().ok()
-        })
-        .unwrap_or(8 << 20);
-    (limit / 2 / executors.max(1)).clamp(MIN_IO_MEMORY, IO_MEMORY)
-}
-
 /// A source address with this many failed logins within [`FAILURE_WINDOW`] is refused new
 /// connections (counted per core) until the window has passed.
 const FAILURES_PER_SOURCE: u32 = 20;
@@ -181,7 +159,7 @@ pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result
         .unzip();
     let (listening_tx, listening_rx) = std::sync::mpsc::channel::<Result<(), ProxyError>>();
     let stats = Stats::new(cores);
-    let io_memory = io_memory(cores + 1);
+    let io_memory = corvid_mupdate::runtime::io_memory(cores + 1);
     let mut executors = Vec::new();
     for (core, receiver) in receivers.into_iter().enumerate() {
         let recorder = stats.recorder(core).map_err(|error| ProxyError::Executor {

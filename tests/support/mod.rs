@@ -1,6 +1,7 @@
 //! Support for corvid's end-to-end tests: real peers started by the test on 127.0.0.1.
 //!
-//! * [`corvid`]: `corvid mupdate` from the binary under test, killable and restartable.
+//! * [`corvid`]: `corvid mupdate` from the binary under test, killable and restartable;
+//!   [`backend`]: `corvid backend`, the reference backend, stoppable and restartable.
 //! * [`follower`]: corvid's follower on a thread of its own, for tests and the load bench.
 //! * [`cyrus`]: Cyrus IMAP 3.6 instances from Debian's packages (a MUPDATE master, backends, a
 //!   frontend slave) and the `mupdatetest` runner. Install them with `ci/install-peers`.
@@ -19,6 +20,7 @@
 //! Used from a test file as `mod support;`; not every test file uses every item.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod backend;
 pub mod corvid;
 pub mod cyrus;
 pub mod dovecot;

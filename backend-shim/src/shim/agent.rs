@@ -1,11 +1,13 @@
-//! The agent: one reconcile of a Dovecot backend against the MUPDATE master, over one
-//! persistent connection.
+//! The agent: a backend's persistent connection to the MUPDATE master, and the reconcile that
+//! brings the master in step with what the backend holds.
 //!
-//! A reconcile discovers the backend ([`Doveadm::discover`]), reads the master (`LIST
-//! "server!"`, then a pipelined `FIND` for each backend mailbox the list lacks), computes the
-//! [`Plan`], and, unless it is a dry run, pipelines the plan's writes (the master answers each)
-//! and deletes the conflicting local copies when asked to. The connection is kept between
-//! reconciles and opened again after any failure.
+//! A reconcile takes the backend's mailboxes as a [`BackendView`], whoever read them (the shim
+//! asks Dovecot through [`Doveadm::reconcile`]; the reference backend snapshots its store), reads
+//! the master (`LIST "server!"`, then a pipelined `FIND` for each backend mailbox the list
+//! lacks), computes the [`Plan`], and, unless it is a dry run, pipelines the plan's writes (the
+//! master answers each). Deleting the conflicting local copies is the caller's, since only it
+//! can reach them. Between reconciles the same connection carries single writes
+//! ([`Agent::command`]). The connection is opened again after any failure.
 
 use std::fmt;
 use std::time::Duration;
@@ -15,7 +17,7 @@ use corvid_proto::mailbox::Namespace;
 use corvid_proto::mupdate::{CommandKind, Status};
 
 use super::dovecot::{Doveadm, DoveadmError};
-use super::reconcile::{self, MasterView, Placement, Plan};
+use super::reconcile::{self, BackendView, MasterView, Placement, Plan};
 
 /// How many commands are in flight at once on the master connection.
 const WINDOW: usize = 64;
@@ -78,11 +80,8 @@ pub struct AgentConfig {
     pub timeout: Duration,
     /// This backend's server and partition.
     pub placement: Placement,
-    /// How to run `doveadm`.
-    pub doveadm: Doveadm,
-    /// How Dovecot's names map to internal names.
-    pub namespace: Namespace,
-    /// Whether rule 3 deletes the backend's copy of a mailbox the master places elsewhere.
+    /// Whether rule 3 deletes the backend's copy of a mailbox the master places elsewhere
+    /// (the plan says so; the caller deletes).
     pub delete_local: bool,
 }
 
@@ -130,7 +129,26 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// Keeps the master in step with one Dovecot backend.
+impl Outcome {
+    /// Logs what was done: the summary line, then one line per step (conflicts and unmapped
+    /// mailboxes as warnings) and per failure.
+    pub fn log(&self) {
+        tracing::info!("reconciled: {self}");
+        for step in self.plan.to_string().lines() {
+            if step.starts_with("conflict") || step.starts_with("unmapped") {
+                tracing::warn!("{step}");
+            } else {
+                tracing::info!("{step}");
+            }
+        }
+        for failure in &self.failures {
+            let name = String::from_utf8_lossy(&failure.name);
+            tracing::warn!("failed: {name}: {}", failure.reason);
+        }
+    }
+}
+
+/// Keeps the master in step with one backend.
 #[derive(Debug)]
 pub struct Agent {
     config: AgentConfig,
@@ -146,18 +164,42 @@ impl Agent {
         }
     }
 
-    /// Discovers the backend, reads the master, and applies the plan unless `dry_run`.
-    pub fn reconcile(&mut self, dry_run: bool) -> Result<Outcome, AgentError> {
-        let result = self.run(dry_run);
+    /// This agent's configuration.
+    pub fn config(&self) -> &AgentConfig {
+        &self.config
+    }
+
+    /// Reads the master and applies the plan that brings it in step with `backend`, unless
+    /// `dry_run`.
+    pub fn reconcile(
+        &mut self,
+        backend: &BackendView,
+        dry_run: bool,
+    ) -> Result<Outcome, AgentError> {
+        let result = self.run(backend, dry_run);
         if matches!(result, Err(AgentError::Master(_))) {
             self.client = None;
         }
         result
     }
 
-    fn run(&mut self, dry_run: bool) -> Result<Outcome, AgentError> {
+    /// Sends one command on the connection (opened first if there is none) and reads its
+    /// answer; after a failure the next call opens a new connection.
+    pub fn command(&mut self, kind: CommandKind) -> Result<Reply, ClientError> {
+        let result = connected(&mut self.client, &self.config).and_then(|c| c.command(kind));
+        if result.is_err() {
+            self.client = None;
+        }
+        result
+    }
+
+    /// Whether a connection is open (it may still turn out broken at its next use).
+    pub fn is_connected(&self) -> bool {
+        self.client.is_some()
+    }
+
+    fn run(&mut self, backend: &BackendView, dry_run: bool) -> Result<Outcome, AgentError> {
         let Agent { config, client } = self;
-        let backend = config.doveadm.discover(&config.namespace)?;
         let placement = &config.placement;
         let mut master = MasterView::default();
         let client = connected(client, config)?;
@@ -165,16 +207,17 @@ impl Agent {
             prefix: Some(placement.list_prefix()),
         })?;
         master.extend(ok("LIST", here)?.records);
-        let finds = reconcile::names_to_find(&backend, &master)
+        let finds = reconcile::names_to_find(backend, &master)
             .into_iter()
             .map(|name| CommandKind::Find { name });
         for reply in client.pipeline(finds, WINDOW)? {
             master.extend(ok("FIND", reply)?.records);
         }
-        let plan = reconcile::plan(&backend, &master, placement, config.delete_local);
+        let plan = reconcile::plan(backend, &master, placement, config.delete_local);
         // A backend that lists nothing at all while the master places mailboxes on it is far
-        // more likely misread (a broken userdb, the wrong doveadm config) than emptied: removing
-        // everything would take its users out of the murder. Refuse, as loudly as possible.
+        // more likely misread (a broken userdb, the wrong doveadm config, the wrong data
+        // directory) than emptied: removing everything would take its users out of the
+        // murder. Refuse, as loudly as possible.
         if backend.mailboxes.is_empty() && backend.unmapped.is_empty() && !plan.removes.is_empty() {
             return Err(AgentError::EmptyBackend {
                 entries: plan.removes.len(),
@@ -191,23 +234,39 @@ impl Agent {
                     failures.push(Failure { name, reason });
                 }
             }
-            if plan.delete_local {
-                for conflict in &plan.conflicts {
-                    let origin = &conflict.origin;
-                    if let Err(error) = config.doveadm.delete_mailbox(&origin.user, &origin.mailbox)
-                    {
-                        let name = conflict.name.clone();
-                        let reason = format!("local delete: {error}");
-                        failures.push(Failure { name, reason });
-                    }
-                }
-            }
         }
         Ok(Outcome {
             plan,
             dry_run,
             failures,
         })
+    }
+}
+
+impl Doveadm {
+    /// One reconcile of a Dovecot backend: discovers it ([`Doveadm::discover`]), brings the
+    /// master in step through `agent`, then, when the agent's configuration asks and it is not
+    /// a dry run, deletes the local copies of the mailboxes the master places elsewhere.
+    pub fn reconcile(
+        &self,
+        agent: &mut Agent,
+        namespace: &Namespace,
+        dry_run: bool,
+    ) -> Result<Outcome, AgentError> {
+        let backend = self.discover(namespace)?;
+        let mut outcome = agent.reconcile(&backend, dry_run)?;
+        if !dry_run && outcome.plan.delete_local {
+            for conflict in &outcome.plan.conflicts {
+                let origin = &conflict.origin;
+                if let Err(error) = self.delete_mailbox(&origin.user, &origin.mailbox) {
+                    outcome.failures.push(Failure {
+                        name: conflict.name.clone(),
+                        reason: format!("local delete: {error}"),
+                    });
+                }
+            }
+        }
+        Ok(outcome)
     }
 }
 

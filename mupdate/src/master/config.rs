@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::auth::{Role, UserError, Users};
+use crate::config_file::FileError;
 
 /// The file's content.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -109,22 +110,9 @@ pub enum RoleName {
 /// Why the file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// It could not be read.
-    #[error("reading {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// It is not valid TOML for this schema (unknown keys included).
-    #[error("{path}: {source}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The error, with the line.
-        source: Box<toml::de::Error>,
-    },
+    /// It could not be read or parsed.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// A user is defined wrongly.
     #[error("user {name:?}: {problem}")]
     User {
@@ -138,14 +126,7 @@ pub enum ConfigError {
 impl ConfigFile {
     /// Reads and parses a file.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: path.to_path_buf(),
-            source: Box::new(source),
-        })
+        Ok(crate::config_file::load(path)?)
     }
 
     /// Adds the file's users to `users`.

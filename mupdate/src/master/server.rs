@@ -27,6 +27,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 use super::auth::{Login, Users};
 use super::session::{Action, Session, SessionConfig};
 use super::state::Master;
+use crate::runtime;
 use crate::store::{Recovery, Store, StoreError, write_snapshot};
 use crate::table::Base;
 
@@ -102,10 +103,13 @@ pub fn run(
     config: ServerConfig,
     ready: impl FnOnce(&Recovery) + Send + 'static,
 ) -> Result<(), ServerError> {
-    let listener = bind(config.listen)?;
+    let listener = runtime::bind(config.listen).map_err(|source| ServerError::Listen {
+        addr: config.listen,
+        source,
+    })?;
     let executor = LocalExecutorBuilder::new(Placement::Unbound)
         .name("mupdate")
-        .io_memory(256 << 10)
+        .io_memory(crate::runtime::io_memory(1))
         .ring_depth(256)
         .spawn(move || serve(config, listener, ready))
         .map_err(|error| ServerError::Executor(error.to_string()))?;
@@ -114,48 +118,13 @@ pub fn run(
         .map_err(|error| ServerError::Executor(error.to_string()))?
 }
 
-/// How long a port in use is retried at start-up.
-const BIND_RETRY: Duration = Duration::from_secs(3);
-
-/// Binds the listening socket as std does: with SO_REUSEADDR and without SO_REUSEPORT.
-/// glommio's own bind is the other way round, which would let a second master share the port
-/// silently, and would keep a restarted master off the port for a minute after a stop with
-/// clients connected (the stopped master's connections linger in TIME_WAIT).
-///
-/// A port in use is retried for [`BIND_RETRY`]: the listening socket of a master that was just
-/// killed outlives its process for a moment, until the kernel has torn down its io_uring.
-fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, ServerError> {
-    let deadline = std::time::Instant::now() + BIND_RETRY;
-    loop {
-        match std::net::TcpListener::bind(addr) {
-            Ok(listener) => return Ok(listener),
-            Err(error)
-                if error.kind() == io::ErrorKind::AddrInUse
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(source) => return Err(ServerError::Listen { addr, source }),
-        }
-    }
-}
-
-/// The listening socket, handed to glommio.
-#[allow(unsafe_code)]
-fn into_glommio(listener: std::net::TcpListener) -> TcpListener {
-    use std::os::fd::{FromRawFd, IntoRawFd};
-    // SAFETY: the descriptor comes from `into_raw_fd`, so it is open, it is a bound and
-    // listening TCP socket, and nothing else owns it: glommio's listener takes it over.
-    unsafe { TcpListener::from_raw_fd(listener.into_raw_fd()) }
-}
-
 async fn serve(
     config: ServerConfig,
     listener: std::net::TcpListener,
     ready: impl FnOnce(&Recovery),
 ) -> Result<(), ServerError> {
     let (store, table, recovery) = Store::open(&config.data_dir)?;
-    let listener = into_glommio(listener);
+    let listener = runtime::into_glommio(listener);
     let shared = Rc::new(Shared {
         users: Arc::new(config.users.clone()),
         master: RefCell::new(Master::new(table, config.changes_kept).with_epoch(recovery.epoch)),

@@ -1,7 +1,8 @@
-//! The local password file, one way the proxy verifies a client: `user:$argon2id$...` lines.
+//! The local password file, `user:$argon2id$...` lines: how the proxy and the reference
+//! backend verify an IMAP login without asking anyone else.
 //!
-//! Checking a hash costs tens of milliseconds by design, so the driver runs
-//! [`PasswordFile::verify`] on glommio's blocking pool, never on a core's executor. An unknown
+//! Checking a hash costs tens of milliseconds by design, so a driver runs
+//! [`PasswordFile::verify`] on glommio's blocking pool, never on an executor. An unknown
 //! user is checked against a fixed hash all the same, so that the time taken does not tell
 //! which users exist. Blank lines and lines starting with `#` are ignored; the file holds
 //! hashes only (`corvid hash-password` prints one), never a password in clear.

@@ -1,0 +1,64 @@
+//! What corvid's glommio servers share: how much io_uring memory each executor may lock, and
+//! how a single-listener server binds its port.
+//!
+//! glommio locks each executor's io_uring buffers in memory, and a process may lock only up to
+//! RLIMIT_MEMLOCK (8 MiB on many hosts): an executor asking for more fails to start.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use glommio::net::TcpListener;
+
+/// io_uring memory per executor, at most: small, since every executor's is locked memory.
+const IO_MEMORY: usize = 256 << 10;
+
+/// The least io_uring memory an executor gets.
+const MIN_IO_MEMORY: usize = 64 << 10;
+
+/// io_uring memory for each of `executors`, so that together they stay within half of the
+/// process's locked-memory limit (the rest is left for the rings themselves): 256 KiB each
+/// when that fits, less on a many-core host, never below 64 KiB.
+pub fn io_memory(executors: usize) -> usize {
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits
+                .lines()
+                .find(|line| line.starts_with("Max locked memory"))?;
+            line.split_whitespace().nth(3)?.parse::<usize>().ok()
+        })
+        .unwrap_or(8 << 20);
+    (limit / 2 / executors.max(1)).clamp(MIN_IO_MEMORY, IO_MEMORY)
+}
+
+/// How long a port in use is retried at start-up.
+const BIND_RETRY: Duration = Duration::from_secs(3);
+
+/// Binds a listening socket as std does: with SO_REUSEADDR and without SO_REUSEPORT.
+/// glommio's own bind is the other way round, which would let a second server share the port
+/// silently, and would keep a restarted server off the port for a minute after a stop with
+/// clients connected (the stopped server's connections linger in TIME_WAIT).
+///
+/// A port in use is retried for a few seconds: the listening socket of a server that was just
+/// killed outlives its process for a moment, until the kernel has torn down its io_uring.
+pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let deadline = Instant::now() + BIND_RETRY;
+    loop {
+        match std::net::TcpListener::bind(addr) {
+            Err(error) if error.kind() == io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// A listening socket from [`bind`], handed to glommio (on the executor that will accept).
+#[allow(unsafe_code)]
+pub fn into_glommio(listener: std::net::TcpListener) -> TcpListener {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    // SAFETY: the descriptor comes from `into_raw_fd`, so it is open, it is a bound and
+    // listening TCP socket, and nothing else owns it: glommio's listener takes it over.
+    unsafe { TcpListener::from_raw_fd(listener.into_raw_fd()) }
+}

@@ -1,0 +1,154 @@
+//! `corvid backend` (the reference backend) from the binary under test, on a free port of
+//! 127.0.0.1 with a fresh data directory and password file; stopped by pid (SIGTERM, or
+//! SIGKILL on drop), and started again on the same directory and port.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::{free_port, imap_greets, wait_until};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// How a [`CorvidBackend`] is started.
+#[derive(Debug, Clone, Default)]
+pub struct BackendOptions {
+    /// `--server`.
+    pub server: String,
+    /// Users and their passwords, written to the password file (hashed).
+    pub users: Vec<(String, String)>,
+    /// `--mupdate HOST:PORT` and `--mupdate-user NAME:PASSWORD`, if any.
+    pub master: Option<(String, String)>,
+    /// More flags (`--proxy-user proxy`, `--admin admin`).
+    pub extra: Vec<String>,
+}
+
+/// A `corvid backend` process.
+#[derive(Debug)]
+pub struct CorvidBackend {
+    child: Option<Child>,
+    dir: PathBuf,
+    port: u16,
+    options: BackendOptions,
+}
+
+impl CorvidBackend {
+    /// Starts one and waits for its greeting.
+    pub fn start(options: BackendOptions) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "corvid-backend-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create the backend's directory");
+        let passwords: String = options
+            .users
+            .iter()
+            .map(|(user, password)| {
+                let hash = corvid_mupdate::master::auth::hash_password(password)
+                    .expect("hash a test password");
+                format!("{user}:{hash}\n")
+            })
+            .collect();
+        fs::write(dir.join("passwords"), passwords).expect("write the password file");
+        let mut backend = CorvidBackend {
+            child: None,
+            dir,
+            port: free_port(),
+            options,
+        };
+        backend.start_again();
+        backend
+    }
+
+    /// Starts the (stopped) process again on the same directory and port, and waits for its
+    /// greeting.
+    pub fn start_again(&mut self) {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("stderr.log"))
+            .expect("open the backend's log");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_corvid"));
+        command
+            .arg("backend")
+            .args(["--listen", &self.addr()])
+            .arg("--data-dir")
+            .arg(self.dir.join("data"))
+            .args(["--server", &self.options.server])
+            .arg("--password-file")
+            .arg(self.dir.join("passwords"))
+            .args(&self.options.extra)
+            .env("CORVID_LOG", "debug")
+            .env_remove("CORVID_MUPDATE_USER");
+        if let Some((master, user)) = &self.options.master {
+            command.args(["--mupdate", master, "--mupdate-user", user]);
+        }
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start corvid backend");
+        self.child = Some(child);
+        let addr = self.addr();
+        let ready = wait_until(Duration::from_secs(20), || {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("corvid backend exited with {status}:\n{}", self.logs());
+            }
+            imap_greets(&addr).then_some(())
+        });
+        assert!(
+            ready.is_some(),
+            "corvid backend not ready:\n{}",
+            self.logs()
+        );
+    }
+
+    /// Stops the process with SIGTERM and waits for it (at most 20 s, then SIGKILL). Returns
+    /// whether it exited with success.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let exited = wait_until(Duration::from_secs(20), || child.try_wait().ok().flatten());
+        match exited {
+            Some(status) => status.success(),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                false
+            }
+        }
+    }
+
+    /// `127.0.0.1:PORT`, where it listens.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Its log.
+    pub fn logs(&self) -> String {
+        fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for CorvidBackend {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() || std::env::var_os("CORVID_KEEP_TEST_DIRS").is_some() {
+            eprintln!("kept corvid backend in {}", self.dir.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
