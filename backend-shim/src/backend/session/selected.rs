@@ -179,11 +179,12 @@ impl Session {
             }
             Command::Expunge { uids } => self.expunge(store, tag, uids.as_ref(), out),
             Command::Close => {
-                if let Some(selected) = self.selected.take() {
-                    if !selected.read_only && selected.rights.contains(Rights::EXPUNGE) {
-                        let doomed = deleted(store, &selected, None);
-                        let _ = store.expunge(&selected.name, &doomed);
-                    }
+                if let Some(selected) = self.selected.take()
+                    && !selected.read_only
+                    && selected.rights.contains(Rights::EXPUNGE)
+                {
+                    let doomed = deleted(store, &selected, None);
+                    let _ = store.expunge(&selected.name, &doomed);
                 }
                 ok(out, tag);
             }
@@ -274,10 +275,10 @@ impl Session {
         let Some(selected) = self.selected.as_mut() else {
             return;
         };
-        if selected.modseq == before {
-            if let Some(mailbox) = store.mailbox(&selected.name) {
-                selected.modseq = mailbox.highest_modseq;
-            }
+        if selected.modseq == before
+            && let Some(mailbox) = store.mailbox(&selected.name)
+        {
+            selected.modseq = mailbox.highest_modseq;
         }
     }
 
