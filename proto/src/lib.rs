@@ -12,7 +12,8 @@
 //! * [`imap`]: the proxy's view of IMAP. [`imap::framer`] splits a byte stream into lines and
 //!   literals without gathering literal payloads; [`imap::command`] reads a command's head (tag,
 //!   `UID`, name and the mailbox arguments routing needs); [`imap::response`] classifies backend
-//!   output; [`imap::writer`] writes the responses the proxy produces itself.
+//!   output; [`imap::writer`] writes the responses the proxy produces itself. For a server,
+//!   [`imap::request`] parses whole commands, every argument included.
 //! * [`mailbox`]: mailbox names: modified UTF-7, the external (client) view and Cyrus internal
 //!   names, and the Cyrus *dbname* order MUPDATE lists are sorted in.
 //! * [`message`]: the MIME view of a stored message for a server's FETCH: ENVELOPE,

@@ -492,6 +492,14 @@ mod tests {
             }
             secs += 99_999_989;
         }
+        // Every leap day of four centuries, each second of its first and last minute.
+        for year in (1804..=2204).filter(|&y| is_leap(y)) {
+            let leap_day = date(year, 2, 29).days() * SECONDS_PER_DAY;
+            for secs in (0..60).chain(SECONDS_PER_DAY - 60..SECONDS_PER_DAY) {
+                let t = DateTime::from_unix(leap_day + secs, 0);
+                assert_eq!((t.date, t.to_unix()), (date(year, 2, 29), leap_day + secs));
+            }
+        }
         assert_eq!(
             DateTime::from_unix(951_782_400, 0),
             at(date(2000, 2, 29), 0, 0, 0, 0)

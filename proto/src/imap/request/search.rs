@@ -94,7 +94,7 @@ fn all_of(keys: Vec<SearchKey<'_>>) -> SearchKey<'_> {
     }
 }
 
-/// One key, inside `depth` enclosing `NOT`, `OR` or parentheses.
+/// One key, inside `depth` enclosing `NOT`, `OR` or parentheses (0 at the top).
 fn key(i: &[u8], depth: usize) -> Step<'_, SearchKey<'_>> {
     if depth > MAX_DEPTH {
         return bad("search keys nested too deeply");
@@ -126,12 +126,11 @@ fn named_key<'a>(i: &'a [u8], word: &[u8], depth: usize) -> Step<'a, SearchKey<'
     if let Some(flag) = Flag::system(word) {
         return done(K::Flag(flag));
     }
-    if let Some(flag) = word
-        .get(..2)
-        .filter(|un| un.eq_ignore_ascii_case(b"UN"))
-        .and_then(|_| Flag::system(word.get(2..).unwrap_or_default()))
-        .filter(|flag| *flag != Flag::Recent)
-    {
+    let unflag = match word {
+        [u, n, name @ ..] if [*u, *n].eq_ignore_ascii_case(b"UN") => Flag::system(name),
+        _ => None,
+    };
+    if let Some(flag) = unflag.filter(|flag| *flag != Flag::Recent) {
         return done(K::Not(Box::new(K::Flag(flag))));
     }
     if let Some(&name) = ADDRESS_KEYS.iter().find(|n| n.eq_ignore_ascii_case(word)) {
@@ -182,7 +181,7 @@ fn keyword(i: &[u8]) -> Step<'_, Flag<'_>> {
 }
 
 /// ` date`, and the key it makes.
-fn date(i: &[u8], key: impl Fn(Date) -> SearchKey<'static>) -> Step<'_, SearchKey<'_>> {
+fn date(i: &[u8], key: fn(Date) -> SearchKey<'static>) -> Step<'_, SearchKey<'_>> {
     lexed(Date::parse(space(i)?), "invalid date").map(|(i, d)| (i, key(d)))
 }
 

@@ -2,6 +2,7 @@
 
 use super::search::DateCmp;
 use super::*;
+use crate::fuzzing::request::fuzz_request;
 use crate::lex::LiteralForm;
 use crate::message::{FetchBody, Partial, Section, SectionText};
 
@@ -520,6 +521,7 @@ fn valid_commands_parse_and_their_prefixes_are_incomplete() {
                 input.escape_ascii()
             );
         }
+        fuzz_request(input);
     }
 }
 
@@ -719,6 +721,8 @@ fn invalid_commands_say_why() {
             "{}",
             input.escape_ascii()
         );
+        // Its prefixes are incomplete, or refused alike.
+        fuzz_request(input);
     }
 }
 
@@ -774,5 +778,190 @@ fn flags_write_back() {
         };
         assert_eq!(flags.len(), 1);
         assert!(flags[0].as_bytes().eq_ignore_ascii_case(written));
+    }
+}
+
+mod generated {
+    //! Random SEARCH key trees, written out and parsed back.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn write_set(set: &SequenceSet, out: &mut Vec<u8>) {
+        for (at, range) in set.0.iter().enumerate() {
+            if at > 0 {
+                out.push(b',');
+            }
+            for (end, number) in [(false, range.start), (true, range.end)] {
+                if end && range.start == range.end {
+                    break;
+                }
+                if end {
+                    out.push(b':');
+                }
+                match number {
+                    Value(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                    Largest => out.push(b'*'),
+                }
+            }
+        }
+    }
+
+    fn write_date(date: Date, out: &mut Vec<u8>) {
+        let mut quoted = Vec::new();
+        DateTime {
+            date,
+            hour: 0,
+            minute: 0,
+            second: 0,
+            zone_minutes: 0,
+        }
+        .write_imap(&mut quoted);
+        // `"dd-Mon-yyyy ...`: the date is the first 11 bytes after the quote.
+        out.extend(quoted[1..12].iter().filter(|&&b| b != b' '));
+    }
+
+    fn write_string(s: &AString<'_>, out: &mut Vec<u8>) {
+        out.push(b' ');
+        out.extend_from_slice(s.as_slice().unwrap_or_default());
+    }
+
+    /// Writes a key as a client would.
+    fn write_key(key: &SearchKey<'_>, out: &mut Vec<u8>) {
+        use SearchKey as K;
+        let word = |out: &mut Vec<u8>, w: &[u8]| out.extend_from_slice(w);
+        match key {
+            K::And(keys) => {
+                out.push(b'(');
+                for (at, key) in keys.iter().enumerate() {
+                    if at > 0 {
+                        out.push(b' ');
+                    }
+                    write_key(key, out);
+                }
+                out.push(b')');
+            }
+            K::Or(a, b) => {
+                word(out, b"OR ");
+                write_key(a, out);
+                out.push(b' ');
+                write_key(b, out);
+            }
+            K::Not(key) => {
+                word(out, b"NOT ");
+                write_key(key, out);
+            }
+            K::All => word(out, b"ALL"),
+            K::New => word(out, b"NEW"),
+            K::Old => word(out, b"OLD"),
+            K::SequenceSet(set) => write_set(set, out),
+            K::Uid(set) => {
+                word(out, b"UID ");
+                write_set(set, out);
+            }
+            K::Flag(Flag::Keyword(k)) => {
+                word(out, b"KEYWORD ");
+                word(out, k);
+            }
+            K::Flag(flag) => word(out, &flag.as_bytes()[1..]),
+            K::InternalDate(cmp, date) | K::SentDate(cmp, date) => {
+                if matches!(key, K::SentDate(..)) {
+                    word(out, b"SENT");
+                }
+                word(
+                    out,
+                    match cmp {
+                        DateCmp::Before => b"BEFORE ",
+                        DateCmp::On => b"ON ",
+                        DateCmp::Since => b"SINCE ",
+                    },
+                );
+                write_date(*date, out);
+            }
+            K::Larger(n) => word(out, format!("LARGER {n}").as_bytes()),
+            K::Smaller(n) => word(out, format!("SMALLER {n}").as_bytes()),
+            K::Header(field, value) => {
+                word(out, b"HEADER");
+                write_string(field, out);
+                write_string(value, out);
+            }
+            K::Body(s) => {
+                word(out, b"BODY");
+                write_string(s, out);
+            }
+            K::Text(s) => {
+                word(out, b"TEXT");
+                write_string(s, out);
+            }
+        }
+    }
+
+    fn set() -> impl Strategy<Value = SequenceSet> {
+        let number = prop_oneof![(1u32..).prop_map(Value), Just(Largest)];
+        prop::collection::vec((number.clone(), number), 1..4).prop_map(|ranges| {
+            SequenceSet(
+                ranges
+                    .into_iter()
+                    .map(|(start, end)| SeqRange { start, end })
+                    .collect(),
+            )
+        })
+    }
+
+    fn leaf() -> impl Strategy<Value = SearchKey<'static>> {
+        use SearchKey as K;
+        let text = || prop::sample::select(vec![&b"x"[..], b"From", b"a.b@c", b"nil", b"ALL"]);
+        let flag = prop::sample::select(vec![
+            Flag::Seen,
+            Flag::Answered,
+            Flag::Flagged,
+            Flag::Deleted,
+            Flag::Draft,
+            Flag::Recent,
+            Flag::Keyword(b"$Junk"),
+        ]);
+        let date = (0u16..=9999, 1u8..=12, 1u8..=28).prop_map(|(y, m, d)| super::date(y, m, d));
+        let cmp = prop::sample::select(vec![DateCmp::Before, DateCmp::On, DateCmp::Since]);
+        prop_oneof![
+            Just(K::All),
+            Just(K::New),
+            Just(K::Old),
+            set().prop_map(K::SequenceSet),
+            set().prop_map(K::Uid),
+            flag.prop_map(K::Flag),
+            (cmp.clone(), date.clone()).prop_map(|(c, d)| K::InternalDate(c, d)),
+            (cmp, date).prop_map(|(c, d)| K::SentDate(c, d)),
+            any::<u32>().prop_map(K::Larger),
+            any::<u32>().prop_map(K::Smaller),
+            (text(), text()).prop_map(|(f, v)| K::Header(AString::Atom(f), AString::Atom(v))),
+            text().prop_map(|s| K::Body(AString::Atom(s))),
+            text().prop_map(|s| K::Text(AString::Atom(s))),
+        ]
+    }
+
+    fn key() -> impl Strategy<Value = SearchKey<'static>> {
+        leaf().prop_recursive(6, 48, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(SearchKey::And),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| SearchKey::Or(Box::new(a), Box::new(b))),
+                inner.prop_map(|k| SearchKey::Not(Box::new(k))),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn written_keys_parse_back(key in key()) {
+            let mut input = b"a1 SEARCH ".to_vec();
+            write_key(&key, &mut input);
+            input.extend_from_slice(b"\r\n");
+            prop_assert_eq!(
+                parse_request(&input),
+                Ok(Request { tag: b"a1", command: search(key) }),
+                "{}", input.escape_ascii()
+            );
+            fuzz_request(&input);
+        }
     }
 }
