@@ -35,7 +35,7 @@ pub(crate) struct Args {
     /// The partition its locations carry (`server!partition`) [default: default].
     #[arg(long)]
     partition: Option<String>,
-    /// The MUPDATE master, HOST:PORT; without it (and without [mupdate]) the backend runs
+    /// The MUPDATE master, HOST:PORT; without it (and without a `[mupdate]` table in the file) the backend runs
     /// standalone.
     #[arg(long, value_name = "HOST:PORT")]
     mupdate: Option<String>,

@@ -1,5 +1,5 @@
-//! What corvid's glommio servers share: how much io_uring memory each executor may lock, and
-//! how a single-listener server binds its port.
+//! What corvid's glommio servers share: how much io_uring memory each executor may lock, how a
+//! single-listener server binds its port, and how every server accepts a connection.
 //!
 //! glommio locks each executor's io_uring buffers in memory, and a process may lock only up to
 //! RLIMIT_MEMLOCK (8 MiB on many hosts): an executor asking for more fails to start.
@@ -8,7 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use glommio::net::TcpListener;
+use glommio::net::{TcpListener, TcpStream};
 
 /// io_uring memory per executor, at most: small, since every executor's is locked memory.
 const IO_MEMORY: usize = 256 << 10;
@@ -61,4 +61,22 @@ pub fn into_glommio(listener: std::net::TcpListener) -> TcpListener {
     // SAFETY: the descriptor comes from `into_raw_fd`, so it is open, it is a bound and
     // listening TCP socket, and nothing else owns it: glommio's listener takes it over.
     unsafe { TcpListener::from_raw_fd(listener.into_raw_fd()) }
+}
+
+/// The next connection on `listener`, with TCP_NODELAY set (replies are small and must not wait
+/// for a delayed ACK). A failed accept (out of descriptors, a peer that reset before it was
+/// accepted) is logged and retried after a short pause rather than ending the server.
+pub async fn accept(listener: &TcpListener) -> TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                return stream;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
 }

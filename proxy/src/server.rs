@@ -374,15 +374,7 @@ async fn apply_updates(core: Rc<Core>, updates: SharedReceiver<TableUpdate>) {
 
 async fn accept_loop(core: Rc<Core>, listener: TcpListener, implicit_tls: bool) {
     loop {
-        let stream = match listener.accept().await {
-            Ok(stream) => stream,
-            Err(error) => {
-                tracing::warn!(%error, "accept failed");
-                glommio::timer::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
+        let stream = corvid_mupdate::runtime::accept(&listener).await;
         let core = core.clone();
         core.stats.count(Counter::ConnectionsAccepted);
         core.stats.raise(Gauge::ConnectionsOpen);

@@ -1,6 +1,6 @@
 //! SEARCH evaluation of the reference backend: whether one stored message matches a SEARCH key.
 //!
-//! Sans-IO: [`matches`] takes the key, the message as a [`Candidate`] (with its sequence number
+//! Sans-IO: [`matches()`] takes the key, the message as a [`Candidate`] (with its sequence number
 //! and whether it is `\Recent` for the session) and the mailbox's [`Bounds`] (what `*` stands
 //! for), and answers. Flags, dates, sizes and numbers come from the store's metadata; header
 //! keys read the header fields in place; only BODY needs the MIME view, built at most once per

@@ -248,15 +248,7 @@ async fn serve(
 
 async fn accept_loop(shared: Rc<Shared>, listener: TcpListener) {
     loop {
-        let stream = match listener.accept().await {
-            Ok(stream) => stream,
-            Err(error) => {
-                tracing::warn!(%error, "accept failed");
-                glommio::timer::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
+        let stream = corvid_mupdate::runtime::accept(&listener).await;
         let shared = shared.clone();
         shared.open.set(shared.open.get() + 1);
         glommio::spawn_local(async move {

@@ -152,15 +152,7 @@ async fn serve(
 
 async fn accept_loop(shared: Rc<Shared>, listener: TcpListener) -> Result<(), ServerError> {
     loop {
-        let stream = match listener.accept().await {
-            Ok(stream) => stream,
-            Err(error) => {
-                tracing::warn!(%error, "accept failed");
-                glommio::timer::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
+        let stream = crate::runtime::accept(&listener).await;
         let shared = shared.clone();
         glommio::spawn_local(async move {
             if shared.connections.get() >= shared.config.max_connections {

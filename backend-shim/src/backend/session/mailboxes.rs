@@ -461,36 +461,25 @@ impl Session {
             Ok(internal) => internal,
             Err(error) => return lookup_failed(&error, tag, out),
         };
-        let change = match rights.map(RightsChange::parse).transpose() {
-            Ok(change) => change.unwrap_or(RightsChange::Replace(Rights::NONE)),
-            Err(error) => {
-                tagged(
-                    out,
-                    tag,
-                    StatusKind::Bad,
-                    None,
-                    error.to_string().as_bytes(),
-                );
-                return None;
-            }
-        };
         let current = store
             .mailbox(&internal)
             .map(|m| m.acl.clone())
             .unwrap_or_default();
-        let acl = Acl::parse(&current)
-            .unwrap_or(Acl::EMPTY)
-            .modify(identifier, change);
+        // DELETEACL is a SETACL to no rights.
+        let acl = rights
+            .map(RightsChange::parse)
+            .transpose()
+            .and_then(|change| {
+                let change = change.unwrap_or(RightsChange::Replace(Rights::NONE));
+                Acl::parse(&current)
+                    .unwrap_or(Acl::EMPTY)
+                    .modify(identifier, change)
+            });
         let acl = match acl {
             Ok(acl) => acl,
             Err(error) => {
-                tagged(
-                    out,
-                    tag,
-                    StatusKind::Bad,
-                    None,
-                    error.to_string().as_bytes(),
-                );
+                let text = error.to_string();
+                tagged(out, tag, StatusKind::Bad, None, text.as_bytes());
                 return None;
             }
         };
