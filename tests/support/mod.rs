@@ -662,5 +662,6 @@ impl XorShift {
 }
 
 /// A process's resident memory in KiB (`VmRSS` of /proc/PID/status), if it runs.
-#[allow(unused_imports)] // not every test binary reads memory (dead_code does not cover re-exports)
+// Not every test binary reads memory, and `dead_code` does not cover re-exports.
+#[allow(unused_imports)]
 pub use corvid_bench::procfs::rss_kib;
