@@ -4,7 +4,7 @@
 //!
 //! The parts: [`scenario`] (presets and TOML scenario files), [`schedule`] (open-loop pacing),
 //! [`imap`] (the client's commands and response reading, sans I/O, on corvid-proto's framer
-//! and classifier), [`client`] (one client's connection and steps on glommio), [`run`] (pinned
+//! and classifier), [`client`] (one client's connection and steps on glommio), [`run`](mod@run) (pinned
 //! executors, rounds, compare mode, `/proc` readings through [`procfs`]), [`report`] (HDR
 //! histograms, the text table and JSON) and [`chart`] (the SVG). docs/benchmarking.md says
 //! how to use it and what it measured. Micro-benchmarks live in each crate's `benches/`.
