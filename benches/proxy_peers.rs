@@ -61,9 +61,8 @@ use std::sync::{Arc, Barrier, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use support::corvid::{CorvidMaster, CorvidProxy, ProxyLaunch};
 use support::dovecot::{Dovecot, MASTER_PASSWORD, MASTER_USER};
@@ -290,63 +289,6 @@ fn open_sessions(target: &Target, n: usize) -> Vec<Imap> {
     })
 }
 
-/// A rustls client verifier that accepts any certificate and signature: the load generator
-/// must not spend its core checking what the bench itself generated.
-#[derive(Debug)]
-struct TrustAnything(Vec<SignatureScheme>);
-
-impl ServerCertVerifier for TrustAnything {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.clone()
-    }
-}
-
-/// The client's TLS configuration: ring, TLS 1.3 and 1.2, no resumption (every handshake is a
-/// full one), no checks.
-fn client_tls() -> Arc<ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let schemes = provider
-        .signature_verification_algorithms
-        .supported_schemes();
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(TrustAnything(schemes)))
-        .with_no_client_auth();
-    config.resumption = rustls::client::Resumption::disabled();
-    Arc::new(config)
-}
-
 /// A self-signed ECDSA P-256 certificate for `localhost` and its key, as PEM files.
 struct Certificate {
     _dir: tempfile::TempDir,
@@ -441,7 +383,7 @@ impl Bench {
             dovecot,
             master,
             certificate: Certificate::generate(),
-            client_tls: client_tls(),
+            client_tls: corvid_bench::tls::client_config().unwrap(),
         }
     }
 

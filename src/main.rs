@@ -4,11 +4,12 @@
 //! Today: `corvid mupdate` (the MUPDATE master) and `corvid mboxlist` (its table, from the
 //! command line), both from `corvid-mupdate`, `corvid proxy` and `corvid stats` (a proxy's
 //! per-core view, from `corvid-proxy`'s admin endpoint), `corvid shim` and `corvid backend`
-//! (from `corvid-shim`), and `corvid demo`, which runs a whole murder on loopback as children of
-//! this binary (master, backends `be1` and `be2`, proxy). To come: `corvid bench`, `corvid tune
-//! check`.
+//! (from `corvid-shim`), `corvid demo`, which runs a whole murder on loopback as children of
+//! this binary (master, backends `be1` and `be2`, proxy), and `corvid bench`, the load generator
+//! (from `corvid-bench`). To come: `corvid tune check`.
 
 mod backend;
+mod bench;
 mod demo;
 mod mboxlist;
 mod mupdate;
@@ -49,6 +50,8 @@ enum Command {
     Demo(demo::Args),
     /// A running proxy's per-core statistics, from its admin endpoint (a table for the NOC).
     Stats(stats::Args),
+    /// Load an IMAP server (or several, compared) with a scenario; report rates, latency, CPU.
+    Bench(bench::Args),
     /// Read a password on stdin and print its argon2 hash, for a configuration file.
     HashPassword(mupdate::HashArgs),
 }
@@ -70,6 +73,7 @@ fn main() -> anyhow::Result<()> {
         Command::Backend(args) => backend::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     // Output cut short by a closed pipe (`corvid mboxlist dump | head`) is not a failure.
     match result {

@@ -662,10 +662,6 @@ impl XorShift {
 }
 
 /// A process's resident memory in KiB (`VmRSS` of /proc/PID/status), if it runs.
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-}
+// Not every test binary reads memory, and `dead_code` does not cover re-exports.
+#[allow(unused_imports)]
+pub use corvid_bench::procfs::rss_kib;

@@ -1,35 +1,17 @@
-//! What the benchmarks read about processes from /proc: CPU time, children, threads, and
-//! pinning to a CPU (through `taskset`, so that no unsafe code is needed).
+//! What the benchmarks read about processes from /proc: CPU time (corvid-bench's readers),
+//! children, threads, and pinning to a CPU (through `taskset`, so that no unsafe code is needed).
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// CPU time (user + system) that the `/proc/.../stat` file at `path` reports, in 10 ms ticks
-/// (`USER_HZ` is 100 on Linux); zero if it cannot be read.
-fn stat_cpu_time(path: &str) -> Duration {
-    let stat = std::fs::read_to_string(path).unwrap_or_default();
-    // pid (comm) state ppid ...: utime and stime are fields 14 and 15, 12 and 13 after "(comm) ".
-    let ticks: u64 = stat
-        .rsplit_once(") ")
-        .map(|(_, rest)| {
-            rest.split_whitespace()
-                .skip(11)
-                .take(2)
-                .filter_map(|v| v.parse::<u64>().ok())
-                .sum()
-        })
-        .unwrap_or(0);
-    Duration::from_millis(ticks * 10)
-}
-
-/// CPU time a process has used so far, all its threads.
+/// CPU time a process has used so far, all its threads (zero if it cannot be read).
 pub fn cpu_time(pid: u32) -> Duration {
-    stat_cpu_time(&format!("/proc/{pid}/stat"))
+    corvid_bench::procfs::cpu_time(pid).unwrap_or_default()
 }
 
-/// CPU time one thread (`tid`) of this process has used so far.
+/// CPU time one thread (`tid`) of this process has used so far (zero if it cannot be read).
 pub fn thread_cpu_time(tid: u32) -> Duration {
-    stat_cpu_time(&format!("/proc/self/task/{tid}/stat"))
+    corvid_bench::procfs::thread_cpu_time(tid).unwrap_or_default()
 }
 
 /// The calling thread's id (from `/proc/thread-self`, a link to `PID/task/TID`).
