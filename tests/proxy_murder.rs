@@ -170,22 +170,17 @@ impl Murder {
                 jane.logout();
                 subjects
             }
-            Backends::Dovecot([_, be2]) => be2
-                .doveadm(
-                    &[
-                        "fetch",
-                        "-u",
-                        "jane",
-                        "hdr.subject",
-                        "mailbox",
-                        "Drop",
-                        "all",
-                    ],
-                    b"",
-                )
-                .lines()
-                .filter_map(|line| line.strip_prefix("hdr.subject: "))
-                .map(|subject| subject.trim().to_string())
+            // Dovecot's maildir, read directly (doveadm needs the killed server's auth).
+            Backends::Dovecot([_, be2]) => ["cur", "new"]
+                .iter()
+                .flat_map(|dir| {
+                    std::fs::read_dir(be2.dir().join("mail/users/jane/Drop").join(dir)).unwrap()
+                })
+                .filter_map(|file| std::fs::read_to_string(file.unwrap().path()).ok())
+                .filter_map(|text| {
+                    let line = text.lines().find(|line| line.starts_with("Subject: "))?;
+                    Some(line["Subject: ".len()..].trim().to_string())
+                })
                 .collect(),
         }
     }
@@ -275,14 +270,15 @@ fn sizes(untagged: &[String]) -> std::collections::BTreeMap<u32, u64> {
 }
 
 /// The seed's story: john MOVEs a message from his INBOX (be1) to jane (be2); jane sees it
-/// with its flags and internal date, and john's INBOX no longer has it.
+/// with its flags and internal date, and john's INBOX no longer has it. (The flag is `\Seen`:
+/// with `lrsi` john may set no other, RFC 4314, and Dovecot drops the rest.)
 fn the_seeds_story(murder: &Murder) {
     let mut john = murder.login(JOHN).unwrap();
-    let date = "15-Mar-2024 09:30:00 +0100";
+    let date = "15-Mar-2024 09:30:00 +0000";
     append(
         &mut john,
         "INBOX",
-        "\\Flagged $Story",
+        "\\Seen",
         date,
         &message("for jane", 2000),
     );
@@ -327,8 +323,7 @@ fn the_seeds_story(murder: &Murder) {
         ))
         .unwrap()
         .concat();
-    assert!(fetched.contains("\\Flagged"), "{fetched}");
-    assert!(fetched.contains("$Story"), "{fetched}");
+    assert!(fetched.contains("\\Seen"), "{fetched}");
     assert!(
         fetched.contains(&format!("INTERNALDATE \"{date}\"")),
         "{fetched}"
