@@ -464,3 +464,46 @@ fn copy_and_move_between_two_dovecot_backends() {
     copy_with_a_large_message(&murder);
     an_interrupted_move_loses_nothing(&mut murder);
 }
+
+/// Cross-backend COPY against same-backend COPY through the proxy, two corvid backends,
+/// messages of 1 KiB and 1 MiB; prints messages/s and MB/s of each and their ratio. A
+/// measurement, not a check: `cargo test --test proxy_murder measure -- --ignored --nocapture`
+/// (docs/benchmarking.md).
+#[test]
+#[ignore = "a measurement, run by hand (docs/benchmarking.md)"]
+fn measure_copy_throughput() {
+    let murder = Murder::corvid();
+    let mut john = murder.login(JOHN).unwrap();
+    john.create("Same").unwrap();
+    for (source, size, count) in [("Small", 1024, 1000), ("Large", 1 << 20, 100)] {
+        john.create(source).unwrap();
+        let selected = wait_until(Duration::from_secs(20), || {
+            john.ok(&format!("SELECT {source}")).ok()
+        });
+        assert!(selected.is_some(), "{source} never reached the proxy");
+        let body = message("measured", size);
+        for _ in 0..count {
+            append(&mut john, source, "", "01-Jan-2025 12:00:00 +0000", &body);
+        }
+        john.ok(&format!("SELECT {source}")).unwrap();
+        let mut rates = Vec::new();
+        for destination in ["Same", murder.shared] {
+            let started = Instant::now();
+            john.ok(&format!("COPY 1:* {}", imap_quote(destination)))
+                .unwrap();
+            let took = started.elapsed().as_secs_f64();
+            let messages = f64::from(count) / took;
+            let megabytes = (body.len() as f64 * f64::from(count)) / took / 1e6;
+            println!(
+                "{size:>8} B x {count}: COPY to {destination:<16} {took:>7.3} s, \
+                 {messages:>8.0} msg/s, {megabytes:>7.1} MB/s"
+            );
+            rates.push(messages);
+        }
+        println!(
+            "{size:>8} B: cross-backend / same-backend = {:.2}",
+            rates[1] / rates[0]
+        );
+    }
+    john.logout();
+}
