@@ -482,9 +482,16 @@ fn measure_copy_throughput() {
         });
         assert!(selected.is_some(), "{source} never reached the proxy");
         let body = message("measured", size);
+        let started = Instant::now();
         for _ in 0..count {
             append(&mut john, source, "", "01-Jan-2025 12:00:00 +0000", &body);
         }
+        // The reference for what one APPEND costs at a backend (each is synced there).
+        let took = started.elapsed().as_secs_f64();
+        println!(
+            "{size:>8} B x {count}: APPEND one at a time {took:>7.3} s, {:>8.0} msg/s",
+            f64::from(count) / took
+        );
         john.ok(&format!("SELECT {source}")).unwrap();
         let mut rates = Vec::new();
         for destination in ["Same", murder.shared] {
