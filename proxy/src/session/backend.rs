@@ -89,7 +89,7 @@ impl Session {
         {
             login.inbox = None;
         }
-        self.transfer_link_lost(id, reason);
+        self.transfer_link_lost(id, reason, now);
     }
 
     /// Takes what it can of link `id`'s `input`; returns how many bytes it consumed.
@@ -294,7 +294,7 @@ impl Session {
             Purpose::TransferFetch
             | Purpose::TransferAppend
             | Purpose::TransferStore
-            | Purpose::TransferExpunge => self.transfer_answered(id, &done.purpose, &status),
+            | Purpose::TransferExpunge => self.transfer_answered(id, &done.purpose, &status, now),
         }
         if self.links[id].state == LinkState::Ready {
             self.link_ready(id, now);

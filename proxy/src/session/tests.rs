@@ -773,3 +773,14 @@ fn the_table_acl_is_checked_before_any_backend_is_touched() {
         "a2 SELECT INBOX\r\na4 SELECT \"Other Users/bob/Shared\"\r\n"
     );
 }
+
+#[test]
+fn a_uid_copy_of_no_message_appends_nothing() {
+    let mut h = Harness::new(true);
+    h.transfer("a3 UID COPY 99 Archive\r\n", DESTINATION, 4096);
+    h.backend(0, b"Cv2 OK no such messages\r\n", 4096);
+    assert_eq!(h.link_text(1), "");
+    assert_eq!(h.client_text(), "a3 OK no messages to copy\r\n");
+    h.client(b"a4 NOOP\r\n", 4096);
+    assert_eq!(h.link_text(0), "a4 NOOP\r\n", "the session goes on");
+}

@@ -77,6 +77,7 @@ enum Stage {
 struct Message {
     /// Its UID at the source, once the source said it.
     uid: Option<u32>,
+    /// Whether it was copied.
     outcome: Outcome,
 }
 
@@ -304,7 +305,13 @@ impl Session {
     }
 
     /// One of the transfer's own commands was answered (`status`) on link `id`.
-    pub(super) fn transfer_answered(&mut self, id: LinkId, purpose: &Purpose, status: &Status<'_>) {
+    pub(super) fn transfer_answered(
+        &mut self,
+        id: LinkId,
+        purpose: &Purpose,
+        status: &Status<'_>,
+        now: Instant,
+    ) {
         let Client::Transferring(transfer) = &mut self.client else {
             return;
         };
@@ -328,12 +335,12 @@ impl Session {
             }
             _ => {}
         }
-        self.transfer_step();
+        self.transfer_step(now);
     }
 
     /// Link `id` was lost: if it is the destination of the transfer, what was not confirmed
     /// was not copied.
-    pub(super) fn transfer_link_lost(&mut self, id: LinkId, reason: &str) {
+    pub(super) fn transfer_link_lost(&mut self, id: LinkId, reason: &str, now: Instant) {
         let Client::Transferring(transfer) = &mut self.client else {
             return;
         };
@@ -358,12 +365,12 @@ impl Session {
                 message.outcome = Outcome::NotCopied;
             }
         }
-        self.transfer_step();
+        self.transfer_step(now);
     }
 
     /// Moves the transfer on once what it waited for came: from copying to removing (MOVE)
     /// or to the client's answer.
-    fn transfer_step(&mut self) {
+    fn transfer_step(&mut self, now: Instant) {
         let Client::Transferring(transfer) = &mut self.client else {
             return;
         };
@@ -386,7 +393,7 @@ impl Session {
                 }
                 let copied = transfer.copied_uids();
                 if !transfer.moving || copied.is_empty() {
-                    return self.finish_transfer();
+                    return self.finish_transfer(now);
                 }
                 // RFC 6851: the COPYUID comes before the expunges.
                 if let Some(code) = transfer.copy_uid() {
@@ -414,7 +421,7 @@ impl Session {
                     return;
                 }
                 if transfer.removal_failure.is_some() {
-                    return self.finish_transfer();
+                    return self.finish_transfer(now);
                 }
                 let command = format!("UID EXPUNGE {}", uid_set(&transfer.copied_uids()));
                 source.send_own(Purpose::TransferExpunge, command.as_bytes());
@@ -426,7 +433,7 @@ impl Session {
                     .iter()
                     .any(|f| f.purpose == Purpose::TransferExpunge)
                 {
-                    self.finish_transfer();
+                    self.finish_transfer(now);
                 }
             }
         }
@@ -434,7 +441,7 @@ impl Session {
 
     /// Answers the client: OK with COPYUID when everything was copied (and, for MOVE,
     /// removed), else NO saying what was and was not.
-    fn finish_transfer(&mut self) {
+    fn finish_transfer(&mut self, now: Instant) {
         let Client::Transferring(transfer) = std::mem::replace(&mut self.client, Client::Ready)
         else {
             return;
@@ -455,7 +462,7 @@ impl Session {
         };
         self.status(&transfer.command.tag, kind, code.as_ref(), &answer.text);
         self.actions.push(Action::Relayed {
-            took: transfer.command.started.elapsed(),
+            took: now.saturating_duration_since(transfer.command.started),
         });
     }
 }
@@ -590,6 +597,7 @@ impl Transfer {
         let mut text = match reason {
             None if total == 0 => "no messages to copy".to_string(),
             None => format!("{} {verb}", plural(total)),
+            Some(reason) if total == 0 => format!("nothing {verb}: {reason}"),
             Some(reason) => {
                 let mut text = format!("{verb} {} of {}", copied.len(), plural(total));
                 if !copied.is_empty() {
@@ -720,11 +728,13 @@ enum Body {
 /// What a FETCH response line says about the items a transfer asked for.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct FetchItems<'a> {
+    /// `UID`.
     uid: Option<u32>,
     /// The flags between the parentheses.
     flags: Option<&'a [u8]>,
     /// The internal date, quoted as sent.
     date: Option<&'a [u8]>,
+    /// `BODY[]`, when the line has it.
     body: Option<Body>,
 }
 
