@@ -226,7 +226,11 @@ impl Session {
             (Current::Between, Frame::Line { bytes, then, .. }) => {
                 let items = FetchItems::of_response(bytes).ok_or(LinkError::Protocol)?;
                 let Some(body) = items.body else {
-                    // Not one of the transfer's messages (a flag change): the client's.
+                    // Not one of the transfer's messages (a flag change): the client's, when
+                    // it is one line (no literal of an item the proxy cannot relay whole).
+                    if then != LineEnd::EndOfMessage {
+                        return Err(LinkError::Protocol);
+                    }
                     self.output.extend_from_slice(bytes);
                     return Ok(());
                 };
