@@ -128,6 +128,14 @@ impl CorvidBackend {
         }
     }
 
+    /// Kills the process (SIGKILL, no shutdown of any kind) and waits for it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// `127.0.0.1:PORT`, where it listens.
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)

@@ -89,6 +89,7 @@ impl Session {
         {
             login.inbox = None;
         }
+        self.transfer_link_lost(id, reason, now);
     }
 
     /// Takes what it can of link `id`'s `input`; returns how many bytes it consumed.
@@ -160,6 +161,7 @@ impl Session {
                 collected.extend_from_slice(frame.bytes());
             }
             Relay::Drop => {}
+            Relay::Transfer => self.transfer_frame(frame)?,
         }
         self.relays[id].0 = (!ends).then_some(relay);
         if ends {
@@ -192,6 +194,14 @@ impl Session {
                     Relay::Collect
                 }
                 Some(Purpose::Client) => Relay::ToClient,
+                Some(Purpose::TransferFetch)
+                    if matches!(
+                        classify(line),
+                        Ok((Response::Untagged(Untagged::Fetch { .. }), _))
+                    ) =>
+                {
+                    Relay::Transfer
+                }
                 _ if link.selected => Relay::ToClient,
                 _ => Relay::Drop,
             },
@@ -281,9 +291,14 @@ impl Session {
             Purpose::Enable | Purpose::Unselect => {}
             Purpose::Subscriptions => self.subscriptions_arrived(ok, table),
             Purpose::Client => self.client_command_done(id, ok, now),
+            Purpose::TransferFetch
+            | Purpose::TransferAppend
+            | Purpose::TransferStore
+            | Purpose::TransferExpunge => self.transfer_answered(id, &done.purpose, &status, now),
         }
         if self.links[id].state == LinkState::Ready {
             self.link_ready(id, now);
+            self.transfer_link_ready(id);
             self.links[id].keep_relevant_capabilities();
         }
         Ok(())
@@ -309,6 +324,7 @@ impl Session {
             CommandKind::Select | CommandKind::Examine => {
                 self.links[id].selected = ok;
                 self.selected = ok.then_some(id);
+                self.selected_mailbox = if ok { command.mailbox } else { None };
             }
             CommandKind::Close | CommandKind::Unselect if ok => {
                 self.links[id].selected = false;

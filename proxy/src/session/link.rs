@@ -100,6 +100,14 @@ pub enum Purpose {
     Unselect,
     /// The proxy's `LSUB "" "*"`, for a LIST or LSUB that needs the subscriptions.
     Subscriptions,
+    /// A cross-backend COPY or MOVE: the FETCH of the messages from the source.
+    TransferFetch,
+    /// A cross-backend COPY or MOVE: an APPEND (or MULTIAPPEND) to the destination.
+    TransferAppend,
+    /// A cross-backend MOVE: the source's `UID STORE +FLAGS.SILENT (\Deleted)`.
+    TransferStore,
+    /// A cross-backend MOVE: the source's `UID EXPUNGE`.
+    TransferExpunge,
 }
 
 /// A command sent on a link and not yet answered.
@@ -221,12 +229,18 @@ impl Link {
 
     /// Sends one of the link's own commands: `tag command\r\n`.
     pub fn send_own(&mut self, purpose: Purpose, command: &[u8]) {
+        self.begin_own(purpose);
+        self.output.extend_from_slice(command);
+        self.output.extend_from_slice(b"\r\n");
+    }
+
+    /// Starts one of the link's own commands: writes `tag ` and expects its answer; the
+    /// caller writes the rest (an APPEND whose literals stream after it).
+    pub fn begin_own(&mut self, purpose: Purpose) {
         let tag = format!("Cv{}", self.next_tag).into_bytes();
         self.next_tag += 1;
         self.output.extend_from_slice(&tag);
         self.output.push(b' ');
-        self.output.extend_from_slice(command);
-        self.output.extend_from_slice(b"\r\n");
         self.in_flight.push_back(InFlight { tag, purpose });
     }
 
@@ -316,7 +330,14 @@ impl Link {
     /// Forgets the capabilities the proxy no longer asks about once the link is ready (the
     /// full list is long, and every idle session's links would keep it).
     pub fn keep_relevant_capabilities(&mut self) {
-        const ASKED_ONCE_READY: &[&[u8]] = &[b"UNSELECT", b"CONDSTORE", b"QRESYNC", b"LITERAL+"];
+        const ASKED_ONCE_READY: &[&[u8]] = &[
+            b"UNSELECT",
+            b"CONDSTORE",
+            b"QRESYNC",
+            b"LITERAL+",
+            b"UIDPLUS",
+            b"MULTIAPPEND",
+        ];
         let Some(atoms) = Atoms::new(&self.capabilities) else {
             self.capabilities = Vec::new();
             return;

@@ -26,7 +26,8 @@
 //!
 //! This file holds the state and the client's input; [`link`] is one backend connection,
 //! `backend.rs` the backends' input, `login.rs` logging in, `local.rs` the commands answered
-//! here, `route.rs` where relayed commands go, [`capability`] what CAPABILITY says.
+//! here, `route.rs` where relayed commands go, `transfer.rs` COPY and MOVE between backends,
+//! [`capability`] what CAPABILITY says.
 
 mod backend;
 pub mod capability;
@@ -36,6 +37,7 @@ mod login;
 mod route;
 #[cfg(test)]
 mod tests;
+mod transfer;
 
 use std::time::{Duration, Instant};
 
@@ -53,6 +55,7 @@ use corvid_proto::mailbox::name::Namespace;
 use corvid_mupdate::view::{Subscriptions, View, Viewer, needs_subscriptions};
 
 pub use link::{Link, LinkError, LinkId, LinkLogin, LinkState, Purpose};
+use route::Destination;
 pub use route::Refusal;
 
 /// How the proxy logs in to backends other than the one that verified the client.
@@ -208,6 +211,8 @@ enum Client {
     },
     /// A failed login's answer waits until `until`.
     Delayed { until: Instant, answer: Vec<u8> },
+    /// A COPY or MOVE into another backend's mailbox is carried out by the proxy.
+    Transferring(Box<transfer::Transfer>),
     /// Over: output is flushed, then everything closes.
     Closed,
 }
@@ -221,6 +226,8 @@ struct InFlight {
     /// The backend answered before the client finished sending the command (an APPEND
     /// refused early): the rest is still forwarded, as the backend reads it anyway.
     answered: bool,
+    /// SELECT and EXAMINE: the internal name of the mailbox.
+    mailbox: Option<Box<str>>,
 }
 
 /// The user a logged-in session acts for.
@@ -243,6 +250,8 @@ enum Relay {
     Collect,
     /// Dropped (untagged data of a link nobody is looking at).
     Drop,
+    /// A FETCH response carrying a message of a cross-backend COPY or MOVE.
+    Transfer,
 }
 
 /// A session is closed after this many failed logins.
@@ -264,6 +273,8 @@ pub struct Session {
     relays: Vec<(Option<Relay>, Vec<u8>)>,
     /// The link whose mailbox is selected.
     selected: Option<LinkId>,
+    /// The internal name of the selected mailbox.
+    selected_mailbox: Option<Box<str>>,
     /// The link relaying a message to the client right now (it owns the client output).
     relaying: Option<LinkId>,
     /// Extensions the client ENABLEd.
@@ -288,6 +299,7 @@ impl Session {
             links: Vec::new(),
             relays: Vec::new(),
             selected: None,
+            selected_mailbox: None,
             relaying: None,
             enabled: Vec::new(),
             client_credentials: None,
@@ -358,7 +370,7 @@ impl Session {
                     self.links[*link].state == LinkState::Ready
                         || self.links[*link].state == LinkState::Closed
                 }
-                Client::Waiting { .. } => false,
+                Client::Waiting { .. } | Client::Transferring(_) => false,
                 Client::Verifying { .. }
                 | Client::Subscriptions { .. }
                 | Client::LoggingIn { .. }
@@ -573,6 +585,7 @@ impl Session {
             kind: head.kind,
             started: now,
             answered: false,
+            mailbox: None,
         };
         if self.login.is_none() {
             return self.before_login(&head, continues, table, now);
@@ -600,7 +613,20 @@ impl Session {
                     utf8: false,
                 };
                 match self.route(&head, &view) {
-                    Ok(server) => self.relay(server, command, bytes, continues),
+                    Ok(Destination::Relay(server)) => {
+                        let mut command = command;
+                        if let (CommandKind::Select | CommandKind::Examine, Args::Mailbox(name)) =
+                            (head.kind, head.args)
+                        {
+                            command.mailbox =
+                                view.internal_name(&name.to_vec()).ok().map(Into::into);
+                        }
+                        self.relay(server, command, bytes, continues);
+                    }
+                    Ok(Destination::Transfer(target)) => {
+                        let may_remove = self.may_remove_from_selected(&view);
+                        self.start_transfer(&head, command, target, may_remove);
+                    }
                     Err(refusal) => {
                         let (code, text) = refusal.answer();
                         self.status(head.tag, StatusKind::No, code.as_ref(), &text);
@@ -611,7 +637,7 @@ impl Session {
     }
 
     /// Where a command goes (see [`route`]).
-    fn route(&self, head: &CommandHead<'_>, view: &View<'_>) -> Result<Box<str>, Refusal> {
+    fn route(&self, head: &CommandHead<'_>, view: &View<'_>) -> Result<Destination, Refusal> {
         let selected = self.selected.map(|id| &*self.links[id].server);
         route::destination(head, view, selected)
     }

@@ -3,12 +3,14 @@
 //! SELECT, EXAMINE, STATUS, APPEND, DELETE, RENAME, SETACL, DELETEACL, the quota and metadata
 //! commands go to the server of the mailbox they name ([`View::resolve`]); CREATE to the server
 //! of the nearest existing parent (else the user's INBOX server); SUBSCRIBE, UNSUBSCRIBE and
-//! server-wide metadata to the INBOX server; COPY and MOVE stay on the selected server;
-//! everything else goes to the selected server, or the INBOX server when nothing is selected
+//! server-wide metadata to the INBOX server; COPY and MOVE stay on the selected server when
+//! the destination lives there, and are done by the proxy itself when it lives on another
+//! ([`Destination::Transfer`], after the table's ACL granted `i` on it); everything else goes to the selected server, or the INBOX server when nothing is selected
 //! (so a FETCH with no mailbox gets the backend's own answer). LIST, LSUB and the ACL reads
 //! are answered from the table and never come here.
 
 use corvid_mupdate::table::State;
+use corvid_proto::acl::Rights;
 use corvid_proto::imap::command::{Args, CommandHead, CommandKind};
 use corvid_proto::imap::response::Code;
 use corvid_proto::lex::AString;
@@ -24,9 +26,16 @@ pub enum Refusal {
     /// The destination of an APPEND, COPY or MOVE does not exist (RFC 3501 asks TRYCREATE).
     #[error("mailbox does not exist")]
     TryCreate,
-    /// COPY or MOVE between mailboxes on two backends.
-    #[error("COPY and MOVE between backends are not supported yet")]
-    CrossBackend,
+}
+
+/// Where a command the proxy does not answer itself goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Destination {
+    /// Relayed to this server.
+    Relay(Box<str>),
+    /// A COPY or MOVE into a mailbox on this server, not the selected mailbox's: the proxy
+    /// carries the messages over itself (`session/transfer.rs`).
+    Transfer(Box<str>),
 }
 
 impl Refusal {
@@ -35,10 +44,6 @@ impl Refusal {
         let code = match self {
             Refusal::Lookup(error) => error.code(),
             Refusal::TryCreate => Some(Code::TryCreate),
-            Refusal::CrossBackend => Some(Code::Other {
-                atom: b"CANNOT",
-                argument: None,
-            }),
         };
         (code, self.to_string())
     }
@@ -46,6 +51,43 @@ impl Refusal {
 
 /// The server a command goes to (see the module doc).
 pub(super) fn destination(
+    head: &CommandHead<'_>,
+    view: &View<'_>,
+    selected: Option<&str>,
+) -> Result<Destination, Refusal> {
+    if let (_, Args::Copy { mailbox, .. }) = (head.kind, head.args) {
+        return copy_destination(view, &mailbox, selected);
+    }
+    relay_destination(head, view, selected).map(Destination::Relay)
+}
+
+/// Where a COPY or MOVE into `mailbox` goes: to the selected server when the mailbox lives
+/// there (the backend checks the rights), else to the proxy, which needs `i` on the mailbox.
+fn copy_destination(
+    view: &View<'_>,
+    mailbox: &AString<'_>,
+    selected: Option<&str>,
+) -> Result<Destination, Refusal> {
+    let target = view
+        .resolve(&mailbox.to_vec())
+        .map_err(|error| missing_is_trycreate(error.into()))?;
+    let server = server_name(target.server());
+    match selected {
+        Some(current) if current != &*server => {
+            if !target.rights.intersects(Rights::REVEAL_EXISTENCE) {
+                Err(Refusal::TryCreate)
+            } else if !target.rights.contains(Rights::INSERT) {
+                Err(LookupError::PermissionDenied.into())
+            } else {
+                Ok(Destination::Transfer(server))
+            }
+        }
+        _ => Ok(Destination::Relay(server)),
+    }
+}
+
+/// The server a relayed command other than COPY and MOVE goes to.
+fn relay_destination(
     head: &CommandHead<'_>,
     view: &View<'_>,
     selected: Option<&str>,
@@ -64,13 +106,6 @@ pub(super) fn destination(
         (_, Args::Acl { mailbox, .. }) => server(&mailbox),
         (_, Args::GetMetadata { mailbox, .. }) if mailbox.is_empty() => inbox(),
         (_, Args::GetMetadata { mailbox, .. }) => server(&mailbox),
-        (_, Args::Copy { mailbox, .. }) => {
-            let target = server(&mailbox).map_err(missing_is_trycreate)?;
-            match selected {
-                Some(current) if current != &*target => Err(Refusal::CrossBackend),
-                _ => Ok(target),
-            }
-        }
         _ => selected.map(Into::into).map_or_else(inbox, Ok),
     }
 }

@@ -501,3 +501,286 @@ fn the_fuzz_body_survives_generated_conversations() {
         crate::fuzzing::fuzz_session(&data);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// COPY and MOVE between backends: alice's INBOX on be1 (link 0, the source) and her Archive on
+// be2 (link 1, the destination).
+
+/// A FETCH response of the transfer's: message `seq` with UID `uid` and `body`.
+fn fetched(seq: u32, uid: u32, flags: &str, body: &str) -> String {
+    format!(
+        "* {seq} FETCH (UID {uid} FLAGS ({flags}) INTERNALDATE \"01-Feb-2024 10:00:00 +0000\" BODY[] {{{}}}\r\n{body})\r\n",
+        body.len()
+    )
+}
+
+/// The APPEND the destination gets for one message (after its tag).
+fn appended(flags: &str, body: &str) -> String {
+    format!(
+        " ({flags}) \"01-Feb-2024 10:00:00 +0000\" {{{}+}}\r\n{body}",
+        body.len()
+    )
+}
+
+impl Harness {
+    /// Logs alice in, SELECTs her INBOX on be1 and sends `command` (a COPY or MOVE into the
+    /// Archive on be2), logging be2 in with `capabilities`; returns what be1 then got.
+    fn transfer(&mut self, command: &str, capabilities: &str, step: usize) -> String {
+        self.login(step);
+        self.client(b"a2 SELECT INBOX\r\n", step);
+        self.backend(0, b"* 3 EXISTS\r\na2 OK [READ-WRITE] done\r\n", step);
+        self.link_text(0);
+        self.client_text();
+        self.client(command.as_bytes(), step);
+        assert_eq!(self.connects, ["be1", "be2"]);
+        assert_eq!(self.link_text(0), "", "nothing fetched before be2 is ready");
+        self.backend(1, GREETING, step);
+        self.link_text(1);
+        let ready = format!("Cv1 OK [CAPABILITY {capabilities}] in\r\n");
+        self.backend(1, ready.as_bytes(), step);
+        assert!(
+            !self.session.wants_client_input(),
+            "the client waits its turn"
+        );
+        self.link_text(0)
+    }
+}
+
+const DESTINATION: &str = "IMAP4rev1 LITERAL+ UIDPLUS";
+
+#[test]
+fn a_copy_to_another_backend_streams_each_message_into_an_append_and_answers_copyuid() {
+    for step in [1, 5, 4096] {
+        let mut h = Harness::new(true);
+        let fetch = h.transfer("a3 COPY 1:2 Archive\r\n", DESTINATION, step);
+        assert_eq!(
+            fetch,
+            "Cv2 FETCH 1:2 (UID FLAGS INTERNALDATE BODY.PEEK[])\r\n"
+        );
+        let source = fetched(1, 7, "\\Seen \\Recent", "first") + &fetched(2, 9, "", "second");
+        h.backend(0, source.as_bytes(), step);
+        // Each message became an APPEND as it arrived, pipelined.
+        assert_eq!(
+            h.link_text(1),
+            format!(
+                "Cv2 APPEND Archive{}\r\nCv3 APPEND Archive{}\r\n",
+                appended("\\Seen", "first"),
+                appended("", "second")
+            )
+        );
+        h.backend(0, b"Cv2 OK done\r\n", step);
+        h.backend(1, b"Cv2 OK [APPENDUID 5 40] x\r\n", step);
+        assert_eq!(h.client_text(), "", "one APPEND still unconfirmed");
+        h.backend(1, b"Cv3 OK [APPENDUID 5 41] x\r\n", step);
+        assert_eq!(
+            h.client_text(),
+            "a3 OK [COPYUID 5 7,9 40:41] 2 messages copied\r\n"
+        );
+        assert!(h.session.wants_client_input());
+        assert!(
+            h.actions
+                .iter()
+                .any(|action| matches!(action, Action::Relayed { .. }))
+        );
+    }
+}
+
+#[test]
+fn multiappend_carries_every_message_in_one_append() {
+    let mut h = Harness::new(true);
+    let fetch = h.transfer(
+        "a3 UID COPY 7:* Archive\r\n",
+        "IMAP4rev1 LITERAL+ UIDPLUS MULTIAPPEND",
+        4096,
+    );
+    assert_eq!(
+        fetch,
+        "Cv2 UID FETCH 7:* (UID FLAGS INTERNALDATE BODY.PEEK[])\r\n"
+    );
+    let source = fetched(1, 7, "", "a") + &fetched(2, 8, "$X", "") + "Cv2 OK done\r\n";
+    h.backend(0, source.as_bytes(), 4096);
+    assert_eq!(
+        h.link_text(1),
+        format!(
+            "Cv2 APPEND Archive{}{}\r\n",
+            appended("", "a"),
+            appended("$X", "")
+        )
+    );
+    h.backend(1, b"Cv2 OK [APPENDUID 5 3:4] x\r\n", 4096);
+    assert_eq!(
+        h.client_text(),
+        "a3 OK [COPYUID 5 7:8 3:4] 2 messages copied\r\n"
+    );
+}
+
+#[test]
+fn a_destination_refusing_midway_is_reported_and_takes_nothing_more() {
+    let mut h = Harness::new(true);
+    h.transfer("a3 COPY 1:3 Archive\r\n", DESTINATION, 4096);
+    h.backend(0, fetched(1, 1, "", "one").as_bytes(), 4096);
+    h.backend(1, b"Cv2 OK [APPENDUID 5 10] x\r\n", 4096);
+    h.backend(0, fetched(2, 2, "", "two").as_bytes(), 4096);
+    h.backend(1, b"Cv3 NO [OVERQUOTA] Quota exceeded\r\n", 4096);
+    h.link_text(1);
+    h.backend(0, fetched(3, 3, "", "three").as_bytes(), 4096);
+    assert_eq!(h.link_text(1), "", "no APPEND after a refusal");
+    h.backend(0, b"Cv2 OK done\r\n", 4096);
+    assert_eq!(
+        h.client_text(),
+        "a3 NO [COPYUID 5 1 10] copied 1 of 3 messages (uids 1); 2:3 not copied: \
+         backend be2 refused: Quota exceeded\r\n"
+    );
+}
+
+#[test]
+fn a_move_removes_the_messages_only_after_every_append_was_confirmed() {
+    let mut h = Harness::new(true);
+    h.transfer("a3 MOVE 1:2 Archive\r\n", DESTINATION, 4096);
+    let source = fetched(1, 4, "", "x") + &fetched(2, 5, "", "y") + "Cv2 OK done\r\n";
+    h.backend(0, source.as_bytes(), 4096);
+    h.backend(1, b"Cv2 OK [APPENDUID 5 1] x\r\n", 4096);
+    assert_eq!(h.link_text(0), "", "one APPEND still unconfirmed");
+    h.backend(1, b"Cv3 OK [APPENDUID 5 2] x\r\n", 4096);
+    assert_eq!(
+        h.link_text(0),
+        "Cv3 UID STORE 4:5 +FLAGS.SILENT (\\Deleted)\r\n"
+    );
+    assert_eq!(h.client_text(), "* OK [COPYUID 5 4:5 1:2] moved\r\n");
+    h.backend(0, b"Cv3 OK stored\r\n", 4096);
+    assert_eq!(h.link_text(0), "Cv4 UID EXPUNGE 4:5\r\n");
+    h.backend(
+        0,
+        b"* 1 EXPUNGE\r\n* 1 EXPUNGE\r\nCv4 OK expunged\r\n",
+        4096,
+    );
+    assert_eq!(
+        h.client_text(),
+        "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\na3 OK 2 messages moved\r\n"
+    );
+}
+
+#[test]
+fn a_destination_lost_midway_leaves_the_unconfirmed_messages_at_the_source() {
+    let mut h = Harness::new(true);
+    h.transfer("a3 MOVE 1:3 Archive\r\n", DESTINATION, 4096);
+    h.backend(0, fetched(1, 1, "", "one").as_bytes(), 4096);
+    h.backend(1, b"Cv2 OK [APPENDUID 5 10] x\r\n", 4096);
+    // be2 dies in the middle of the second message's body.
+    h.backend(
+        0,
+        b"* 2 FETCH (UID 2 FLAGS () INTERNALDATE \"d\" BODY[] {9}\r\nhalf",
+        4096,
+    );
+    h.session.link_failed(1, "connection reset", h.now);
+    h.collect();
+    h.backend(0, b" done)\r\n", 4096);
+    h.backend(0, fetched(3, 3, "", "three").as_bytes(), 4096);
+    h.backend(0, b"Cv2 OK done\r\n", 4096);
+    // Only the confirmed message leaves the source.
+    assert_eq!(
+        h.link_text(0),
+        "Cv3 UID STORE 1 +FLAGS.SILENT (\\Deleted)\r\n"
+    );
+    h.backend(0, b"Cv3 OK stored\r\n", 4096);
+    assert_eq!(h.link_text(0), "Cv4 UID EXPUNGE 1\r\n");
+    h.backend(0, b"* 1 EXPUNGE\r\nCv4 OK expunged\r\n", 4096);
+    assert_eq!(
+        h.client_text(),
+        "* OK [COPYUID 5 1 10] moved\r\n* 1 EXPUNGE\r\na3 NO moved 1 of 3 messages (uids 1); \
+         2:3 not moved: backend be2 lost: connection reset\r\n"
+    );
+    assert!(!h.session.is_closed());
+}
+
+#[test]
+fn a_source_lost_midway_ends_the_session() {
+    let mut h = Harness::new(true);
+    h.transfer("a3 COPY 1:2 Archive\r\n", DESTINATION, 4096);
+    h.backend(
+        0,
+        b"* 1 FETCH (UID 1 FLAGS () INTERNALDATE \"d\" BODY[] {10}\r\nhalf",
+        4096,
+    );
+    h.session.link_failed(0, "connection reset", h.now);
+    h.collect();
+    assert_eq!(
+        h.client_text(),
+        "* BYE [UNAVAILABLE] Backend be1 lost: connection reset\r\n"
+    );
+    assert!(h.session.is_closed());
+}
+
+#[test]
+fn an_unreachable_destination_gets_no_and_fetches_nothing() {
+    let mut h = Harness::new(true);
+    h.login(4096);
+    h.client(b"a2 SELECT INBOX\r\n", 4096);
+    h.backend(0, b"a2 OK [READ-WRITE] done\r\n", 4096);
+    h.client_text();
+    h.link_text(0);
+    h.client(b"a3 UID MOVE 1 Archive\r\n", 4096);
+    h.session.link_failed(1, "connection refused", h.now);
+    h.collect();
+    assert_eq!(
+        h.client_text(),
+        "a3 NO [UNAVAILABLE] Backend be2 unavailable: connection refused\r\n"
+    );
+    assert_eq!(h.link_text(0), "");
+    assert!(h.session.wants_client_input());
+}
+
+#[test]
+fn the_table_acl_is_checked_before_any_backend_is_touched() {
+    let mut h = Harness::new(true);
+    for (seq, (name, location, acl)) in [
+        // bob's INBOX on be2: alice may read it but not insert.
+        ("user.bob", "be2!p", "bob\tlrswipkxtecda\talice\tlr\t"),
+        // bob's Shared on be1: alice may read and insert, not delete.
+        (
+            "user.bob.Shared",
+            "be1!p",
+            "bob\tlrswipkxtecda\talice\tlrsi\t",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        h.table.apply(
+            100 + seq as u64,
+            corvid_mupdate::table::Change::Upsert {
+                name: name.as_bytes().into(),
+                location: location.as_bytes().into(),
+                acl: acl.as_bytes().into(),
+                state: corvid_mupdate::table::State::Active,
+            },
+        );
+    }
+    h.login(4096);
+    h.client(b"a2 SELECT INBOX\r\n", 4096);
+    h.backend(0, b"a2 OK [READ-WRITE] done\r\n", 4096);
+    h.client_text();
+    h.client(b"a3 COPY 1 \"Other Users/bob\"\r\n", 4096);
+    assert_eq!(h.client_text(), "a3 NO [NOPERM] permission denied\r\n");
+    h.client(b"a4 SELECT \"Other Users/bob/Shared\"\r\n", 4096);
+    h.backend(0, b"a4 OK [READ-WRITE] done\r\n", 4096);
+    h.client_text();
+    h.client(b"a5 MOVE 1 Archive\r\n", 4096);
+    assert_eq!(h.client_text(), "a5 NO [NOPERM] permission denied\r\n");
+    assert_eq!(h.connects, ["be1"], "be2 never reached");
+    assert_eq!(
+        h.link_text(0),
+        "a2 SELECT INBOX\r\na4 SELECT \"Other Users/bob/Shared\"\r\n"
+    );
+}
+
+#[test]
+fn a_uid_copy_of_no_message_appends_nothing() {
+    let mut h = Harness::new(true);
+    h.transfer("a3 UID COPY 99 Archive\r\n", DESTINATION, 4096);
+    h.backend(0, b"Cv2 OK no such messages\r\n", 4096);
+    assert_eq!(h.link_text(1), "");
+    assert_eq!(h.client_text(), "a3 OK no messages to copy\r\n");
+    h.client(b"a4 NOOP\r\n", 4096);
+    assert_eq!(h.link_text(0), "a4 NOOP\r\n", "the session goes on");
+}
