@@ -1018,6 +1018,156 @@ mod tests {
         }
     }
 
+    /// A scripted server on 127.0.0.1 for what the real ones do not do (refuse a GETACL, send
+    /// a name as a literal, send rights Cyrus does not know, go silent): it answers each command
+    /// line with `answer(tag, command)`. Returns its address.
+    fn scripted(answer: fn(&str, &str) -> Option<String>) -> String {
+        use std::io::BufRead;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut writer = stream.try_clone().unwrap();
+            writer.write_all(b"* OK scripted\r\n").unwrap();
+            for line in std::io::BufReader::new(stream).lines() {
+                let line = line.unwrap();
+                let (tag, command) = line.split_once(' ').unwrap();
+                match answer(tag, command) {
+                    Some(text) => writer.write_all(text.as_bytes()).unwrap(),
+                    // Silent, the connection kept open.
+                    None => std::thread::sleep(Duration::from_secs(5)),
+                }
+            }
+        });
+        addr
+    }
+
+    fn admin(addr: String, timeout: Duration) -> ImapAdmin {
+        ImapAdmin {
+            addr,
+            credentials: Credentials {
+                user: "admin".into(),
+                password: "secret \"quoted\"".into(),
+            },
+            timeout,
+        }
+    }
+
+    #[test]
+    fn refused_and_unreadable_acls_make_their_mailbox_unmapped() {
+        let addr = scripted(|tag, command| {
+            let answer = match command {
+                "LOGIN \"admin\" \"secret \\\"quoted\\\"\"" => String::new(),
+                "NAMESPACE" => format!("* NAMESPACE {}\r\n", String::from_utf8_lossy(ALTERNATE)),
+                "LIST \"\" \"*\"" => "* LIST (\\Noselect) \"/\" \"Other Users\"\r\n\
+                    * LIST () \"/\" {16}\r\nOther Users/john\r\n\
+                    * LIST () \"/\" \"Other Users/john/Locked\"\r\n\
+                    * LIST () \"/\" \"Other Users/john/Odd\"\r\n\
+                    * LIST () \"/\" \"Other Users/john/Quiet\"\r\n"
+                    .into(),
+                "GETACL \"Other Users/john\"" => {
+                    "* ACL \"Other Users/john\" john lrswipkxtecdan\r\n".into()
+                }
+                "GETACL \"Other Users/john/Locked\"" => {
+                    return Some(format!("{tag} NO [NOPERM] not yours\r\n"));
+                }
+                "GETACL \"Other Users/john/Odd\"" => {
+                    "* ACL \"Other Users/john/Odd\" john lrZ\r\n".into()
+                }
+                "GETACL \"Other Users/john/Quiet\"" => String::new(),
+                _ => return Some(format!("{tag} BAD unexpected {command}\r\n")),
+            };
+            Some(format!("{answer}{tag} OK done\r\n"))
+        });
+        let view = admin(addr, Duration::from_secs(10)).discover().unwrap();
+        let names: Vec<&[u8]> = view.mailboxes.keys().map(Vec::as_slice).collect();
+        assert_eq!(names, [&b"user.john"[..]]);
+        assert_eq!(
+            view.mailboxes[&b"user.john"[..]].acl,
+            b"john\tlrswipkxtecdan\t"
+        );
+        let unmapped: Vec<(&str, &str)> = view
+            .unmapped
+            .iter()
+            .map(|u| (u.origin.mailbox.as_str(), u.reason.as_str()))
+            .collect();
+        assert_eq!(
+            unmapped,
+            [
+                (
+                    "Other Users/john/Locked",
+                    "GETACL \"Other Users/john/Locked\": NO not yours"
+                ),
+                (
+                    "Other Users/john/Odd",
+                    "GETACL \"Other Users/john/Odd\": unknown right 'Z' at byte 2"
+                ),
+                (
+                    "Other Users/john/Quiet",
+                    "GETACL \"Other Users/john/Quiet\": no ACL in the answer"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_silent_server_times_out_and_a_refusal_names_its_command() {
+        let silent = scripted(|_, _| None);
+        let started = std::time::Instant::now();
+        let error = admin(silent, Duration::from_millis(300))
+            .discover()
+            .unwrap_err();
+        assert!(
+            matches!(&error, ImapError::Timeout { command, .. } if command == "LOGIN"),
+            "{error}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+
+        let refusing = scripted(|tag, command| {
+            Some(match command {
+                "NAMESPACE" => "* BYE going away\r\n".into(),
+                _ => format!("{tag} OK\r\n"),
+            })
+        });
+        let error = admin(refusing, Duration::from_secs(10))
+            .discover()
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "NAMESPACE: the server said BYE: going away"
+        );
+
+        let no_list = scripted(|tag, command| {
+            Some(match command {
+                "NAMESPACE" => format!(
+                    "* NAMESPACE {}\r\n{tag} OK\r\n",
+                    String::from_utf8_lossy(CYRUS_ADMIN)
+                ),
+                "LIST \"\" \"*\"" => format!("{tag} NO [UNAVAILABLE] try later\r\n"),
+                _ => format!("{tag} OK\r\n"),
+            })
+        });
+        let error = admin(no_list, Duration::from_secs(10))
+            .discover()
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the server answered NO to LIST: try later"
+        );
+
+        let unprintable = ImapAdmin {
+            credentials: Credentials {
+                user: "admin".into(),
+                password: "caf\u{e9}".into(),
+            },
+            ..admin("127.0.0.1:1".into(), Duration::from_secs(1))
+        };
+        assert!(matches!(
+            unprintable.discover(),
+            Err(ImapError::Credentials)
+        ));
+    }
+
     #[test]
     fn listed_names_are_mapped_once_and_the_rest_reported() {
         let namespace = AdminNamespace::from_response(ALTERNATE).unwrap();
