@@ -125,6 +125,9 @@ pub enum ImapError {
     /// The admin's name or password cannot be sent with LOGIN.
     #[error("the admin's name and password must be printable ASCII")]
     Credentials,
+    /// The admin's name cannot name a mailbox tree, so its own mailboxes cannot be mapped.
+    #[error("the admin's name: {0}")]
+    AdminName(NameError),
     /// The namespace the server shows cannot be mapped.
     #[error("NAMESPACE: {0}")]
     Namespace(#[from] NamespaceShapeError),
@@ -456,7 +459,7 @@ impl ImapAdmin {
         let admin = namespace
             .namespace()
             .user(user)
-            .map_err(|_| ImapError::Credentials)?;
+            .map_err(ImapError::AdminName)?;
         let listed = session.list()?;
         let mut view = BackendView::default();
         let found = map_names(&namespace, &admin, listed, &mut view);
@@ -479,9 +482,6 @@ impl ImapAdmin {
         Ok(view)
     }
 }
-
-/// One message the server sent: its bytes (a line and any literals in it).
-type Message = Vec<u8>;
 
 /// The admin's connection.
 #[derive(Debug)]
@@ -590,7 +590,8 @@ impl Session {
         &mut self,
         names: impl ExactSizeIterator<Item = &'n [u8]>,
     ) -> Result<Vec<Result<Vec<u8>, String>>, ImapError> {
-        let mut results = Vec::with_capacity(names.len());
+        // A slot per name, each filled by its command's answer.
+        let mut results = vec![Err(String::new()); names.len()];
         let mut names = names.enumerate().peekable();
         // The commands in flight: tag, index and name.
         let mut in_flight: VecDeque<(Vec<u8>, usize, &[u8])> = VecDeque::new();
@@ -604,7 +605,6 @@ impl Session {
                 let mut command = b"GETACL ".to_vec();
                 quoted(&mut command, name);
                 in_flight.push_back((self.command(&command, &mut commands), index, name));
-                results.push(Err(String::new()));
             }
             self.write("GETACL", &commands)?;
             let message = self.read_message("GETACL")?;
@@ -708,7 +708,7 @@ impl Session {
     }
 
     /// The next whole response message (a line, and any literals and lines that follow it).
-    fn read_message(&mut self, command: &str) -> Result<Message, ImapError> {
+    fn read_message(&mut self, command: &str) -> Result<Vec<u8>, ImapError> {
         let mut message = Vec::new();
         loop {
             match self.framer.next(&self.buf[self.pos..]) {
