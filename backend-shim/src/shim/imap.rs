@@ -772,7 +772,8 @@ impl Session {
     }
 }
 
-/// Appends `value` as a quoted string (the callers send only printable ASCII).
+/// Appends `value` as a quoted string. The callers send only printable ASCII: the admin's
+/// checked credentials, and names that mapped (valid modified UTF-7).
 fn quoted(out: &mut Vec<u8>, value: &[u8]) {
     out.push(b'"');
     for &b in value {
@@ -855,6 +856,9 @@ mod tests {
             Err(NameError::Unrepresentable { byte: b'^', .. })
         ));
         assert!(map(ALTERNATE, "Other Users//x").is_err());
+        // Only printable ASCII maps, so only such a name is ever sent back in a GETACL.
+        assert!(map(ALTERNATE, "Other Users/john/a\r\nb").is_err());
+        assert!(map(ALTERNATE, "Other Users/john/caf\u{e9}").is_err());
     }
 
     #[test]
