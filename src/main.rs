@@ -44,7 +44,8 @@ enum Command {
     Mboxlist(mboxlist::Args),
     /// corvid's reference IMAP backend, registering its mailboxes with the master.
     Backend(backend::Args),
-    /// Keep the master in step with a Dovecot backend (push, remove, report conflicts).
+    /// Keep the master in step with a backend that does not speak MUPDATE: Dovecot through
+    /// doveadm, or any IMAP server through an admin login (push, remove, report conflicts).
     Shim(shim::Args),
     /// A whole murder on loopback: master, two backends and the proxy, seeded; Ctrl-C stops it.
     Demo(demo::Args),

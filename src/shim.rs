@@ -1,6 +1,8 @@
-//! `corvid shim`: keep the MUPDATE master in step with a Dovecot backend, from the flags.
+//! `corvid shim`: keep the MUPDATE master in step with a backend that does not speak MUPDATE,
+//! from the flags.
 //!
-//! Reconciles at start, then every `--interval` seconds and on each SIGHUP; `--once` stops
+//! The backend is read through `doveadm` (Dovecot, the default) or, with `--imap`, over IMAP
+//! as an admin who sees every mailbox (Cyrus, corvid's reference backend). Reconciles at start, then every `--interval` seconds and on each SIGHUP; `--once` stops
 //! after the first, `--dry-run` prints the plan and changes nothing. Each reconcile is logged
 //! (a summary line, then one line per step); a dry run prints them on stdout.
 
@@ -10,10 +12,20 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use corvid_proto::mailbox::Namespace;
-use corvid_shim::shim::{Agent, AgentConfig, Credentials, Doveadm, Outcome, Placement};
+use corvid_shim::shim::{
+    Agent, AgentConfig, AgentError, Credentials, Doveadm, ImapAdmin, Outcome, Placement,
+};
 
 /// Flags of `corvid shim`.
 #[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("doveadm_source")
+    .args(["doveadm", "doveadm_config", "doveadm_timeout"])
+    .multiple(true)
+    .conflicts_with("imap_source"))]
+#[command(group = clap::ArgGroup::new("imap_source")
+    .args(["imap", "imap_timeout"])
+    .multiple(true)
+    .requires_all(["imap", "imap_user"]))]
 pub(crate) struct Args {
     /// The MUPDATE master, `HOST:PORT`.
     #[arg(long, default_value = "127.0.0.1:3905")]
@@ -42,6 +54,22 @@ pub(crate) struct Args {
     /// Seconds one `doveadm` run may take before it is killed (the reconcile then fails).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     doveadm_timeout: u64,
+    /// Read the backend over IMAP instead of through `doveadm`: the backend, `HOST:PORT`
+    /// (plain text: loopback or a trusted network).
+    #[arg(long, value_name = "HOST:PORT")]
+    imap: Option<String>,
+    /// The backend's admin, who sees every mailbox, `NAME:PASSWORD` (or set
+    /// CORVID_SHIM_IMAP_USER, which keeps the password out of `ps`).
+    #[arg(
+        long,
+        value_name = "NAME:PASSWORD",
+        env = "CORVID_SHIM_IMAP_USER",
+        hide_env_values = true
+    )]
+    imap_user: Option<String>,
+    /// Seconds connecting to the IMAP backend, and each read from it, may wait.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    imap_timeout: u64,
     /// Seconds between reconciles (SIGHUP also starts one).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     interval: u64,
@@ -51,23 +79,48 @@ pub(crate) struct Args {
     /// Print what a reconcile would do; change nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Delete the backend's copy of a mailbox the master places on another server (rule 3).
-    /// Off by default: such mailboxes are only reported.
-    #[arg(long)]
+    /// Delete the backend's copy of a mailbox the master places on another server (rule 3;
+    /// through `doveadm` only). Off by default: such mailboxes are only reported.
+    #[arg(long, conflicts_with = "imap")]
     delete_local: bool,
 }
 
+/// Where the backend's mailboxes are read.
+enum Discovery {
+    /// Dovecot, through `doveadm`.
+    Doveadm(Doveadm, Namespace),
+    /// An IMAP server, as its admin.
+    Imap(ImapAdmin),
+}
+
+impl Discovery {
+    fn reconcile(&self, agent: &mut Agent, dry_run: bool) -> Result<Outcome, AgentError> {
+        match self {
+            Discovery::Doveadm(doveadm, namespace) => doveadm.reconcile(agent, namespace, dry_run),
+            Discovery::Imap(imap) => imap.reconcile(agent, dry_run),
+        }
+    }
+}
+
+/// `NAME:PASSWORD`, the name not empty; `flag` names the flag in the error.
+fn name_password(spec: &str, flag: &str) -> anyhow::Result<Credentials> {
+    match spec.split_once(':') {
+        Some((user, password)) if !user.is_empty() => Ok(Credentials {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        }),
+        _ => bail!("{flag}: expected NAME:PASSWORD"),
+    }
+}
+
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let (user, password) = match args.mupdate_user.split_once(':') {
-        Some((user, password)) if !user.is_empty() => (user.to_owned(), password.to_owned()),
-        _ => bail!("--mupdate-user: expected NAME:PASSWORD"),
-    };
+    let credentials = name_password(&args.mupdate_user, "--mupdate-user")?;
     if args.server.is_empty() || args.server.contains('!') {
         bail!("--server {:?}: a server name, without '!'", args.server);
     }
     let mut agent = Agent::new(AgentConfig {
         master: args.mupdate.clone(),
-        credentials: Credentials { user, password },
+        credentials,
         timeout: Duration::from_secs(60),
         placement: Placement {
             server: args.server.clone(),
@@ -75,15 +128,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         },
         delete_local: args.delete_local,
     });
-    let doveadm = Doveadm {
-        program: args.doveadm.clone(),
-        config: args.doveadm_config.clone(),
-        timeout: Duration::from_secs(args.doveadm_timeout),
+    let discovery = match (&args.imap, &args.imap_user) {
+        (Some(addr), Some(user)) => Discovery::Imap(ImapAdmin {
+            addr: addr.clone(),
+            credentials: name_password(user, "--imap-user")?,
+            timeout: Duration::from_secs(args.imap_timeout),
+        }),
+        (Some(_), None) => bail!("--imap needs the admin: --imap-user NAME:PASSWORD"),
+        (None, _) => Discovery::Doveadm(
+            Doveadm {
+                program: args.doveadm.clone(),
+                config: args.doveadm_config.clone(),
+                timeout: Duration::from_secs(args.doveadm_timeout),
+            },
+            Namespace::default(),
+        ),
     };
-    let namespace = Namespace::default();
     if args.once {
-        let outcome = doveadm
-            .reconcile(&mut agent, &namespace, args.dry_run)
+        let outcome = discovery
+            .reconcile(&mut agent, args.dry_run)
             .context("reconcile")?;
         report(&outcome);
         if !outcome.failures.is_empty() {
@@ -102,7 +165,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         "shim started"
     );
     loop {
-        match doveadm.reconcile(&mut agent, &namespace, args.dry_run) {
+        match discovery.reconcile(&mut agent, args.dry_run) {
             Ok(outcome) => report(&outcome),
             Err(error) => tracing::error!(%error, "reconcile failed; retrying at the next"),
         }

@@ -2,7 +2,8 @@
 //! brings the master in step with what the backend holds.
 //!
 //! A reconcile takes the backend's mailboxes as a [`BackendView`], whoever read them (the shim
-//! asks Dovecot through [`Doveadm::reconcile`]; the reference backend snapshots its store), reads
+//! asks Dovecot through [`Doveadm::reconcile`], an IMAP backend through [`ImapAdmin::reconcile`];
+//! the reference backend snapshots its store), reads
 //! the master (`LIST "server!"`, then a pipelined `FIND` for each backend mailbox the list
 //! lacks), computes the [`Plan`], and, unless it is a dry run, pipelines the plan's writes (the
 //! master answers each). Deleting the conflicting local copies is the caller's, since only it
@@ -17,6 +18,7 @@ use corvid_proto::mailbox::Namespace;
 use corvid_proto::mupdate::{CommandKind, Status};
 
 use super::dovecot::{Doveadm, DoveadmError};
+use super::imap::{ImapAdmin, ImapError};
 use super::reconcile::{self, BackendView, MasterView, Placement, Plan};
 
 /// How many commands are in flight at once on the master connection.
@@ -25,16 +27,19 @@ const WINDOW: usize = 64;
 /// Why a reconcile could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
-    /// The backend could not be read.
+    /// The backend could not be read through `doveadm`.
     #[error("discovering the backend: {0}")]
     Discovery(#[from] DoveadmError),
+    /// The backend could not be read over IMAP.
+    #[error("discovering the backend over IMAP: {0}")]
+    ImapDiscovery(#[from] ImapError),
     /// The master connection failed.
     #[error(transparent)]
     Master(#[from] ClientError),
     /// The backend listed no mailbox at all while the master places some on it.
     #[error(
         "the backend lists no mailbox while the master places {entries} on it: refusing to \
-         remove them all (check the doveadm configuration; corvid mboxlist can remove them)"
+         remove them all (check the discovery's configuration; corvid mboxlist can remove them)"
     )]
     EmptyBackend {
         /// The master's entries on this server.
@@ -265,6 +270,25 @@ impl Doveadm {
                     });
                 }
             }
+        }
+        Ok(outcome)
+    }
+}
+
+impl ImapAdmin {
+    /// One reconcile of an IMAP backend: discovers it ([`ImapAdmin::discover`]) and brings the
+    /// master in step through `agent`. Local copies are not deleted over IMAP: when the
+    /// agent's configuration asks for that, each conflict is a failure.
+    pub fn reconcile(&self, agent: &mut Agent, dry_run: bool) -> Result<Outcome, AgentError> {
+        let backend = self.discover()?;
+        let mut outcome = agent.reconcile(&backend, dry_run)?;
+        if !dry_run && outcome.plan.delete_local {
+            outcome
+                .failures
+                .extend(outcome.plan.conflicts.iter().map(|conflict| Failure {
+                    name: conflict.name.clone(),
+                    reason: "local delete: not done over IMAP".into(),
+                }));
         }
         Ok(outcome)
     }
