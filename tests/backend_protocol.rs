@@ -130,3 +130,18 @@ fn johns(master: &CorvidMaster) -> BTreeMap<String, Entry> {
     entries.retain(|name, _| name == "user.john" || name.starts_with("user.john."));
     entries
 }
+
+#[test]
+fn select_examine_fetch_and_store() {
+    standalone("fetch.py");
+}
+
+#[test]
+fn search_every_key() {
+    standalone("search.py");
+}
+
+#[test]
+fn copy_move_expunge_close_unselect() {
+    standalone("copy.py");
+}
