@@ -145,3 +145,13 @@ fn search_every_key() {
 fn copy_move_expunge_close_unselect() {
     standalone("copy.py");
 }
+
+#[test]
+fn acl_commands_and_a_shared_mailbox() {
+    standalone("acl.py");
+}
+
+#[test]
+fn idle_sees_other_sessions_changes() {
+    standalone("idle.py");
+}

@@ -327,7 +327,7 @@ impl<'s> Connection<'s> {
             if version != self.seen {
                 self.seen = version;
                 self.session
-                    .refresh(&self.shared.store.borrow(), &mut self.output);
+                    .refresh(&mut self.shared.store.borrow_mut(), &mut self.output);
             }
             match wake {
                 Wake::Read(Ok(0)) => return Ok(()),

@@ -324,9 +324,10 @@ impl Session {
     }
 
     /// The store changed (another session, or this one): a session in IDLE writes what its
-    /// client has not yet been told (EXISTS, EXPUNGE, FETCH FLAGS). Others do nothing now and
-    /// report at their next command.
-    pub fn refresh(&mut self, store: &Store, out: &mut Vec<u8>) {
+    /// client has not yet been told (EXISTS, EXPUNGE, FETCH FLAGS), and claims the new
+    /// messages as `\Recent` for itself. Others do nothing now and report at their next
+    /// command.
+    pub fn refresh(&mut self, store: &mut Store, out: &mut Vec<u8>) {
         if self.idle.is_some() {
             self.report(store, out, true, false);
         }

@@ -9,6 +9,8 @@
 //! ones. When nothing changed (the store's highest modseq is the one reported) it costs one
 //! comparison, which keeps NOOP cheap.
 
+use std::ops::Range;
+
 use corvid_proto::acl::Rights;
 use corvid_proto::imap::request::{Command, FetchAttr, Flag, SearchKey, SequenceSet, StoreMode};
 use corvid_proto::imap::response::{Code, StatusKind};
@@ -18,7 +20,7 @@ use super::mailboxes::{lookup_failed, split_flags};
 use super::{Session, line, no, ok, tagged, untagged};
 use crate::backend::fetch::{sets_seen, write_fetch, write_flags};
 use crate::backend::search::{Bounds, Candidate, matches};
-use crate::backend::store::{FlagChange, Mailbox, Store, SystemFlags};
+use crate::backend::store::{FlagChange, Mailbox, Store, StoreError, SystemFlags};
 use corvid_mupdate::view::LookupError;
 
 /// The selected mailbox, as this session's client knows it.
@@ -32,8 +34,10 @@ pub(super) struct Selected {
     rights: Rights,
     /// The UIDs the client knows, by sequence number (index + 1).
     uids: Vec<u32>,
-    /// Messages from this UID on are `\Recent` for this session.
-    recent_from: u32,
+    /// The UIDs `\Recent` for this session, as ranges: those it claimed (at SELECT, and as
+    /// new messages were reported to it first), or for a read-only session every message no
+    /// session has claimed.
+    recent: Vec<Range<u32>>,
     /// The highest modification sequence reported.
     modseq: u64,
     /// How many keywords the FLAGS response listed.
@@ -42,7 +46,18 @@ pub(super) struct Selected {
 
 impl Selected {
     fn recent(&self, uid: u32) -> bool {
-        uid >= self.recent_from
+        self.recent.iter().any(|range| range.contains(&uid))
+    }
+
+    /// Claims the messages no session has been told of yet as `\Recent` for this one (RFC 3501
+    /// §2.3.2: recent for the first session told of them, and no other).
+    fn claim_recent(&mut self, store: &mut Store) -> Result<(), StoreError> {
+        let first = store.claim_recent(&self.name)?;
+        let end = store.mailbox(&self.name).map_or(first, |m| m.uid_next);
+        if first < end {
+            self.recent.push(first..end);
+        }
+        Ok(())
     }
 
     /// The indexes (sequence number - 1) that `set` names, by UID or by sequence number.
@@ -102,26 +117,27 @@ impl Session {
         };
         let writable = Rights::SEEN | Rights::WRITE | Rights::DELETE_MESSAGES | Rights::EXPUNGE;
         let read_only = examine || !rights.intersects(writable);
-        let recent_from = if read_only {
-            store.mailbox(&internal).map_or(0, |m| m.recent_from)
-        } else {
-            match store.claim_recent(&internal) {
-                Ok(from) => from,
-                Err(error) => return no(out, tag, None, error.to_string().as_bytes()),
-            }
-        };
         let Some(mailbox) = store.mailbox(&internal) else {
             return no(out, tag, Some(Code::NonExistent), b"Mailbox does not exist");
         };
-        let selected = Selected {
+        let mut selected = Selected {
             name: internal,
             read_only,
             rights,
-            uids: mailbox.messages.iter().map(|m| m.uid).collect(),
-            recent_from,
+            uids: Vec::new(),
+            recent: Vec::new(),
             modseq: mailbox.highest_modseq,
             keywords: mailbox.keywords.len(),
         };
+        if read_only {
+            selected.recent.push(mailbox.recent_from..u32::MAX);
+        } else if let Err(error) = selected.claim_recent(store) {
+            return no(out, tag, None, error.to_string().as_bytes());
+        }
+        let Some(mailbox) = store.mailbox(&selected.name) else {
+            return no(out, tag, Some(Code::NonExistent), b"Mailbox does not exist");
+        };
+        selected.uids = mailbox.messages.iter().map(|m| m.uid).collect();
         write_flags_lines(out, mailbox, read_only);
         line(out, format_args!("* {} EXISTS", selected.uids.len()));
         let recent = selected
@@ -199,7 +215,7 @@ impl Session {
     /// Writes what changed in the selected mailbox since it was last reported.
     pub(super) fn report(
         &mut self,
-        store: &Store,
+        store: &mut Store,
         out: &mut Vec<u8>,
         allow_expunge: bool,
         with_uid: bool,
@@ -207,6 +223,18 @@ impl Session {
         let Some(selected) = self.selected.as_mut() else {
             return;
         };
+        let changed = store
+            .mailbox(&selected.name)
+            .map(|mailbox| mailbox.highest_modseq != selected.modseq);
+        match changed {
+            Some(false) => return,
+            // New messages are recent for the first session told of them. A failure to
+            // claim them (the disk) leaves them recent for the next one instead.
+            Some(true) if !selected.read_only => {
+                let _ = selected.claim_recent(store);
+            }
+            _ => {}
+        }
         let Some(mailbox) = store.mailbox(&selected.name) else {
             // Deleted under the session: every message is gone.
             if allow_expunge {
@@ -217,9 +245,6 @@ impl Session {
             }
             return;
         };
-        if mailbox.highest_modseq == selected.modseq {
-            return;
-        }
         if mailbox.keywords.len() != selected.keywords {
             write_flags_lines(out, mailbox, selected.read_only);
             selected.keywords = mailbox.keywords.len();

@@ -367,7 +367,7 @@ fn idle_reports_what_other_sessions_change() {
     assert_eq!(backend.send(&mut watcher, "i IDLE\r\n"), "+ idling\r\n");
     append(&mut backend, &mut writer, "INBOX", "");
     let mut out = Vec::new();
-    watcher.refresh(&backend.store, &mut out);
+    watcher.refresh(&mut backend.store, &mut out);
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "* 2 EXISTS\r\n* 2 RECENT\r\n"
@@ -377,11 +377,40 @@ fn idle_reports_what_other_sessions_change() {
         "s SELECT INBOX\r\nst STORE 1 +FLAGS.SILENT (\\Deleted)\r\ne EXPUNGE\r\n",
     );
     let mut out = Vec::new();
-    watcher.refresh(&backend.store, &mut out);
+    watcher.refresh(&mut backend.store, &mut out);
     assert_eq!(String::from_utf8(out).unwrap(), "* 1 EXPUNGE\r\n");
     assert_eq!(
         backend.send(&mut watcher, "DONE\r\n"),
         "i OK IDLE terminated\r\n"
+    );
+}
+
+#[test]
+fn a_new_message_is_recent_only_for_the_first_session_told_of_it() {
+    let mut backend = Backend::new();
+    let mut watcher = backend.login("john");
+    let mut writer = backend.login("john");
+    append(&mut backend, &mut writer, "INBOX", "");
+    backend.send(&mut watcher, "s SELECT INBOX\r\n");
+    append(&mut backend, &mut writer, "INBOX", "");
+    // The watcher is told of the new message first: it is recent for the watcher...
+    assert_eq!(
+        backend.send(&mut watcher, "n NOOP\r\n"),
+        "* 2 EXISTS\r\n* 2 RECENT\r\nn OK Completed\r\n"
+    );
+    // ... and for no session that selects the mailbox after.
+    let selected = backend.send(&mut writer, "s SELECT INBOX\r\n");
+    assert!(selected.contains("* 0 RECENT\r\n"), "{selected}");
+    // A message the writer is told of first (its own APPEND) is not recent for the watcher.
+    let appended = append(&mut backend, &mut writer, "INBOX", "");
+    assert!(
+        appended.starts_with("* 3 EXISTS\r\n* 1 RECENT\r\n"),
+        "{appended}"
+    );
+    assert_eq!(
+        backend.send(&mut watcher, "f FETCH 1:3 FLAGS\r\n"),
+        "* 3 EXISTS\r\n* 2 RECENT\r\n* 1 FETCH (FLAGS (\\Recent))\r\n\
+* 2 FETCH (FLAGS (\\Recent))\r\n* 3 FETCH (FLAGS ())\r\nf OK Completed\r\n"
     );
 }
 
