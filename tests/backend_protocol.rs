@@ -43,11 +43,17 @@ fn options(master: Option<&CorvidMaster>) -> BackendOptions {
 /// Runs `script` against `backend`; panics with its output and the backend's log unless it
 /// exits with success.
 fn run_script(backend: &CorvidBackend, script: &str) {
+    run_script_with(backend, script, &[]);
+}
+
+/// [`run_script`] with more arguments after the backend's address.
+fn run_script_with(backend: &CorvidBackend, script: &str, args: &[&Path]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/backend_protocol");
     let output = run_bounded(
         Command::new("python3")
             .arg(dir.join(script))
             .arg(backend.addr())
+            .args(args)
             .current_dir(&dir)
             .env("PYTHONDONTWRITEBYTECODE", "1"),
         b"",
@@ -89,6 +95,28 @@ fn mailboxes_create_delete_rename_subscribe_list_status() {
 #[test]
 fn append_flags_dates_literals_large_and_8bit() {
     standalone("append.py");
+}
+
+#[test]
+fn pipelining_literals_and_malformed_input() {
+    standalone("wire.py");
+}
+
+/// Stopped cleanly (SIGTERM) or killed (SIGKILL), the backend keeps everything it answered OK.
+#[test]
+fn a_restart_keeps_messages_flags_uids_acls_and_subscriptions() {
+    for kill in [false, true] {
+        let state = tempfile::NamedTempFile::new().unwrap();
+        let mut backend = CorvidBackend::start(options(None));
+        run_script_with(&backend, "restart.py", &[Path::new("before"), state.path()]);
+        if kill {
+            backend.kill();
+        } else {
+            assert!(backend.stop(), "clean stop on SIGTERM:\n{}", backend.logs());
+        }
+        backend.start_again();
+        run_script_with(&backend, "restart.py", &[Path::new("after"), state.path()]);
+    }
 }
 
 /// The mailbox commands once more with a master: each change reaches it at `be1!default`.

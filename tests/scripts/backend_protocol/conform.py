@@ -218,7 +218,7 @@ class Raw:
         lines = self.until(tag)
         return lines[-1], lines[:-1]
 
-    def closed(self, within=5):
+    def closed(self, within=30):
         """Whether the server closes the connection within `within` seconds (reading and
         dropping what it sends)."""
         self.sock.settimeout(within)
