@@ -119,12 +119,14 @@ fn a_restart_keeps_messages_flags_uids_acls_and_subscriptions() {
     }
 }
 
-/// The mailbox commands once more with a master: each change reaches it at `be1!default`.
+/// The mailbox commands and the wire once more with a master (pipelined commands wait on it):
+/// each change reaches it at `be1!default`.
 #[test]
 fn mailboxes_with_a_master() {
     let master = CorvidMaster::start_with(&["--backend", &format!("{BE1_LOGIN}:be1")]);
     let backend = CorvidBackend::start(options(Some(&master)));
     run_script(&backend, "mailboxes.py");
+    run_script(&backend, "wire.py");
     let expected = [
         "user.john",
         "user.john.Deep.Down.Here",

@@ -20,6 +20,8 @@ def main():
         check(wanted in caps, f"CAPABILITY lists {wanted}", caps)
     status, data, _ = command(client, "NAMESPACE")
     check(status == "BAD", "NAMESPACE before login is BAD", data)
+    status, data, _ = command(client, "CHECK")
+    check(status == "BAD", "CHECK before login is BAD", data)
     no(lambda: client.login("john", "wrong"), "LOGIN with a wrong password is NO")
     no(lambda: client.login("nobody", "nobody-secret"), "LOGIN of an unknown user is NO")
     ok(client.login("john", password("john")), "LOGIN john")
@@ -32,6 +34,8 @@ def main():
     check(status == "OK", "ID", data)
     server_id = responses.get("ID", [b""])[0]
     check(b'"name" "corvid"' in server_id, "ID answers the server's name", server_id)
+    status, data, _ = command(client, "CHECK")
+    check(status == "BAD", "CHECK with no mailbox selected is BAD", data)
     status, data, _ = command(client, "ID", "NIL")
     check(status == "OK", "ID NIL", data)
     status, data, responses = command(client, "ENABLE", "CONDSTORE")

@@ -23,6 +23,15 @@ def main():
     check(b"* 1 FETCH (FLAGS (\\Flagged \\Recent))\r\n" in lines, "the STORE's FETCH", lines)
     check(b"* SEARCH 1\r\n" in lines, "the SEARCH saw the STORE before it", lines)
 
+    # Pipelined commands that wait on the master (when there is one) keep their order too.
+    raw.send(b"r1 CREATE Piped\r\nr2 RENAME Piped Moved\r\nr3 LIST \"\" M*\r\nr4 SETACL Moved jane lr\r\n"
+             b"r5 DELETE Moved\r\nr6 LIST \"\" M*\r\nr7 CHECK\r\n")
+    lines = raw.until("r7")
+    equal([line for line in lines if line.startswith(b"r")],
+          [b"r%d OK Completed\r\n" % n for n in range(1, 8)], "pipelined CREATE, RENAME, SETACL, DELETE")
+    equal([line for line in lines if line.startswith(b"* LIST")], [b'* LIST (\\HasNoChildren) "/" Moved\r\n'],
+          "the LIST between them saw the RENAME, the one after saw the DELETE")
+
     # A command split across writes, a byte at a time.
     for byte in b"q1 NOOP\r\n":
         raw.send(bytes([byte]))

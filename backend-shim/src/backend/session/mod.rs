@@ -394,7 +394,7 @@ impl Session {
                 );
                 ok(out, tag)
             }
-            Command::Noop | Command::Check => {
+            Command::Noop => {
                 self.report(store, out, true, false);
                 ok(out, tag)
             }

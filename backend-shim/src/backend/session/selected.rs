@@ -204,6 +204,10 @@ impl Session {
                 }
                 ok(out, tag);
             }
+            Command::Check => {
+                self.report(store, out, true, false);
+                ok(out, tag);
+            }
             Command::Unselect => {
                 self.selected = None;
                 ok(out, tag);

@@ -182,10 +182,29 @@ fn a_proxy_user_logs_in_for_another_and_nobody_else_may() {
 fn commands_before_login_are_refused() {
     let mut backend = Backend::new();
     let mut session = backend.session();
-    let answer = backend.send(&mut session, "a SELECT INBOX\r\nb NOOP\r\nc FOO\r\n");
+    let answer = backend.send(
+        &mut session,
+        "a SELECT INBOX\r\nb NOOP\r\nc FOO\r\nd CHECK\r\n",
+    );
     assert_eq!(
         answer,
-        "a BAD Please login first\r\nb OK Completed\r\nc BAD unknown command\r\n"
+        "a BAD Please login first\r\nb OK Completed\r\nc BAD unknown command\r\n\
+d BAD Please login first\r\n"
+    );
+}
+
+#[test]
+fn check_is_a_command_of_the_selected_state() {
+    let mut backend = Backend::new();
+    let mut session = backend.login("john");
+    assert_eq!(
+        backend.send(&mut session, "a CHECK\r\n"),
+        "a BAD No mailbox selected\r\n"
+    );
+    backend.send(&mut session, "s SELECT INBOX\r\n");
+    assert_eq!(
+        backend.send(&mut session, "b CHECK\r\n"),
+        "b OK Completed\r\n"
     );
 }
 
