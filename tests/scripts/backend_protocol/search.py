@@ -115,6 +115,21 @@ def main():
     for bad in [["BOGUS"], ["FROM"], ["OR", "SEEN"], ["BEFORE", "32-Jan-2024"], ["LARGER", "x"], ["(SEEN"], ["0:2"]]:
         status, data, _ = command(john, "SEARCH", *bad)
         check(status == "BAD", f"SEARCH {' '.join(bad)} is BAD", (status, data))
+    # BODY reads text parts decoded from their transfer encoding, not the MIME framing.
+    ok(john.create("Encoded"), "CREATE Encoded")
+    encoded = (b"Subject: encoded\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n"
+               b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+               b"aGlkZGVuIHRyZWFzdXJl\r\n--zz\r\nContent-Type: text/plain\r\n"
+               b"Content-Transfer-Encoding: quoted-printable\r\n\r\nsoft=\r\nbreak =3D equal\r\n--zz--\r\n")
+    ok(john.append("Encoded", None, '"01-Apr-2024 10:00:00 +0000"', encoded), "APPEND a base64 and QP message")
+    ok(john.select("Encoded"), "SELECT Encoded")
+    search(["BODY", '"hidden treasure"'], [1])
+    search(["BODY", '"softbreak = equal"'], [1])
+    search(["BODY", "aGlkZGVu"], [])
+    search(["BODY", "--zz"], [])
+    search(["TEXT", "encoded"], [1])
+    search(["SENTON", "1-Apr-2024"], [1])
+
     status, data, _ = command(john, "SEARCH", "9")
     check(status in ("OK", "BAD"), "SEARCH of a number past the end", (status, data))
     john.logout()
