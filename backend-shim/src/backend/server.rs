@@ -418,6 +418,10 @@ impl<'s> Connection<'s> {
                     self.session
                         .master_done(&mut store, result, &mut self.output)
                 }
+                Action::Resume => {
+                    let mut store = self.shared.store.borrow_mut();
+                    self.session.resume(&mut store, &mut self.output)
+                }
                 Action::Close => return Ok(false),
             };
             self.announce();

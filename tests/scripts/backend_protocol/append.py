@@ -40,6 +40,12 @@ def main():
     equal(bodies[3]["BODY[]"], eight, "8-bit octets come back as sent")
     equal(bodies[4]["BODY[]"], binary, "binary-ish octets come back as sent")
     equal(bodies[5]["BODY[]"], large, "the large message comes back whole")
+    ok(john.copy("5", "Box"), "COPY the large message")
+    ok(john.copy("5", "Box"), "COPY it again")
+    larges = fetch_items(john, "5:7", "(UID BODY.PEEK[])")
+    equal([(v["UID"], v["BODY[]"] == large) for _, v in sorted(larges.items())],
+          [(b"5", True), (b"6", True), (b"7", True)], "a 15 MB FETCH (written in batches) comes back whole")
+    ok(john.store("6:7", "+FLAGS.SILENT", r"(\Deleted)"), "mark the copies \\Deleted")
     john.close()
 
     # By hand: a synchronizing literal waits for `+`, LITERAL+ does not; a date without

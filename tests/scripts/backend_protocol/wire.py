@@ -65,6 +65,7 @@ def main():
         (b"m10", b"FETCH 4294967296 FLAGS", "a number past 2^32"),
         (b"m11", b'LIST "" "unterminated', "an unterminated quoted string"),
         (b"m12", b"STORE 1 +FLAGS (\\Seen", "an unclosed flag list"),
+        (b"m13", b"FETCH 1 (" + b" ".join([b"BODY.PEEK[]"] * 17) + b")", "a FETCH of 17 body items"),
     ]:
         line, _ = raw.tagged(tag.decode(), command)
         check(line.startswith(tag + b" BAD"), f"{what} is BAD", line)

@@ -78,6 +78,9 @@ pub enum Action {
     },
     /// Make this change in the MUPDATE master and answer with [`Session::master_done`].
     Master(MasterChange),
+    /// Write the output, then call [`Session::resume`]: a FETCH goes on where its output
+    /// reached [`OUTPUT_BATCH`] octets, so its answer is never held in memory whole.
+    Resume,
     /// Write the output, then close the connection.
     Close,
 }
@@ -119,6 +122,9 @@ UNSELECT CHILDREN LIST-EXTENDED ACL RIGHTS=kxten AUTH=PLAIN";
 
 /// How long a command's lines may be.
 const MAX_LINE: usize = 64 * 1024;
+
+/// How much FETCH output a session gathers before the driver writes it ([`Action::Resume`]).
+pub const OUTPUT_BATCH: usize = 1 << 20;
 
 /// Failed logins after which the session is ended.
 const MAX_FAILED_LOGINS: u32 = 3;
@@ -162,6 +168,8 @@ enum Waiting {
         changes: VecDeque<MasterChange>,
         done: Done,
     },
+    /// A FETCH whose output so far waits to be written.
+    Fetching(selected::Fetching),
 }
 
 /// What a reserved name becomes.
@@ -316,6 +324,17 @@ impl Session {
             Some(Waiting::Publishing { tag, changes, done }) => {
                 self.published(store, tag, changes, done, result, out)
             }
+            other => {
+                self.waiting = other;
+                None
+            }
+        }
+    }
+
+    /// The answer to [`Action::Resume`]: the FETCH goes on with its next messages.
+    pub fn resume(&mut self, store: &mut Store, out: &mut Vec<u8>) -> Option<Action> {
+        match self.waiting.take() {
+            Some(Waiting::Fetching(fetching)) => self.fetch_batch(store, fetching, out),
             other => {
                 self.waiting = other;
                 None
@@ -519,7 +538,7 @@ impl Session {
                 );
             }
             command => match self.selected.is_some() {
-                true => self.on_selected(store, tag, command, out),
+                true => return self.on_selected(store, tag, command, message, out),
                 false => tagged(out, tag, StatusKind::Bad, None, b"No mailbox selected"),
             },
         }

@@ -72,6 +72,7 @@ impl Backend {
                         };
                         session.master_done(&mut self.store, result, &mut out)
                     }
+                    Action::Resume => session.resume(&mut self.store, &mut out),
                     Action::Close => return String::from_utf8(out).unwrap(),
                 };
             }
@@ -497,4 +498,58 @@ fn status_and_subscriptions() {
     );
     let answer = backend.send(&mut session, "l LSUB \"\" *\r\n");
     assert_eq!(answer, "* LSUB () \"/\" Lists\r\nl OK Completed\r\n");
+}
+
+#[test]
+fn a_large_fetch_is_answered_in_batches_the_driver_writes_in_between() {
+    let mut backend = Backend::new();
+    let mut session = backend.login("john");
+    let body = "x".repeat(600 * 1024);
+    let message = format!("Subject: big\r\n\r\n{body}\r\n");
+    for _ in 0..3 {
+        let answer = backend.send(
+            &mut session,
+            &format!("a APPEND INBOX {{{}+}}\r\n{message}\r\n", message.len()),
+        );
+        assert!(answer.starts_with("a OK [APPENDUID"), "{answer}");
+    }
+    backend.send(&mut session, "s SELECT INBOX\r\n");
+    let mut out = Vec::new();
+    let feed = session.feed(
+        &mut backend.store,
+        b"f FETCH 1:3 BODY.PEEK[]\r\nn NOOP\r\n",
+        &mut out,
+    );
+    // Two messages pass the batch size: the driver writes them before the third.
+    assert_eq!(feed.action, Some(Action::Resume));
+    assert_eq!(feed.consumed, "f FETCH 1:3 BODY.PEEK[]\r\n".len());
+    let first = String::from_utf8(out).unwrap();
+    assert!(first.starts_with("* 1 FETCH (BODY[] {"), "{}", &first[..40]);
+    assert!(first.contains("* 2 FETCH (BODY[] {") && !first.contains("* 3 FETCH"));
+    let mut out = Vec::new();
+    assert_eq!(session.resume(&mut backend.store, &mut out), None);
+    let rest = String::from_utf8(out).unwrap();
+    assert!(rest.starts_with("* 3 FETCH (BODY[] {"), "{}", &rest[..40]);
+    assert!(rest.ends_with(&format!("{message})\r\nf OK Completed\r\n")));
+    // Then the next command.
+    assert_eq!(
+        backend.send(&mut session, "n NOOP\r\n"),
+        "n OK Completed\r\n"
+    );
+}
+
+#[test]
+fn a_fetch_may_ask_for_sixteen_content_items_at_most() {
+    let mut backend = Backend::new();
+    let mut session = backend.login("john");
+    append(&mut backend, &mut session, "INBOX", "");
+    backend.send(&mut session, "s SELECT INBOX\r\n");
+    let items = |n: usize| vec!["BODY.PEEK[TEXT]"; n].join(" ");
+    let answer = backend.send(&mut session, &format!("f FETCH 1 ({})\r\n", items(16)));
+    assert!(answer.ends_with("f OK Completed\r\n"), "{answer}");
+    let answer = backend.send(
+        &mut session,
+        &format!("g FETCH 1 ({} RFC822)\r\n", items(16)),
+    );
+    assert_eq!(answer, "g BAD Too many body items\r\n");
 }
