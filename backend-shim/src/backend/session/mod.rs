@@ -2,9 +2,11 @@
 //!
 //! A driver feeds what the client sent ([`Session::feed`]); the session gathers whole commands
 //! (sending `+` for synchronizing literals), runs them against the [`Store`] and writes the
-//! responses. Two things it cannot do itself come back as an [`Action`] and stop the session
+//! responses. What it cannot do itself comes back as an [`Action`] and stops the session
 //! reading further commands until the driver answers: checking a password
-//! ([`Session::verified`]) and a change in the MUPDATE master ([`Session::master_done`]).
+//! ([`Session::verified`]), a change in the MUPDATE master ([`Session::master_done`]), and
+//! writing a FETCH's output so far before it goes on ([`Session::resume`]), which keeps a
+//! large FETCH's answer out of memory.
 //! When any session changes the store, the driver calls [`Session::refresh`] on the others,
 //! which tells a session in IDLE what changed.
 //!
