@@ -1,6 +1,6 @@
 //! `corvid backend` (the reference backend) from the binary under test, on a free port of
 //! 127.0.0.1 with a fresh data directory and password file; stopped by pid (SIGTERM, or
-//! SIGKILL on drop), and started again on the same directory and port.
+//! SIGKILL as a crash or on drop), and started again on the same directory and port.
 
 use std::fs;
 use std::path::PathBuf;
@@ -128,7 +128,7 @@ impl CorvidBackend {
         }
     }
 
-    /// Kills the process (SIGKILL, no shutdown of any kind) and waits for it.
+    /// Kills the process (SIGKILL), as a crash would, and waits for it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -149,10 +149,7 @@ impl CorvidBackend {
 
 impl Drop for CorvidBackend {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.kill();
         if std::thread::panicking() || std::env::var_os("CORVID_KEEP_TEST_DIRS").is_some() {
             eprintln!("kept corvid backend in {}", self.dir.display());
         } else {

@@ -8,8 +8,13 @@
 //!
 //! String keys match substrings ignoring ASCII case. Header values are unfolded and their
 //! RFC 2047 encoded words decoded first (UTF-8, US-ASCII and ISO-8859-1 words; a word in
-//! another charset is compared as sent). Recursion follows the key's nesting, which the request
-//! parser bounds ([`corvid_proto::imap::request::MAX_DEPTH`]).
+//! another charset is compared as sent). BODY reads the body as a reader sees it, as Dovecot
+//! and Cyrus do: each text part decoded from its transfer encoding (base64, quoted-printable)
+//! and from ISO-8859-1 to UTF-8, and each embedded message's header; MIME part headers,
+//! boundaries, preambles and non-text parts are not searched. TEXT is the message's header
+//! and its BODY. The SENT keys read the `Date:` field, or the internal date where it is
+//! missing or unreadable (RFC 5256's rule for the sent date). Recursion follows the key's
+//! nesting, which the request parser bounds ([`corvid_proto::imap::request::MAX_DEPTH`]).
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -21,7 +26,7 @@ use corvid_proto::imap::request::datetime::parse_rfc5322;
 use corvid_proto::imap::request::search::DateCmp;
 use corvid_proto::imap::request::{Date, Flag, SearchKey};
 use corvid_proto::lex::AString;
-use corvid_proto::message::{Fields, Message as MimeMessage, first_field};
+use corvid_proto::message::{Fields, Kind, Message as MimeMessage, Part, first_field};
 use memchr::memmem::Finder;
 
 use super::store::{Message, SystemFlags};
@@ -62,7 +67,7 @@ struct Evaluation<'c, 'm> {
     candidate: &'c Candidate<'m>,
     bounds: Bounds,
     mime: OnceCell<MimeMessage<'m>>,
-    sent: OnceCell<Option<Date>>,
+    sent: OnceCell<Date>,
 }
 
 impl<'m> Evaluation<'_, 'm> {
@@ -81,9 +86,7 @@ impl<'m> Evaluation<'_, 'm> {
             SearchKey::New => candidate.recent && !message.flags.contains(SystemFlags::SEEN),
             SearchKey::Old => !candidate.recent,
             SearchKey::InternalDate(cmp, date) => on_day(*cmp, message.internal_date.date, *date),
-            SearchKey::SentDate(cmp, date) => self
-                .sent_date()
-                .is_some_and(|sent| on_day(*cmp, sent, *date)),
+            SearchKey::SentDate(cmp, date) => on_day(*cmp, self.sent_date(), *date),
             SearchKey::Larger(n) => message.bytes.len() > *n as usize,
             SearchKey::Smaller(n) => message.bytes.len() < *n as usize,
             SearchKey::Header(name, value) => {
@@ -92,12 +95,10 @@ impl<'m> Evaluation<'_, 'm> {
                     .filter(|field| name.eq_ignore_ascii_case(field.name))
                     .any(|field| needle.found_in(&decode_words(&field.unfolded())))
             }
-            SearchKey::Body(value) => Needle::new(value).found_in(self.mime().text()),
+            SearchKey::Body(value) => self.body_contains(&Needle::new(value)),
             SearchKey::Text(value) => {
                 let needle = Needle::new(value);
-                needle.found_in(&message.bytes)
-                    || Fields::new(&message.bytes)
-                        .any(|field| needle.found_in(&decode_words(&field.unfolded())))
+                header_contains(&needle, self.mime().header()) || self.body_contains(&needle)
             }
         }
     }
@@ -129,12 +130,124 @@ impl<'m> Evaluation<'_, 'm> {
         self.mime.get_or_init(|| MimeMessage::parse(bytes))
     }
 
-    /// The day of the `Date:` field, read on first use; `None` without a readable one.
-    fn sent_date(&self) -> Option<Date> {
+    /// The day of the `Date:` field, read on first use; the internal date's without a
+    /// readable one.
+    fn sent_date(&self) -> Date {
+        let message = self.candidate.message;
         *self.sent.get_or_init(|| {
-            let field = first_field(&self.candidate.message.bytes, b"Date")?;
-            parse_rfc5322(&field.unfolded()).map(|sent| sent.date)
+            first_field(&message.bytes, b"Date")
+                .and_then(|field| parse_rfc5322(&field.unfolded()))
+                .map_or(message.internal_date.date, |sent| sent.date)
         })
+    }
+
+    /// Is the needle in the body as a reader sees it (see the module doc)? The part tree is
+    /// walked with a stack of its own, so a deep message costs no recursion.
+    fn body_contains(&self, needle: &Needle) -> bool {
+        if needle.len == 0 {
+            return true;
+        }
+        let mime = self.mime();
+        let mut parts: Vec<&Part> = vec![mime.root()];
+        while let Some(part) = parts.pop() {
+            match &part.kind {
+                Kind::Single => {
+                    let (media, _) = part.media_type();
+                    if media.eq_ignore_ascii_case(b"text") && needle.found_in(&readable(mime, part))
+                    {
+                        return true;
+                    }
+                }
+                Kind::Multipart(children) => parts.extend(children.iter().rev()),
+                Kind::Message(inner) => {
+                    if header_contains(needle, mime.slice(inner.header.clone())) {
+                        return true;
+                    }
+                    parts.push(inner);
+                }
+            }
+        }
+        false
+    }
+}
+
+/// Is the needle in a header block: its bytes as sent, or a field's value unfolded and decoded?
+fn header_contains(needle: &Needle, header: &[u8]) -> bool {
+    needle.found_in(header)
+        || Fields::new(header).any(|field| needle.found_in(&decode_words(&field.unfolded())))
+}
+
+/// A text part's body as its reader sees it: decoded from its Content-Transfer-Encoding
+/// (base64 that does not decode is left as sent), then from its charset to UTF-8 where this
+/// module knows the charset.
+fn readable<'m>(mime: &MimeMessage<'m>, part: &Part) -> Cow<'m, [u8]> {
+    let body = mime.slice(part.body.clone());
+    let header = mime.slice(part.header.clone());
+    let encoding = first_field(header, b"Content-Transfer-Encoding");
+    let encoding = encoding.as_ref().map_or(&b""[..], |field| field.trimmed());
+    let decoded = if encoding.eq_ignore_ascii_case(b"base64") {
+        let alphabet: Vec<u8> = body
+            .iter()
+            .copied()
+            .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+            .collect();
+        WORD_BASE64
+            .decode(alphabet)
+            .map_or(Cow::Borrowed(body), Cow::Owned)
+    } else if encoding.eq_ignore_ascii_case(b"quoted-printable") {
+        Cow::Owned(quoted_printable(body))
+    } else {
+        Cow::Borrowed(body)
+    };
+    match part
+        .param(b"charset")
+        .and_then(|charset| to_utf8(charset, &decoded))
+    {
+        Some(Cow::Owned(utf8)) => Cow::Owned(utf8),
+        _ => decoded,
+    }
+}
+
+/// The quoted-printable encoding of RFC 2045 §6.7: `=XX` for an octet, `=` at a line end for a
+/// soft line break; an `=` that is neither stays as sent.
+fn quoted_printable(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut at = 0;
+    while let Some(&b) = body.get(at) {
+        at += 1;
+        if b != b'=' {
+            out.push(b);
+            continue;
+        }
+        let rest = body.get(at..).unwrap_or_default();
+        if let Some(after) = rest
+            .strip_prefix(b"\r\n")
+            .or_else(|| rest.strip_prefix(b"\n"))
+        {
+            at = body.len() - after.len();
+        } else if let [high, low, ..] = rest
+            && let (Some(high), Some(low)) = (hex_digit(*high), hex_digit(*low))
+        {
+            out.push(high << 4 | low);
+            at += 2;
+        } else {
+            out.push(b'=');
+        }
+    }
+    out
+}
+
+/// `text` in UTF-8, from `charset`: borrowed when it is UTF-8 or US-ASCII already, `None` for
+/// a charset this module does not read (only ISO-8859-1 besides those).
+fn to_utf8<'t>(charset: &[u8], text: &'t [u8]) -> Option<Cow<'t, [u8]>> {
+    if charset.eq_ignore_ascii_case(b"utf-8") || charset.eq_ignore_ascii_case(b"us-ascii") {
+        Some(Cow::Borrowed(text))
+    } else if charset.eq_ignore_ascii_case(b"iso-8859-1") || charset.eq_ignore_ascii_case(b"latin1")
+    {
+        let utf8: String = text.iter().map(|&b| char::from(b)).collect();
+        Some(Cow::Owned(utf8.into_bytes()))
+    } else {
+        None
     }
 }
 
@@ -250,19 +363,7 @@ fn encoded_word(input: &[u8]) -> Option<(Vec<u8>, usize)> {
     };
     // RFC 2231 §5: `charset*language`.
     let charset = charset.split(|&b| b == b'*').next().unwrap_or_default();
-    let utf8 = if charset.eq_ignore_ascii_case(b"utf-8")
-        || charset.eq_ignore_ascii_case(b"us-ascii")
-    {
-        raw
-    } else if charset.eq_ignore_ascii_case(b"iso-8859-1") || charset.eq_ignore_ascii_case(b"latin1")
-    {
-        raw.iter()
-            .map(|&b| char::from(b))
-            .collect::<String>()
-            .into_bytes()
-    } else {
-        return None;
-    };
+    let utf8 = to_utf8(charset, &raw)?.into_owned();
     let len = input.len() - tail.len() + text_len + 2;
     Some((utf8, len))
 }
@@ -526,15 +627,74 @@ Subject: late\r\n\r\nlate body\r\n";
     }
 
     #[test]
-    fn sent_dates_come_from_the_date_field() {
+    fn sent_dates_come_from_the_date_field_else_the_internal_date() {
         // Only messages 1 (7 Feb 1994) and 6 (6 Mar 2024, in its own zone) have a Date field
-        // in their own header; message 2's is in its embedded message.
+        // in their own header (message 2's is in its embedded message): the others are sent
+        // on their internal date's day (RFC 5256).
         let sent = |cmp, d| found(&SearchKey::SentDate(cmp, d));
         assert_eq!(sent(DateCmp::On, date(1994, 2, 7)), [1]);
-        assert_eq!(sent(DateCmp::On, date(2024, 3, 6)), [6]);
-        assert_eq!(sent(DateCmp::Since, date(1994, 2, 8)), [6]);
-        assert_eq!(sent(DateCmp::Before, date(2024, 3, 6)), [1]);
-        assert_eq!(sent(DateCmp::Before, date(2030, 1, 1)), [1, 6]);
+        assert_eq!(sent(DateCmp::On, date(2024, 3, 6)), [2, 5, 6]);
+        assert_eq!(sent(DateCmp::Since, date(1994, 2, 8)), [2, 3, 4, 5, 6]);
+        assert_eq!(sent(DateCmp::Before, date(2024, 3, 6)), [1, 4]);
+        assert_eq!(sent(DateCmp::Before, date(2030, 1, 1)), [1, 2, 3, 4, 5, 6]);
+    }
+
+    /// Whether BODY (and TEXT) `needle` matches `message`.
+    fn body_and_text(message: &[u8], needle: &str) -> (bool, bool) {
+        let message = stored(1, SystemFlags::NONE, &[], at(2024, 1, 1, 0, 0), message);
+        let candidate = Candidate {
+            seq: 1,
+            message: &message,
+            recent: false,
+        };
+        let bounds = Bounds {
+            largest_seq: 1,
+            largest_uid: 1,
+        };
+        let value = || AString::Quoted(needle.as_bytes());
+        (
+            matches(&SearchKey::Body(value()), &candidate, bounds),
+            matches(&SearchKey::Text(value()), &candidate, bounds),
+        )
+    }
+
+    #[test]
+    fn body_reads_text_parts_decoded_and_nothing_of_the_mime_framing() {
+        let message = b"Subject: parts\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+preamble text\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nY2Fmw6kgYXUg\r\nbGFpdA==\r\n--b\r\n\
+Content-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+<p>cr=E8me br=FBl=\r\n=E9e =3D done</p>=ZZ\r\n--b\r\n\
+Content-Type: application/octet-stream\r\n\r\nsecret binary words\r\n--b--\r\nepilogue\r\n";
+        // base64, then UTF-8.
+        assert_eq!(body_and_text(message, "CAFÉ au lait"), (false, false));
+        assert_eq!(body_and_text(message, "café au lait"), (true, true));
+        // quoted-printable with a soft line break, then ISO-8859-1 to UTF-8; a bad `=` stays.
+        assert_eq!(body_and_text(message, "crème brûlée = done"), (true, true));
+        assert_eq!(body_and_text(message, "</p>=ZZ"), (true, true));
+        assert_eq!(body_and_text(message, "=E8"), (false, false));
+        // Not the framing, the part headers, or a non-text part.
+        for absent in [
+            "preamble", "epilogue", "--b", "charset=", "base64", "secret",
+        ] {
+            assert_eq!(body_and_text(message, absent), (false, false), "{absent}");
+        }
+        // TEXT also reads the message's header.
+        assert_eq!(body_and_text(message, "subject: PARTS"), (false, true));
+        assert_eq!(
+            body_and_text(message, "content-type: multipart"),
+            (false, true)
+        );
+        assert_eq!(body_and_text(message, ""), (true, true));
+    }
+
+    #[test]
+    fn body_reads_an_embedded_message_header_and_undecodable_base64_as_sent() {
+        let message = b"Content-Type: message/rfc822\r\n\r\nSubject: =?utf-8?q?inn=C3=A9r?=\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nnot base64 at all!\r\n";
+        assert_eq!(body_and_text(message, "innér"), (true, true));
+        assert_eq!(body_and_text(message, "Subject: =?utf-8"), (true, true));
+        assert_eq!(body_and_text(message, "at all!"), (true, true));
     }
 
     #[test]

@@ -319,7 +319,7 @@ impl<'s> Connection<'s> {
             if version != self.seen {
                 self.seen = version;
                 self.session
-                    .refresh(&self.shared.store.borrow(), &mut self.output);
+                    .refresh(&mut self.shared.store.borrow_mut(), &mut self.output);
             }
             match wake {
                 Wake::Read(Ok(0)) => return Ok(()),
@@ -409,6 +409,10 @@ impl<'s> Connection<'s> {
                     let mut store = self.shared.store.borrow_mut();
                     self.session
                         .master_done(&mut store, result, &mut self.output)
+                }
+                Action::Resume => {
+                    let mut store = self.shared.store.borrow_mut();
+                    self.session.resume(&mut store, &mut self.output)
                 }
                 Action::Close => return Ok(false),
             };

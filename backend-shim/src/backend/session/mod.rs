@@ -2,9 +2,11 @@
 //!
 //! A driver feeds what the client sent ([`Session::feed`]); the session gathers whole commands
 //! (sending `+` for synchronizing literals), runs them against the [`Store`] and writes the
-//! responses. Two things it cannot do itself come back as an [`Action`] and stop the session
+//! responses. What it cannot do itself comes back as an [`Action`] and stops the session
 //! reading further commands until the driver answers: checking a password
-//! ([`Session::verified`]) and a change in the MUPDATE master ([`Session::master_done`]).
+//! ([`Session::verified`]), a change in the MUPDATE master ([`Session::master_done`]), and
+//! writing a FETCH's output so far before it goes on ([`Session::resume`]), which keeps a
+//! large FETCH's answer out of memory.
 //! When any session changes the store, the driver calls [`Session::refresh`] on the others,
 //! which tells a session in IDLE what changed.
 //!
@@ -78,6 +80,9 @@ pub enum Action {
     },
     /// Make this change in the MUPDATE master and answer with [`Session::master_done`].
     Master(MasterChange),
+    /// Write the output, then call [`Session::resume`]: a FETCH goes on where its output
+    /// reached [`OUTPUT_BATCH`] octets, so its answer is never held in memory whole.
+    Resume,
     /// Write the output, then close the connection.
     Close,
 }
@@ -119,6 +124,9 @@ UNSELECT CHILDREN LIST-EXTENDED ACL RIGHTS=kxten AUTH=PLAIN";
 
 /// How long a command's lines may be.
 const MAX_LINE: usize = 64 * 1024;
+
+/// How much FETCH output a session gathers before the driver writes it ([`Action::Resume`]).
+pub const OUTPUT_BATCH: usize = 1 << 20;
 
 /// Failed logins after which the session is ended.
 const MAX_FAILED_LOGINS: u32 = 3;
@@ -162,6 +170,8 @@ enum Waiting {
         changes: VecDeque<MasterChange>,
         done: Done,
     },
+    /// A FETCH whose output so far waits to be written.
+    Fetching(selected::Fetching),
 }
 
 /// What a reserved name becomes.
@@ -323,10 +333,22 @@ impl Session {
         }
     }
 
+    /// The answer to [`Action::Resume`]: the FETCH goes on with its next messages.
+    pub fn resume(&mut self, store: &mut Store, out: &mut Vec<u8>) -> Option<Action> {
+        match self.waiting.take() {
+            Some(Waiting::Fetching(fetching)) => self.fetch_batch(store, fetching, out),
+            other => {
+                self.waiting = other;
+                None
+            }
+        }
+    }
+
     /// The store changed (another session, or this one): a session in IDLE writes what its
-    /// client has not yet been told (EXISTS, EXPUNGE, FETCH FLAGS). Others do nothing now and
-    /// report at their next command.
-    pub fn refresh(&mut self, store: &Store, out: &mut Vec<u8>) {
+    /// client has not yet been told (EXISTS, EXPUNGE, FETCH FLAGS), and claims the new
+    /// messages as `\Recent` for itself. Others do nothing now and report at their next
+    /// command.
+    pub fn refresh(&mut self, store: &mut Store, out: &mut Vec<u8>) {
         if self.idle.is_some() {
             self.report(store, out, true, false);
         }
@@ -393,7 +415,7 @@ impl Session {
                 );
                 ok(out, tag)
             }
-            Command::Noop | Command::Check => {
+            Command::Noop => {
                 self.report(store, out, true, false);
                 ok(out, tag)
             }
@@ -518,7 +540,7 @@ impl Session {
                 );
             }
             command => match self.selected.is_some() {
-                true => self.on_selected(store, tag, command, out),
+                true => return self.on_selected(store, tag, command, message, out),
                 false => tagged(out, tag, StatusKind::Bad, None, b"No mailbox selected"),
             },
         }

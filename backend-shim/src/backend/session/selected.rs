@@ -9,16 +9,20 @@
 //! ones. When nothing changed (the store's highest modseq is the one reported) it costs one
 //! comparison, which keeps NOOP cheap.
 
+use std::ops::Range;
+
 use corvid_proto::acl::Rights;
-use corvid_proto::imap::request::{Command, FetchAttr, Flag, SearchKey, SequenceSet, StoreMode};
+use corvid_proto::imap::request::{
+    Command, FetchAttr, Flag, SearchKey, SequenceSet, StoreMode, parse_request,
+};
 use corvid_proto::imap::response::{Code, StatusKind};
 use corvid_proto::lex::AString;
 
 use super::mailboxes::{lookup_failed, split_flags};
-use super::{Session, line, no, ok, tagged, untagged};
+use super::{Action, OUTPUT_BATCH, Session, Waiting, line, no, ok, tagged, untagged};
 use crate::backend::fetch::{sets_seen, write_fetch, write_flags};
 use crate::backend::search::{Bounds, Candidate, matches};
-use crate::backend::store::{FlagChange, Mailbox, Store, SystemFlags};
+use crate::backend::store::{FlagChange, Mailbox, Store, StoreError, SystemFlags};
 use corvid_mupdate::view::LookupError;
 
 /// The selected mailbox, as this session's client knows it.
@@ -32,17 +36,46 @@ pub(super) struct Selected {
     rights: Rights,
     /// The UIDs the client knows, by sequence number (index + 1).
     uids: Vec<u32>,
-    /// Messages from this UID on are `\Recent` for this session.
-    recent_from: u32,
+    /// The UIDs `\Recent` for this session, as ranges: those it claimed (at SELECT, and as
+    /// new messages were reported to it first), or for a read-only session every message no
+    /// session has claimed.
+    recent: Vec<Range<u32>>,
     /// The highest modification sequence reported.
     modseq: u64,
     /// How many keywords the FLAGS response listed.
     keywords: usize,
 }
 
+/// A FETCH under way: what it answers and how far it got.
+#[derive(Debug)]
+pub(super) struct Fetching {
+    tag: Vec<u8>,
+    /// The whole command, to read its items again.
+    command: Vec<u8>,
+    by_uid: bool,
+    /// `FLAGS` was added to the items asked for (the FETCH set `\Seen`).
+    with_flags: bool,
+    /// The indexes (sequence number - 1) to answer, and the next one.
+    positions: Vec<usize>,
+    next: usize,
+    /// The store's highest modseq before the FETCH (see [`Session::caught_up`]).
+    before: u64,
+}
+
 impl Selected {
     fn recent(&self, uid: u32) -> bool {
-        uid >= self.recent_from
+        self.recent.iter().any(|range| range.contains(&uid))
+    }
+
+    /// Claims the messages no session has been told of yet as `\Recent` for this one (RFC 3501
+    /// §2.3.2: recent for the first session told of them, and no other).
+    fn claim_recent(&mut self, store: &mut Store) -> Result<(), StoreError> {
+        let first = store.claim_recent(&self.name)?;
+        let end = store.mailbox(&self.name).map_or(first, |m| m.uid_next);
+        if first < end {
+            self.recent.push(first..end);
+        }
+        Ok(())
     }
 
     /// The indexes (sequence number - 1) that `set` names, by UID or by sequence number.
@@ -102,26 +135,27 @@ impl Session {
         };
         let writable = Rights::SEEN | Rights::WRITE | Rights::DELETE_MESSAGES | Rights::EXPUNGE;
         let read_only = examine || !rights.intersects(writable);
-        let recent_from = if read_only {
-            store.mailbox(&internal).map_or(0, |m| m.recent_from)
-        } else {
-            match store.claim_recent(&internal) {
-                Ok(from) => from,
-                Err(error) => return no(out, tag, None, error.to_string().as_bytes()),
-            }
-        };
         let Some(mailbox) = store.mailbox(&internal) else {
             return no(out, tag, Some(Code::NonExistent), b"Mailbox does not exist");
         };
-        let selected = Selected {
+        let mut selected = Selected {
             name: internal,
             read_only,
             rights,
-            uids: mailbox.messages.iter().map(|m| m.uid).collect(),
-            recent_from,
+            uids: Vec::new(),
+            recent: Vec::new(),
             modseq: mailbox.highest_modseq,
             keywords: mailbox.keywords.len(),
         };
+        if read_only {
+            selected.recent.push(mailbox.recent_from..u32::MAX);
+        } else if let Err(error) = selected.claim_recent(store) {
+            return no(out, tag, None, error.to_string().as_bytes());
+        }
+        let Some(mailbox) = store.mailbox(&selected.name) else {
+            return no(out, tag, Some(Code::NonExistent), b"Mailbox does not exist");
+        };
+        selected.uids = mailbox.messages.iter().map(|m| m.uid).collect();
         write_flags_lines(out, mailbox, read_only);
         line(out, format_args!("* {} EXISTS", selected.uids.len()));
         let recent = selected
@@ -151,16 +185,20 @@ impl Session {
         self.selected = Some(selected);
     }
 
-    /// The commands of the selected state.
+    /// The commands of the selected state (`message`: the whole command, which a FETCH keeps
+    /// to go on after a batch).
     pub(super) fn on_selected(
         &mut self,
         store: &mut Store,
         tag: &[u8],
         command: Command<'_>,
+        message: &[u8],
         out: &mut Vec<u8>,
-    ) {
+    ) -> Option<Action> {
         match command {
-            Command::Fetch { uid, set, attrs } => self.fetch(store, tag, uid, &set, attrs, out),
+            Command::Fetch { uid, set, attrs } => {
+                return self.fetch(store, tag, uid, &set, attrs, message, out);
+            }
             Command::Store {
                 uid,
                 set,
@@ -188,18 +226,23 @@ impl Session {
                 }
                 ok(out, tag);
             }
+            Command::Check => {
+                self.report(store, out, true, false);
+                ok(out, tag);
+            }
             Command::Unselect => {
                 self.selected = None;
                 ok(out, tag);
             }
             _ => tagged(out, tag, StatusKind::Bad, None, b"Unexpected command"),
         }
+        None
     }
 
     /// Writes what changed in the selected mailbox since it was last reported.
     pub(super) fn report(
         &mut self,
-        store: &Store,
+        store: &mut Store,
         out: &mut Vec<u8>,
         allow_expunge: bool,
         with_uid: bool,
@@ -207,6 +250,18 @@ impl Session {
         let Some(selected) = self.selected.as_mut() else {
             return;
         };
+        let changed = store
+            .mailbox(&selected.name)
+            .map(|mailbox| mailbox.highest_modseq != selected.modseq);
+        match changed {
+            Some(false) => return,
+            // New messages are recent for the first session told of them. A failure to
+            // claim them (the disk) leaves them recent for the next one instead.
+            Some(true) if !selected.read_only => {
+                let _ = selected.claim_recent(store);
+            }
+            _ => {}
+        }
         let Some(mailbox) = store.mailbox(&selected.name) else {
             // Deleted under the session: every message is gone.
             if allow_expunge {
@@ -217,9 +272,6 @@ impl Session {
             }
             return;
         };
-        if mailbox.highest_modseq == selected.modseq {
-            return;
-        }
         if mailbox.keywords.len() != selected.keywords {
             write_flags_lines(out, mailbox, selected.read_only);
             selected.keywords = mailbox.keywords.len();
@@ -282,7 +334,9 @@ impl Session {
         }
     }
 
-    /// FETCH: `\Seen` set first where a body is fetched without PEEK.
+    /// FETCH: `\Seen` set first where a body is fetched without PEEK, then the messages in
+    /// batches of about [`OUTPUT_BATCH`] octets ([`Self::fetch_batch`]).
+    #[allow(clippy::too_many_arguments)]
     fn fetch(
         &mut self,
         store: &mut Store,
@@ -290,17 +344,24 @@ impl Session {
         by_uid: bool,
         set: &SequenceSet,
         mut attrs: Vec<FetchAttr<'_>>,
+        command: &[u8],
         out: &mut Vec<u8>,
-    ) {
+    ) -> Option<Action> {
+        if attrs.iter().filter(|attr| carries_content(attr)).count() > MAX_CONTENT_ITEMS {
+            tagged(out, tag, StatusKind::Bad, None, b"Too many body items");
+            return None;
+        }
         self.report(store, out, by_uid, by_uid);
-        let Some(selected) = self.selected.as_ref() else {
-            return;
-        };
+        let selected = self.selected.as_ref()?;
         let positions = match selected.positions(set, by_uid) {
             Ok(positions) => positions,
-            Err(text) => return tagged(out, tag, StatusKind::Bad, None, text),
+            Err(text) => {
+                tagged(out, tag, StatusKind::Bad, None, text);
+                return None;
+            }
         };
         let before = highest_modseq(store, &selected.name);
+        let mut with_flags = false;
         if sets_seen(&attrs) && !selected.read_only && selected.rights.contains(Rights::SEEN) {
             let unseen: Vec<u32> = store.mailbox(&selected.name).map_or(Vec::new(), |mailbox| {
                 positions
@@ -320,25 +381,79 @@ impl Session {
                     keywords: &[],
                 };
                 if let Err(error) = store.update_flags(&selected.name, &unseen, change) {
-                    return no(out, tag, None, error.to_string().as_bytes());
+                    no(out, tag, None, error.to_string().as_bytes());
+                    return None;
                 }
-                if !attrs.contains(&FetchAttr::Flags) {
-                    attrs.push(FetchAttr::Flags);
-                }
+                with_flags = !attrs.contains(&FetchAttr::Flags);
             }
         }
+        if with_flags {
+            attrs.push(FetchAttr::Flags);
+        }
+        let fetching = Fetching {
+            tag: tag.to_vec(),
+            command: command.to_vec(),
+            by_uid,
+            with_flags,
+            positions,
+            next: 0,
+            before,
+        };
+        self.fetch_some(store, fetching, &attrs, out)
+    }
+
+    /// Goes on with a FETCH after its output so far was written: its items are read again
+    /// from the command it keeps.
+    pub(super) fn fetch_batch(
+        &mut self,
+        store: &mut Store,
+        fetching: Fetching,
+        out: &mut Vec<u8>,
+    ) -> Option<Action> {
+        let command = fetching.command.clone();
+        match parse_request(&command).map(|request| request.command) {
+            Ok(Command::Fetch { mut attrs, .. }) => {
+                if fetching.with_flags {
+                    attrs.push(FetchAttr::Flags);
+                }
+                self.fetch_some(store, fetching, &attrs, out)
+            }
+            // It was read once already: this does not happen.
+            _ => {
+                tagged(out, &fetching.tag, StatusKind::Bad, None, b"invalid FETCH");
+                None
+            }
+        }
+    }
+
+    /// Writes the FETCH responses from `fetching.next` on, until the output reaches
+    /// [`OUTPUT_BATCH`] octets ([`Action::Resume`]) or the messages end (the tagged OK).
+    fn fetch_some(
+        &mut self,
+        store: &Store,
+        mut fetching: Fetching,
+        attrs: &[FetchAttr<'_>],
+        out: &mut Vec<u8>,
+    ) -> Option<Action> {
+        let selected = self.selected.as_ref()?;
         if let Some(mailbox) = store.mailbox(&selected.name) {
-            for &at in &positions {
+            while let Some(&at) = fetching.positions.get(fetching.next) {
+                if out.len() >= OUTPUT_BATCH {
+                    self.waiting = Some(Waiting::Fetching(fetching));
+                    return Some(Action::Resume);
+                }
+                fetching.next += 1;
                 let uid = selected.uids[at];
                 if let Ok(found) = mailbox.position(uid) {
                     let message = &mailbox.messages[found];
                     let recent = selected.recent(uid);
-                    write_fetch(out, at as u32 + 1, message, recent, &attrs, by_uid);
+                    write_fetch(out, at as u32 + 1, message, recent, attrs, fetching.by_uid);
                 }
             }
         }
-        self.caught_up(store, before);
-        ok(out, tag);
+        self.caught_up(store, fetching.before);
+        ok(out, &fetching.tag);
+        None
     }
 
     /// STORE.
@@ -570,6 +685,19 @@ impl Session {
         self.caught_up(store, before);
         ok(out, tag);
     }
+}
+
+/// How many FETCH items that carry message content (a section, RFC822, RFC822.HEADER,
+/// RFC822.TEXT) one FETCH may ask for: each message's response is built whole, so this bounds
+/// it (with the largest message APPEND takes).
+const MAX_CONTENT_ITEMS: usize = 16;
+
+/// Does a FETCH item carry message content?
+fn carries_content(attr: &FetchAttr<'_>) -> bool {
+    matches!(
+        attr,
+        FetchAttr::Section(_) | FetchAttr::Rfc822 | FetchAttr::Rfc822Header | FetchAttr::Rfc822Text
+    )
 }
 
 /// The UIDs (ascending) of the session's messages marked `\Deleted`, within `uids` if given.

@@ -72,6 +72,7 @@ impl Backend {
                         };
                         session.master_done(&mut self.store, result, &mut out)
                     }
+                    Action::Resume => session.resume(&mut self.store, &mut out),
                     Action::Close => return String::from_utf8(out).unwrap(),
                 };
             }
@@ -182,10 +183,29 @@ fn a_proxy_user_logs_in_for_another_and_nobody_else_may() {
 fn commands_before_login_are_refused() {
     let mut backend = Backend::new();
     let mut session = backend.session();
-    let answer = backend.send(&mut session, "a SELECT INBOX\r\nb NOOP\r\nc FOO\r\n");
+    let answer = backend.send(
+        &mut session,
+        "a SELECT INBOX\r\nb NOOP\r\nc FOO\r\nd CHECK\r\n",
+    );
     assert_eq!(
         answer,
-        "a BAD Please login first\r\nb OK Completed\r\nc BAD unknown command\r\n"
+        "a BAD Please login first\r\nb OK Completed\r\nc BAD unknown command\r\n\
+d BAD Please login first\r\n"
+    );
+}
+
+#[test]
+fn check_is_a_command_of_the_selected_state() {
+    let mut backend = Backend::new();
+    let mut session = backend.login("john");
+    assert_eq!(
+        backend.send(&mut session, "a CHECK\r\n"),
+        "a BAD No mailbox selected\r\n"
+    );
+    backend.send(&mut session, "s SELECT INBOX\r\n");
+    assert_eq!(
+        backend.send(&mut session, "b CHECK\r\n"),
+        "b OK Completed\r\n"
     );
 }
 
@@ -367,7 +387,7 @@ fn idle_reports_what_other_sessions_change() {
     assert_eq!(backend.send(&mut watcher, "i IDLE\r\n"), "+ idling\r\n");
     append(&mut backend, &mut writer, "INBOX", "");
     let mut out = Vec::new();
-    watcher.refresh(&backend.store, &mut out);
+    watcher.refresh(&mut backend.store, &mut out);
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "* 2 EXISTS\r\n* 2 RECENT\r\n"
@@ -377,11 +397,40 @@ fn idle_reports_what_other_sessions_change() {
         "s SELECT INBOX\r\nst STORE 1 +FLAGS.SILENT (\\Deleted)\r\ne EXPUNGE\r\n",
     );
     let mut out = Vec::new();
-    watcher.refresh(&backend.store, &mut out);
+    watcher.refresh(&mut backend.store, &mut out);
     assert_eq!(String::from_utf8(out).unwrap(), "* 1 EXPUNGE\r\n");
     assert_eq!(
         backend.send(&mut watcher, "DONE\r\n"),
         "i OK IDLE terminated\r\n"
+    );
+}
+
+#[test]
+fn a_new_message_is_recent_only_for_the_first_session_told_of_it() {
+    let mut backend = Backend::new();
+    let mut watcher = backend.login("john");
+    let mut writer = backend.login("john");
+    append(&mut backend, &mut writer, "INBOX", "");
+    backend.send(&mut watcher, "s SELECT INBOX\r\n");
+    append(&mut backend, &mut writer, "INBOX", "");
+    // The watcher is told of the new message first: it is recent for the watcher...
+    assert_eq!(
+        backend.send(&mut watcher, "n NOOP\r\n"),
+        "* 2 EXISTS\r\n* 2 RECENT\r\nn OK Completed\r\n"
+    );
+    // ... and for no session that selects the mailbox after.
+    let selected = backend.send(&mut writer, "s SELECT INBOX\r\n");
+    assert!(selected.contains("* 0 RECENT\r\n"), "{selected}");
+    // A message the writer is told of first (its own APPEND) is not recent for the watcher.
+    let appended = append(&mut backend, &mut writer, "INBOX", "");
+    assert!(
+        appended.starts_with("* 3 EXISTS\r\n* 1 RECENT\r\n"),
+        "{appended}"
+    );
+    assert_eq!(
+        backend.send(&mut watcher, "f FETCH 1:3 FLAGS\r\n"),
+        "* 3 EXISTS\r\n* 2 RECENT\r\n* 1 FETCH (FLAGS (\\Recent))\r\n\
+* 2 FETCH (FLAGS (\\Recent))\r\n* 3 FETCH (FLAGS ())\r\nf OK Completed\r\n"
     );
 }
 
@@ -449,4 +498,58 @@ fn status_and_subscriptions() {
     );
     let answer = backend.send(&mut session, "l LSUB \"\" *\r\n");
     assert_eq!(answer, "* LSUB () \"/\" Lists\r\nl OK Completed\r\n");
+}
+
+#[test]
+fn a_large_fetch_is_answered_in_batches_the_driver_writes_in_between() {
+    let mut backend = Backend::new();
+    let mut session = backend.login("john");
+    let body = "x".repeat(600 * 1024);
+    let message = format!("Subject: big\r\n\r\n{body}\r\n");
+    for _ in 0..3 {
+        let answer = backend.send(
+            &mut session,
+            &format!("a APPEND INBOX {{{}+}}\r\n{message}\r\n", message.len()),
+        );
+        assert!(answer.starts_with("a OK [APPENDUID"), "{answer}");
+    }
+    backend.send(&mut session, "s SELECT INBOX\r\n");
+    let mut out = Vec::new();
+    let feed = session.feed(
+        &mut backend.store,
+        b"f FETCH 1:3 BODY.PEEK[]\r\nn NOOP\r\n",
+        &mut out,
+    );
+    // Two messages pass the batch size: the driver writes them before the third.
+    assert_eq!(feed.action, Some(Action::Resume));
+    assert_eq!(feed.consumed, "f FETCH 1:3 BODY.PEEK[]\r\n".len());
+    let first = String::from_utf8(out).unwrap();
+    assert!(first.starts_with("* 1 FETCH (BODY[] {"), "{}", &first[..40]);
+    assert!(first.contains("* 2 FETCH (BODY[] {") && !first.contains("* 3 FETCH"));
+    let mut out = Vec::new();
+    assert_eq!(session.resume(&mut backend.store, &mut out), None);
+    let rest = String::from_utf8(out).unwrap();
+    assert!(rest.starts_with("* 3 FETCH (BODY[] {"), "{}", &rest[..40]);
+    assert!(rest.ends_with(&format!("{message})\r\nf OK Completed\r\n")));
+    // Then the next command.
+    assert_eq!(
+        backend.send(&mut session, "n NOOP\r\n"),
+        "n OK Completed\r\n"
+    );
+}
+
+#[test]
+fn a_fetch_may_ask_for_sixteen_content_items_at_most() {
+    let mut backend = Backend::new();
+    let mut session = backend.login("john");
+    append(&mut backend, &mut session, "INBOX", "");
+    backend.send(&mut session, "s SELECT INBOX\r\n");
+    let items = |n: usize| vec!["BODY.PEEK[TEXT]"; n].join(" ");
+    let answer = backend.send(&mut session, &format!("f FETCH 1 ({})\r\n", items(16)));
+    assert!(answer.ends_with("f OK Completed\r\n"), "{answer}");
+    let answer = backend.send(
+        &mut session,
+        &format!("g FETCH 1 ({} RFC822)\r\n", items(16)),
+    );
+    assert_eq!(answer, "g BAD Too many body items\r\n");
 }
