@@ -1,9 +1,11 @@
 //! What corvid's glommio servers share: how much io_uring memory each executor may lock, how a
-//! single-listener server binds its port, and how every server accepts a connection.
+//! single-listener server binds its port, how every server accepts a connection, and how a
+//! write to a peer that stopped reading is bounded in time.
 //!
 //! glommio locks each executor's io_uring buffers in memory, and a process may lock only up to
 //! RLIMIT_MEMLOCK (8 MiB on many hosts): an executor asking for more fails to start.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -79,4 +81,24 @@ pub async fn accept(listener: &TcpListener) -> TcpStream {
             }
         }
     }
+}
+
+/// Bounds an operation in time (a write to a peer that stopped reading, a handshake): past
+/// `limit` it fails with `TimedOut` and the text `what`. An operation that is done at once (a
+/// write with room in the socket buffer, the common case) costs no timer: a timer made and
+/// dropped per command would cost io_uring timeout and cancel operations on every command.
+pub async fn with_timeout<T>(
+    limit: Duration,
+    what: &'static str,
+    operation: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    let mut operation = std::pin::pin!(operation);
+    if let Some(done) = futures_lite::future::poll_once(operation.as_mut()).await {
+        return done;
+    }
+    let timeout = async {
+        glommio::timer::sleep(limit).await;
+        Err(io::Error::new(io::ErrorKind::TimedOut, what))
+    };
+    futures_lite::future::or(operation, timeout).await
 }

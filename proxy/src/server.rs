@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use corvid_mupdate::follower::{self, FollowerConfig, Update};
 use corvid_mupdate::table::{Base, Change, MailboxTable};
-use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt, future};
+use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use futures_rustls::TlsAcceptor;
 use futures_rustls::server::TlsStream;
 use glommio::channels::shared_channel::{
@@ -40,6 +40,7 @@ use crate::reload::{Reload, Reloadable, on_sighup};
 use crate::session::{Action, LinkId, Session, SessionConfig};
 use crate::stats::{CoreRecorder, Counter, Gauge, Latency, Stats};
 use corvid_mupdate::passwords::PasswordFile;
+use corvid_mupdate::runtime::with_timeout;
 
 /// How the proxy runs.
 #[derive(Debug, Clone)]
@@ -895,22 +896,4 @@ async fn connect(core: &Core, server: &str) -> io::Result<TcpStream> {
             Err(io::Error::other(error.to_string()))
         }
     }
-}
-
-/// Bounds an operation (a write to a peer that stopped reading, a handshake). One that is done
-/// at once (a write with room in the socket buffer, the common case) costs no timer.
-async fn with_timeout<T>(
-    limit: Duration,
-    what: &'static str,
-    operation: impl Future<Output = io::Result<T>>,
-) -> io::Result<T> {
-    let mut operation = std::pin::pin!(operation);
-    if let Some(done) = future::poll_once(operation.as_mut()).await {
-        return done;
-    }
-    let timeout = async {
-        glommio::timer::sleep(limit).await;
-        Err(io::Error::new(io::ErrorKind::TimedOut, what))
-    };
-    future::or(operation, timeout).await
 }

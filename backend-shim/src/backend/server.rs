@@ -32,7 +32,8 @@ use std::time::{Duration, Instant};
 
 use corvid_mupdate::passwords::PasswordFile;
 use corvid_mupdate::runtime;
-use event_listener::Event;
+use corvid_mupdate::runtime::with_timeout;
+use event_listener::{Event, EventListener};
 use futures_lite::{AsyncRead, AsyncWriteExt, future};
 use glommio::net::{TcpListener, TcpStream};
 use glommio::timer::Timer;
@@ -290,6 +291,9 @@ struct Connection<'s> {
     seen: u64,
     /// Fires at the idle limit after it was armed.
     idle: Option<Timer>,
+    /// Registered for the next change of the store and for the stop; kept from one wait to the
+    /// next until they fire, so that a command costs no listener of its own.
+    listeners: Option<(EventListener, EventListener)>,
     /// When the client last sent something.
     active: Instant,
 }
@@ -307,6 +311,7 @@ impl<'s> Connection<'s> {
             output,
             seen: shared.store.borrow().version(),
             idle: None,
+            listeners: None,
             active: Instant::now(),
         }
     }
@@ -436,8 +441,10 @@ impl<'s> Connection<'s> {
     /// every wait: when it fires after activity, it is armed again for what remains.
     async fn wait(&mut self) -> Wake {
         let shared = self.shared;
-        let changed = shared.changed.listen();
-        let stopping = shared.stopping.listen();
+        // Listening before the checks below, so that no notification falls between them.
+        let (changed, stopping) = self
+            .listeners
+            .get_or_insert_with(|| (shared.changed.listen(), shared.stopping.listen()));
         if shared.stopped.get() {
             return Wake::Stopping;
         }
@@ -448,9 +455,7 @@ impl<'s> Connection<'s> {
         let idle = self.idle.get_or_insert_with(|| Timer::new(limit));
         let (stream, input) = (&mut self.stream, &mut self.input);
         let reading = input.len() < READ_LIMIT;
-        let mut changed = changed;
-        let mut stopping = stopping;
-        poll_fn(|cx| {
+        let wake = poll_fn(|cx| {
             if reading {
                 let mut scratch = shared.scratch.borrow_mut();
                 if let Poll::Ready(result) = Pin::new(&mut *stream).poll_read(cx, &mut scratch[..])
@@ -461,15 +466,20 @@ impl<'s> Connection<'s> {
                     return Poll::Ready(Wake::Read(result));
                 }
             }
-            if Pin::new(&mut stopping).poll(cx).is_ready() {
+            if Pin::new(&mut *stopping).poll(cx).is_ready() {
                 return Poll::Ready(Wake::Stopping);
             }
-            if Pin::new(&mut changed).poll(cx).is_ready() {
+            if Pin::new(&mut *changed).poll(cx).is_ready() {
                 return Poll::Ready(Wake::Changed);
             }
             Pin::new(&mut *idle).poll(cx).map(|_| Wake::Idle)
         })
-        .await
+        .await;
+        if matches!(wake, Wake::Changed | Wake::Stopping) {
+            // A listener that fired is spent: the next wait registers anew.
+            self.listeners = None;
+        }
+        wake
     }
 
     /// Writes the pending output, within [`WRITE_TIMEOUT`], and frees its buffer.
@@ -481,14 +491,7 @@ impl<'s> Connection<'s> {
             self.stream.write_all(&self.output).await?;
             self.stream.flush().await
         };
-        let timeout = async {
-            glommio::timer::sleep(WRITE_TIMEOUT).await;
-            Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the client took none of its output",
-            ))
-        };
-        future::or(write, timeout).await?;
+        with_timeout(WRITE_TIMEOUT, "the client took none of its output", write).await?;
         self.output = Vec::new();
         Ok(())
     }

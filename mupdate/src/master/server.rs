@@ -109,7 +109,7 @@ pub fn run(
     })?;
     let executor = LocalExecutorBuilder::new(Placement::Unbound)
         .name("mupdate")
-        .io_memory(crate::runtime::io_memory(1))
+        .io_memory(runtime::io_memory(1))
         .ring_depth(256)
         .spawn(move || serve(config, listener, ready))
         .map_err(|error| ServerError::Executor(error.to_string()))?;
@@ -152,7 +152,7 @@ async fn serve(
 
 async fn accept_loop(shared: Rc<Shared>, listener: TcpListener) -> Result<(), ServerError> {
     loop {
-        let stream = crate::runtime::accept(&listener).await;
+        let stream = runtime::accept(&listener).await;
         let shared = shared.clone();
         glommio::spawn_local(async move {
             if shared.connections.get() >= shared.config.max_connections {
@@ -281,7 +281,12 @@ async fn connection(shared: &Shared, mut stream: TcpStream) -> io::Result<()> {
         return Err(io::Error::other("STARTTLS without a TLS configuration"));
     };
     let handshake = async { futures_rustls::TlsAcceptor::from(tls).accept(stream).await };
-    let mut stream = with_timeout(shared, handshake).await?;
+    let mut stream = runtime::with_timeout(
+        shared.config.idle_timeout,
+        "client stopped reading",
+        handshake,
+    )
+    .await?;
     session.tls_started(config);
     converse(shared, &mut session, &mut stream, &mut input).await?;
     Ok(())
@@ -342,7 +347,12 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             session.release(master.durable_seq(), &mut output);
         }
         if !output.is_empty() {
-            with_timeout(shared, stream.write_all(&output)).await?;
+            runtime::with_timeout(
+                shared.config.idle_timeout,
+                "client stopped reading",
+                stream.write_all(&output),
+            )
+            .await?;
             output.clear();
             continue;
         }
@@ -397,7 +407,12 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 input.truncate(start);
                 let mut bye = Vec::new();
                 Response::untagged(Status::Bye, Reason::IdleTimeout).encode(&mut bye);
-                let _ = with_timeout(shared, stream.write_all(&bye)).await;
+                let _ = runtime::with_timeout(
+                    shared.config.idle_timeout,
+                    "client stopped reading",
+                    stream.write_all(&bye),
+                )
+                .await;
                 return Ok(Ended::Closed);
             }
         }
@@ -421,7 +436,12 @@ async fn flush<S: AsyncWrite + Unpin>(
             listener.await;
             continue;
         }
-        with_timeout(shared, stream.write_all(&output)).await?;
+        runtime::with_timeout(
+            shared.config.idle_timeout,
+            "client stopped reading",
+            stream.write_all(&output),
+        )
+        .await?;
         output.clear();
     }
     Ok(())
@@ -444,20 +464,4 @@ async fn verify(shared: &Shared, session: &mut Session, login: Login) {
         }
     }
     session.verified(result, &shared.master.borrow());
-}
-
-/// Bounds an operation on a client (a write, a TLS handshake): a client that stops reading is
-/// dropped after the idle timeout.
-async fn with_timeout<T>(
-    shared: &Shared,
-    operation: impl Future<Output = io::Result<T>>,
-) -> io::Result<T> {
-    let timeout = async {
-        glommio::timer::sleep(shared.config.idle_timeout).await;
-        Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "client stopped reading",
-        ))
-    };
-    future::or(operation, timeout).await
 }
