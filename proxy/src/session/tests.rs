@@ -23,6 +23,10 @@ fn config(plaintext_auth: bool, verify: Verify) -> Rc<SessionConfig> {
         limits: FramerLimits::default(),
         failed_login_delay: Duration::from_secs(1),
         product: "corvid".into(),
+        servers: vec!["be1".into(), "be2".into()],
+        proxy_registers: Vec::new(),
+        placement: Placement::default(),
+        admins: Vec::new(),
     })
 }
 
