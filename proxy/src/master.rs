@@ -2,6 +2,11 @@
 //! mailboxes the proxy registers itself (CREATE on a backend that does not register its own,
 //! `registers = false`).
 //!
+//! A RESERVE is made only for a name the master does not have at all: a FIND first, under the
+//! same lock, so that two sessions of this proxy never both hold one name. (The master itself
+//! lets a RESERVE through at the location that already holds the name, and such a RESERVE
+//! would turn an active mailbox back into a reserved one.)
+//!
 //! One persistent connection per proxy process, shared by the cores behind a mutex (writes are
 //! rare: one CREATE is three of them) and used from a blocking thread
 //! ([`glommio::LocalExecutor::spawn_blocking`] in the driver). It logs in with the follower's
@@ -19,6 +24,9 @@ use corvid_proto::mupdate::{CommandKind, Status};
 
 /// A connection idle this long is checked with a `NOOP` before a write.
 const CHECK_AFTER: Duration = Duration::from_secs(30);
+
+/// The refusal of a RESERVE of a name the master has.
+const REFUSED_EXISTS: &str = "mailbox already exists";
 
 /// Why the master did not make a change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,7 +61,8 @@ impl MasterWriter {
         }
     }
 
-    /// Sends one write (RESERVE, ACTIVATE, DELETE) and waits for its answer. Blocks.
+    /// Sends one write (RESERVE, ACTIVATE, DELETE) and waits for its answer; a RESERVE of a
+    /// name the master has already is refused here (see the module doc). Blocks.
     pub fn write(&self, command: CommandKind) -> Result<(), MasterError> {
         let mut slot = self
             .connection
@@ -71,8 +80,22 @@ impl MasterWriter {
             Some(client) => client,
             None => self.connect().map_err(unreachable)?,
         };
+        let result = self.write_on(&mut client, command);
+        if !matches!(result, Err(MasterError::Unreachable(_))) {
+            *slot = Some((client, Instant::now()));
+        }
+        result
+    }
+
+    fn write_on(&self, client: &mut Client, command: CommandKind) -> Result<(), MasterError> {
+        if let CommandKind::Reserve { name, .. } = &command {
+            let find = CommandKind::Find { name: name.clone() };
+            let found = client.command(find).map_err(unreachable)?;
+            if !found.records.is_empty() {
+                return Err(MasterError::Refused(REFUSED_EXISTS.into()));
+            }
+        }
         let reply = client.command(command).map_err(unreachable)?;
-        *slot = Some((client, Instant::now()));
         match reply.status {
             Status::Ok => Ok(()),
             _ => Err(MasterError::Refused(reply.text)),

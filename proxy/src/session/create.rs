@@ -7,13 +7,13 @@
 //! not (`registers = false`: Dovecot behind the shim), the proxy does the same on its behalf:
 //!
 //! 1. the table already knows the name: `NO [ALREADYEXISTS]` at once;
-//! 2. [`Action::Master`] RESERVE `name server!default`; refused: `NO [ALREADYEXISTS]` (the
-//!    master holds the name elsewhere) or `NO [UNAVAILABLE]`;
+//! 2. [`Action::Master`] RESERVE `name server!default` (made only when the master has no such
+//!    name: [`crate::master`]); refused: `NO [ALREADYEXISTS]` (the name is taken, or being
+//!    created by another session) or `NO [UNAVAILABLE]`;
 //! 3. the client's CREATE goes to the backend, its answer kept ([`Purpose::Create`]);
 //! 4. the backend said OK: ACTIVATE with the owner's default ACL (`owner lrswipkxtecda`; the
-//!    creator for a name outside the personal trees). It said NO: the reservation is DELETEd
-//!    (rolled back) and the backend's answer relayed, unless it said `[ALREADYEXISTS]`: the
-//!    mailbox is there, created by another session whose reservation this is;
+//!    creator for a name outside the personal trees). It said NO (or was lost): the
+//!    reservation, this session's own, is DELETEd (rolled back), then the answer relayed;
 //! 5. every successful CREATE ends with [`Action::AwaitMailbox`]: the client's input waits
 //!    until the routing table shows the new mailbox, so a SELECT right after it is routed.
 
@@ -166,9 +166,6 @@ impl Session {
                 answer: answer.to_vec(),
             };
             self.client = Client::Creating(create);
-        } else if status.code == Some(Code::AlreadyExists) {
-            self.output.extend_from_slice(answer);
-            self.client = Client::Ready;
         } else {
             self.roll_back(create, answer.to_vec());
         }
