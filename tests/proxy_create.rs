@@ -410,7 +410,10 @@ fn dovecot_creates_are_registered_by_the_proxy_and_select_works_at_once() {
     // A name the backend refuses: the proxy's reservation is rolled back.
     let long = "x".repeat(300);
     let (_, tagged) = john.command(&format!("CREATE {long}")).unwrap();
-    assert!(tagged.contains(" NO [CANNOT] "), "Dovecot's refusal: {tagged}");
+    assert!(
+        tagged.contains(" NO [CANNOT] "),
+        "Dovecot's refusal: {tagged}"
+    );
     assert_eq!(
         master_entry(&murder.master, &format!("user.john.{long}")),
         None,

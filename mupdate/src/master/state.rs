@@ -164,10 +164,11 @@ impl Master {
             return Err(Refusal::Bad(Reason::BadlyFormedArguments));
         }
         let current = self.table.get(write.name());
-        // A RESERVE of a name held elsewhere is refused as taken, whoever asks (a backend
-        // racing another for a name then tells its client `[ALREADYEXISTS]`).
+        // A RESERVE of a name held elsewhere is refused as taken, for every role that may
+        // write (a backend racing another for a name then tells its client `[ALREADYEXISTS]`).
         if let (CommandKind::Reserve { location, .. }, Some(entry)) = (&write.0, &current)
             && entry.location != location.as_slice()
+            && who.role != Role::Frontend
         {
             return Err(Refusal::No(Reason::MailboxAlreadyExists));
         }
