@@ -13,7 +13,8 @@ use corvid_mupdate::master::tls;
 use corvid_mupdate::passwords::PasswordFile;
 use corvid_proto::imap::framer::FramerLimits;
 use corvid_proto::mailbox::name::Namespace;
-use corvid_proxy::config::{ConfigFile, VerifyMode};
+use corvid_proxy::config::{ConfigFile, PlacementSection, PolicyName, VerifyMode};
+use corvid_proxy::placement::{Placement, Policy};
 use corvid_proxy::reload::Reloadable;
 use corvid_proxy::server::{self, ProxyConfig};
 use corvid_proxy::session::{BackendLogin, SessionConfig, Verify};
@@ -53,6 +54,18 @@ pub(crate) struct Args {
     /// A backend server as the mailbox table names it, and its IMAP address: SERVER=HOST:PORT.
     #[arg(long = "backend", value_name = "SERVER=HOST:PORT")]
     backends: Vec<String>,
+    /// A backend that does not register its own mailboxes with the master (Dovecot): the
+    /// proxy RESERVEs and ACTIVATEs its CREATEs (the --mupdate-user must be allowed to write
+    /// its entries). Repeatable.
+    #[arg(long = "unregistered", value_name = "SERVER")]
+    unregistered: Vec<String>,
+    /// Where an administrator's new user goes: `least-mailboxes`, or `fixed:SERVER,SERVER...`
+    /// (in turn) [default: least-mailboxes].
+    #[arg(long, value_name = "POLICY")]
+    placement: Option<String>,
+    /// A user with the administrator's rights on every mailbox of the table. Repeatable.
+    #[arg(long = "admin", value_name = "NAME")]
+    admins: Vec<String>,
     /// The proxy's identity on the backends, NAME:PASSWORD (Cyrus proxyservers, Dovecot
     /// master user); without it the client's own credentials are used everywhere.
     #[arg(
@@ -102,12 +115,45 @@ fn name_password(spec: &str, flag: &str) -> anyhow::Result<(String, String)> {
     }
 }
 
+/// The placement policy of `--placement`, else of `[placement]`.
+fn placement(flag: Option<&str>, section: Option<&PlacementSection>) -> anyhow::Result<Policy> {
+    let servers = |list: Vec<String>| -> anyhow::Result<Vec<Box<str>>> {
+        if list.is_empty() {
+            bail!("the fixed placement policy needs at least one server");
+        }
+        Ok(list.into_iter().map(Into::into).collect())
+    };
+    Ok(match (flag, section) {
+        (Some("least-mailboxes"), _) => Policy::LeastMailboxes,
+        (Some(spec), _) => match spec.strip_prefix("fixed:") {
+            Some(list) => Policy::Fixed(servers(list.split(',').map(str::to_string).collect())?),
+            None => bail!("--placement {spec:?}: expected least-mailboxes or fixed:SERVER,..."),
+        },
+        (None, Some(section)) => match section.policy {
+            PolicyName::LeastMailboxes => Policy::LeastMailboxes,
+            PolicyName::Fixed => Policy::Fixed(servers(section.servers.clone())?),
+        },
+        (None, None) => Policy::LeastMailboxes,
+    })
+}
+
 fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
     let file = match &args.config {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),
     };
     let mut backends = HashMap::new();
+    let mut unregistered: Vec<Box<str>> = file
+        .backends
+        .iter()
+        .filter(|entry| !entry.registers)
+        .map(|entry| entry.server.as_str().into())
+        .collect();
+    unregistered.extend(
+        args.unregistered
+            .iter()
+            .map(|server| server.as_str().into()),
+    );
     let entries = file
         .backends
         .iter()
@@ -130,6 +176,26 @@ fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
             "no backends: give [[backend]] in the configuration file or --backend SERVER=HOST:PORT"
         );
     }
+    let mut servers: Vec<Box<str>> = backends
+        .keys()
+        .map(|server| server.as_str().into())
+        .collect();
+    servers.sort();
+    for server in &unregistered {
+        if !backends.contains_key(&**server) {
+            bail!("--unregistered {server}: no such backend");
+        }
+    }
+    let policy = placement(args.placement.as_deref(), file.placement.as_ref())?;
+    if let Policy::Fixed(list) = &policy
+        && let Some(unknown) = list
+            .iter()
+            .find(|server| !backends.contains_key(&***server))
+    {
+        bail!("placement: {unknown} is not a backend");
+    }
+    let mut admins = file.admins.clone();
+    admins.extend(args.admins.iter().cloned());
 
     let tls_files = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
@@ -254,6 +320,10 @@ fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
             limits: FramerLimits::default(),
             failed_login_delay: Duration::from_secs(failed_login_delay),
             product: "corvid".into(),
+            servers,
+            proxy_registers: unregistered,
+            placement: Placement::new(policy),
+            admins,
         },
         tls,
         passwords,

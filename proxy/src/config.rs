@@ -10,6 +10,7 @@
 //! listen_tls = ["0.0.0.0:993"]
 //! admin_listen = "127.0.0.1:9143"
 //! data_dir = "/var/lib/corvid/proxy"
+//! admins = ["cyrus"]                # all rights in the table; may create new users
 //!
 //! [tls]
 //! cert = "/etc/corvid/imap.crt"
@@ -27,9 +28,17 @@
 //! user = "proxy"                    # omit to log in with the client's own credentials
 //! password = "..."
 //!
+//! [placement]
+//! policy = "least-mailboxes"        # or "fixed", with servers = ["be1", "be2"]
+//!
 //! [[backend]]
 //! server = "be1"
 //! address = "10.0.0.11:143"
+//!
+//! [[backend]]
+//! server = "be2"
+//! address = "10.0.0.12:143"
+//! registers = false                 # Dovecot: the proxy RESERVEs/ACTIVATEs its CREATEs
 //! ```
 
 use std::net::SocketAddr;
@@ -69,6 +78,11 @@ pub struct ConfigFile {
     pub auth: Option<AuthSection>,
     /// How the proxy logs in to backends.
     pub backend_login: Option<BackendLoginSection>,
+    /// Users with the administrator's rights on every mailbox of the table.
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// Where an administrator's new user goes.
+    pub placement: Option<PlacementSection>,
     /// The backend servers.
     #[serde(default, rename = "backend")]
     pub backends: Vec<BackendEntry>,
@@ -131,6 +145,35 @@ pub struct BackendEntry {
     pub server: String,
     /// Its IMAP address, `host:port`.
     pub address: String,
+    /// Whether the backend registers its own mailboxes with the master (Cyrus, corvid
+    /// backend; the default). `false` (Dovecot): the proxy RESERVEs and ACTIVATEs its CREATEs.
+    #[serde(default = "registers_by_default")]
+    pub registers: bool,
+}
+
+fn registers_by_default() -> bool {
+    true
+}
+
+/// `[placement]`: the policy that picks a new user's backend.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementSection {
+    /// `least-mailboxes` or `fixed`.
+    pub policy: PolicyName,
+    /// The servers of `fixed`, taken in turn.
+    #[serde(default)]
+    pub servers: Vec<String>,
+}
+
+/// The placement policies by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyName {
+    /// The backend with the fewest mailboxes.
+    LeastMailboxes,
+    /// A list, in turn.
+    Fixed,
 }
 
 impl ConfigFile {
@@ -155,7 +198,11 @@ mod tests {
             .map(|line| format!("{}\n", line.trim_start_matches("//!").trim_start()))
             .collect();
         let file: ConfigFile = toml::from_str(&example).unwrap();
-        assert_eq!(file.backends.len(), 1);
+        assert_eq!(file.backends.len(), 2);
+        let registers: Vec<bool> = file.backends.iter().map(|b| b.registers).collect();
+        assert_eq!(registers, [true, false]);
+        assert_eq!(file.placement.unwrap().policy, PolicyName::LeastMailboxes);
+        assert_eq!(file.admins, ["cyrus"]);
         assert_eq!(file.auth.unwrap().verify, VerifyMode::InboxBackend);
         assert_eq!(file.mupdate.unwrap().master, "mupdate.example.net:3905");
         let error = toml::from_str::<ConfigFile>("listen = []\nlisten_tsl = []\n").unwrap_err();

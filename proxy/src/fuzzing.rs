@@ -9,6 +9,7 @@ use corvid_mupdate::table::{Change, MailboxTable, State};
 use corvid_proto::imap::framer::FramerLimits;
 use corvid_proto::mailbox::name::Namespace;
 
+use crate::placement::Placement;
 use crate::session::{Action, BackendLogin, Session, SessionConfig, Verify};
 
 /// The table the fuzzed session (and the session's tests) route with: alice on two backends.
@@ -57,6 +58,10 @@ pub fn fuzz_session(data: &[u8]) {
         },
         failed_login_delay: Duration::from_millis(1),
         product: "corvid".into(),
+        servers: vec!["be1".into(), "be2".into()],
+        proxy_registers: vec!["be2".into()],
+        placement: Placement::default(),
+        admins: vec!["alice".into()],
     });
     let table = table();
     let mut now = Instant::now();
@@ -98,8 +103,11 @@ pub fn fuzz_session(data: &[u8]) {
             _ => session.password_checked(chunk.first().is_some_and(|b| b & 1 == 1), now),
         }
         while let Some(action) = session.next_action() {
-            if let Action::Connect { link, .. } = action {
-                session.link_connected(link);
+            match action {
+                Action::Connect { link, .. } => session.link_connected(link),
+                Action::Master(_) => session.master_answered(Ok(()), now),
+                Action::AwaitMailbox(_) => session.table_caught_up(),
+                _ => {}
             }
         }
         for link in 0..session.links().len() {

@@ -10,6 +10,8 @@
 //!   LISTRIGHTS) is `corvid_mupdate::view`, shared with the reference backend.
 //! * [`fuzzing`]: the session's fuzz body, replayed by `cargo test`.
 //! * [`failures`]: failed logins counted per source address.
+//! * [`placement`]: which backend an administrator's new user goes to; [`master`]: the
+//!   proxy's own MUPDATE writes, for CREATEs on backends that do not register themselves.
 //! * [`config`]: the TOML configuration file; [`reload`]: what SIGHUP re-reads (TLS files,
 //!   the password file of `corvid_mupdate::passwords`).
 //! * [`stats`]: per-core counters and latency histograms (one writer per core, no locks);
@@ -21,6 +23,8 @@ pub mod admin;
 pub mod config;
 pub mod failures;
 pub mod fuzzing;
+pub mod master;
+pub mod placement;
 pub mod reload;
 pub mod server;
 pub mod session;

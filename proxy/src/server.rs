@@ -24,8 +24,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use corvid_mupdate::follower::{self, FollowerConfig, Update};
-use corvid_mupdate::table::{Base, Change, MailboxTable};
-use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use corvid_mupdate::table::{Base, Change, MailboxTable, State};
+use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt, future};
 use futures_rustls::TlsAcceptor;
 use futures_rustls::server::TlsStream;
 use glommio::channels::shared_channel::{
@@ -36,6 +36,7 @@ use glommio::timer::Timer;
 use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::failures::FailedLogins;
+use crate::master::MasterWriter;
 use crate::reload::{Reload, Reloadable, on_sighup};
 use crate::session::{Action, LinkId, Session, SessionConfig};
 use crate::stats::{CoreRecorder, Counter, Gauge, Latency, Stats};
@@ -119,6 +120,12 @@ const FAILURES_PER_SOURCE: u32 = 20;
 /// See [`FAILURES_PER_SOURCE`].
 const FAILURE_WINDOW: Duration = Duration::from_secs(300);
 
+/// How long a CREATE's answer waits for the routing table to show the new mailbox.
+const TABLE_WAIT: Duration = Duration::from_secs(5);
+
+/// How long the proxy's own writes to the master wait for an answer.
+const MASTER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Reads go through a per-core scratch buffer of this size.
 const SCRATCH: usize = 16 << 10;
 
@@ -154,6 +161,11 @@ pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result
             .rebuild()
             .map_err(corvid_mupdate::store::StoreError::from)?,
     );
+    let master = Arc::new(MasterWriter::new(
+        config.follower.master.clone(),
+        config.follower.credentials.clone(),
+        MASTER_TIMEOUT,
+    ));
     let config = Arc::new(config);
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..cores)
         .map(|_| shared_channel::new_bounded(UPDATE_QUEUE))
@@ -170,11 +182,19 @@ pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result
         let config = config.clone();
         let initial = initial.clone();
         let listening = listening_tx.clone();
+        let master = master.clone();
         let executor = LocalExecutorBuilder::new(Placement::Fixed(core % cpus))
             .name(&format!("corvid-core{core}"))
             .io_memory(io_memory)
             .ring_depth(256)
-            .spawn(move || serve_core(core, config, initial, receiver, recorder, listening))
+            .spawn(move || {
+                let shared = Shared {
+                    config,
+                    master,
+                    stats: recorder,
+                };
+                serve_core(core, shared, initial, receiver, listening)
+            })
             .map_err(|error| ProxyError::Executor {
                 core,
                 message: error.to_string(),
@@ -309,16 +329,31 @@ struct Core {
     down: RefCell<HashMap<Box<str>, Down>>,
     /// Failed logins by source address.
     failures: RefCell<FailedLogins>,
+    /// The proxy's writes to the master (shared by the cores).
+    master: Arc<MasterWriter>,
+    /// Notified whenever the table changed.
+    table_changed: event_listener::Event,
+}
+
+/// What a core is given by the process.
+struct Shared {
+    config: Arc<ProxyConfig>,
+    master: Arc<MasterWriter>,
+    stats: CoreRecorder,
 }
 
 async fn serve_core(
     index: usize,
-    config: Arc<ProxyConfig>,
+    shared: Shared,
     initial: Arc<Base>,
     updates: SharedReceiver<TableUpdate>,
-    stats: CoreRecorder,
     listening: std::sync::mpsc::Sender<Result<(), ProxyError>>,
 ) {
+    let Shared {
+        config,
+        master,
+        stats,
+    } = shared;
     let core = Rc::new(Core {
         index,
         session: Rc::new(config.session.clone()),
@@ -327,6 +362,8 @@ async fn serve_core(
         stats,
         down: RefCell::new(HashMap::new()),
         failures: RefCell::new(FailedLogins::new(FAILURES_PER_SOURCE, FAILURE_WINDOW)),
+        master,
+        table_changed: event_listener::Event::new(),
         config,
     });
     let mut listeners = Vec::new();
@@ -370,7 +407,32 @@ async fn apply_updates(core: Rc<Core>, updates: SharedReceiver<TableUpdate>) {
                 }
             }
         }
+        core.table_changed.notify(usize::MAX);
     }
+}
+
+/// Waits until this core's table shows mailbox `name` active, or [`TABLE_WAIT`] has passed.
+async fn await_mailbox(core: &Core, name: &str) {
+    let shown = || {
+        core.table
+            .borrow()
+            .get(name.as_bytes())
+            .is_some_and(|entry| entry.state == State::Active)
+    };
+    let appeared = async {
+        while !shown() {
+            let listener = core.table_changed.listen();
+            if shown() {
+                break;
+            }
+            listener.await;
+        }
+    };
+    let timeout = async {
+        glommio::timer::sleep(TABLE_WAIT).await;
+        tracing::warn!(mailbox = name, wait = ?TABLE_WAIT, "the table does not show a created mailbox yet; answering anyway");
+    };
+    future::or(appeared, timeout).await;
 }
 
 async fn accept_loop(core: Rc<Core>, listener: TcpListener, implicit_tls: bool) {
@@ -674,6 +736,16 @@ impl Connection<'_> {
                     stats.record(Latency::Login, took);
                 }
                 Action::Relayed { took } => stats.record(Latency::CommandRelay, took),
+                Action::Master(command) => {
+                    let master = self.core.master.clone();
+                    let write = glommio::executor().spawn_blocking(move || master.write(command));
+                    let result = Box::pin(write).await;
+                    self.session.master_answered(result, Instant::now());
+                }
+                Action::AwaitMailbox(name) => {
+                    Box::pin(await_mailbox(self.core, &name)).await;
+                    self.session.table_caught_up();
+                }
             }
         }
         Ok(Next::Continue)

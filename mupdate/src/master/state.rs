@@ -164,6 +164,14 @@ impl Master {
             return Err(Refusal::Bad(Reason::BadlyFormedArguments));
         }
         let current = self.table.get(write.name());
+        // A RESERVE of a name held elsewhere is refused as taken, for every role that may
+        // write (a backend racing another for a name then tells its client `[ALREADYEXISTS]`).
+        if let (CommandKind::Reserve { location, .. }, Some(entry)) = (&write.0, &current)
+            && entry.location != location.as_slice()
+            && who.role != Role::Frontend
+        {
+            return Err(Refusal::No(Reason::MailboxAlreadyExists));
+        }
         check_role(&who.role, current.as_ref(), write.location())?;
         let change = decide(current, write)?;
         let Some(change) = change else {
@@ -464,9 +472,10 @@ mod tests {
             ),
             Err(Refusal::No(Reason::PermissionDenied))
         );
+        // Another backend's RESERVE of the name: taken, as Cyrus answers.
         assert_eq!(
             master.write(&be2, reserve("user.a", "be2!p")),
-            Err(Refusal::No(Reason::PermissionDenied))
+            Err(Refusal::No(Reason::MailboxAlreadyExists))
         );
         // The backend holding a mailbox may move it away (a cross-backend move).
         assert_eq!(

@@ -262,9 +262,9 @@ impl<'a> View<'a> {
     }
 
     /// Resolves `name` for a command that needs `needed`: a user without it gets
-    /// `PermissionDenied` when they may see the mailbox, else `NonExistent` (so that the
+    /// `PermissionDenied` when they may see the mailbox (`l`), else `NonExistent` (so that the
     /// answer does not reveal that it exists).
-    fn resolve_with(&self, name: &[u8], needed: Rights) -> Result<Located<'a>, LookupError> {
+    pub fn resolve_with(&self, name: &[u8], needed: Rights) -> Result<Located<'a>, LookupError> {
         let located = self.resolve(name)?;
         if located.rights.contains(needed) {
             Ok(located)

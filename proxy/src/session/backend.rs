@@ -90,6 +90,7 @@ impl Session {
             login.inbox = None;
         }
         self.transfer_link_lost(id, reason, now);
+        self.create_link_lost(id, reason);
     }
 
     /// Takes what it can of link `id`'s `input`; returns how many bytes it consumed.
@@ -291,6 +292,7 @@ impl Session {
             Purpose::Enable | Purpose::Unselect => {}
             Purpose::Subscriptions => self.subscriptions_arrived(ok, table),
             Purpose::Client => self.client_command_done(id, ok, now),
+            Purpose::Create => self.create_answered(&status, collected),
             Purpose::TransferFetch
             | Purpose::TransferAppend
             | Purpose::TransferStore
@@ -329,6 +331,13 @@ impl Session {
             CommandKind::Close | CommandKind::Unselect if ok => {
                 self.links[id].selected = false;
                 self.selected = None;
+            }
+            // The backend registered the mailbox in the master: the next command may name it
+            // once the table has it.
+            CommandKind::Create if ok && !forwarding => {
+                if let Some(name) = command.mailbox {
+                    self.await_mailbox(name);
+                }
             }
             _ => {}
         }

@@ -108,6 +108,9 @@ pub enum Purpose {
     TransferStore,
     /// A cross-backend MOVE: the source's `UID EXPUNGE`.
     TransferExpunge,
+    /// The client's CREATE, on a backend the proxy registers it for: its answer waits for
+    /// the master (`session/create.rs`).
+    Create,
 }
 
 /// A command sent on a link and not yet answered.
@@ -214,11 +217,12 @@ impl Link {
         }
     }
 
-    /// Notes that a client command with `tag` went (or will go, once ready) on this link.
-    pub fn expect_client_reply(&mut self, tag: &[u8]) {
+    /// Notes that a command of the client's with `tag` went (or will go, once ready) on this
+    /// link, its answer for `purpose` (relayed for [`Purpose::Client`], else the session's).
+    pub fn expect_reply(&mut self, tag: &[u8], purpose: Purpose) {
         let entry = InFlight {
             tag: tag.to_vec(),
-            purpose: Purpose::Client,
+            purpose,
         };
         if self.state == LinkState::Ready {
             self.in_flight.push_back(entry);

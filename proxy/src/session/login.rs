@@ -125,9 +125,10 @@ impl Session {
         now: Instant,
     ) {
         let namespace = &self.config.namespace;
-        let viewer = std::str::from_utf8(user)
-            .ok()
-            .and_then(|userid| Viewer::new(namespace, userid, Vec::new(), false).ok());
+        let viewer = std::str::from_utf8(user).ok().and_then(|userid| {
+            let admin = self.config.admins.iter().any(|admin| admin == userid);
+            Viewer::new(namespace, userid, Vec::new(), admin).ok()
+        });
         let inbox = viewer.as_ref().and_then(|viewer| {
             let view = View {
                 table,

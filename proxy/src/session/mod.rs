@@ -27,10 +27,11 @@
 //! This file holds the state and the client's input; [`link`] is one backend connection,
 //! `backend.rs` the backends' input, `login.rs` logging in, `local.rs` the commands answered
 //! here, `route.rs` where relayed commands go, `transfer.rs` COPY and MOVE between backends,
-//! [`capability`] what CAPABILITY says.
+//! `create.rs` CREATE's master round trips, [`capability`] what CAPABILITY says.
 
 mod backend;
 pub mod capability;
+mod create;
 pub mod link;
 mod local;
 mod login;
@@ -53,6 +54,9 @@ use corvid_proto::imap::writer::{Namespace as NamespaceEntry, ResponseWriter};
 use corvid_proto::mailbox::name::Namespace;
 
 use corvid_mupdate::view::{Subscriptions, View, Viewer, needs_subscriptions};
+use corvid_proto::mupdate::CommandKind as MasterCommand;
+
+use crate::placement::Placement;
 
 pub use link::{Link, LinkError, LinkId, LinkLogin, LinkState, Purpose};
 use route::Destination;
@@ -121,6 +125,15 @@ pub struct SessionConfig {
     pub failed_login_delay: Duration,
     /// The name in the greeting and in ID.
     pub product: String,
+    /// The backend servers (the candidates for a new user's mailboxes).
+    pub servers: Vec<Box<str>>,
+    /// The servers that do not register their own mailboxes with the master: the proxy
+    /// RESERVEs and ACTIVATEs a CREATE there itself (`session/create.rs`).
+    pub proxy_registers: Vec<Box<str>>,
+    /// Where an administrator's CREATE of a new user's INBOX goes.
+    pub placement: Placement,
+    /// Users with the administrator's rights on every mailbox (as the backends have them).
+    pub admins: Vec<String>,
 }
 
 /// What the driver must do for the session.
@@ -166,6 +179,14 @@ pub enum Action {
         /// From the command to the tagged answer.
         took: Duration,
     },
+    /// Make this change in the MUPDATE master (a RESERVE, ACTIVATE or DELETE for a CREATE the
+    /// proxy registers itself), off the executor, and report with
+    /// [`Session::master_answered`].
+    Master(MasterCommand),
+    /// Wait until the routing table shows this mailbox (internal name) active, or a bounded
+    /// time has passed, then report with [`Session::table_caught_up`]; the client output
+    /// (the CREATE's OK) is written after.
+    AwaitMailbox(Box<str>),
     /// Write the client output, then close everything.
     Close,
 }
@@ -213,6 +234,10 @@ enum Client {
     Delayed { until: Instant, answer: Vec<u8> },
     /// A COPY or MOVE into another backend's mailbox is carried out by the proxy.
     Transferring(Box<transfer::Transfer>),
+    /// A CREATE the proxy registers in the master itself.
+    Creating(Box<create::Create>),
+    /// A CREATE was answered OK: client input waits until the table shows the mailbox.
+    AwaitingTable,
     /// Over: output is flushed, then everything closes.
     Closed,
 }
@@ -226,7 +251,7 @@ struct InFlight {
     /// The backend answered before the client finished sending the command (an APPEND
     /// refused early): the rest is still forwarded, as the backend reads it anyway.
     answered: bool,
-    /// SELECT and EXAMINE: the internal name of the mailbox.
+    /// SELECT, EXAMINE and CREATE: the internal name of the mailbox.
     mailbox: Option<Box<str>>,
 }
 
@@ -370,7 +395,10 @@ impl Session {
                     self.links[*link].state == LinkState::Ready
                         || self.links[*link].state == LinkState::Closed
                 }
-                Client::Waiting { .. } | Client::Transferring(_) => false,
+                Client::Waiting { .. }
+                | Client::Transferring(_)
+                | Client::Creating(_)
+                | Client::AwaitingTable => false,
                 Client::Verifying { .. }
                 | Client::Subscriptions { .. }
                 | Client::LoggingIn { .. }
@@ -615,11 +643,29 @@ impl Session {
                 match self.route(&head, &view) {
                     Ok(Destination::Relay(server)) => {
                         let mut command = command;
-                        if let (CommandKind::Select | CommandKind::Examine, Args::Mailbox(name)) =
-                            (head.kind, head.args)
+                        if let (
+                            CommandKind::Select | CommandKind::Examine | CommandKind::Create,
+                            Args::Mailbox(name),
+                        ) = (head.kind, head.args)
                         {
-                            command.mailbox =
-                                view.internal_name(&name.to_vec()).ok().map(Into::into);
+                            let name = name.to_vec();
+                            if head.kind == CommandKind::Create
+                                && self.config.proxy_registers.contains(&server)
+                            {
+                                // The session's own view borrows the login: this one, the
+                                // create's, owns its copies.
+                                let (config, viewer) = (self.config.clone(), view.viewer.clone());
+                                let view = View {
+                                    table,
+                                    ns: &config.namespace,
+                                    viewer: &viewer,
+                                    utf8: view.utf8,
+                                };
+                                return self.start_create(
+                                    &command, &name, server, bytes, continues, &view,
+                                );
+                            }
+                            command.mailbox = view.internal_name(&name).ok().map(Into::into);
                         }
                         self.relay(server, command, bytes, continues);
                     }
@@ -639,7 +685,7 @@ impl Session {
     /// Where a command goes (see [`route`]).
     fn route(&self, head: &CommandHead<'_>, view: &View<'_>) -> Result<Destination, Refusal> {
         let selected = self.selected.map(|id| &*self.links[id].server);
-        route::destination(head, view, selected)
+        route::destination(head, view, selected, &self.config)
     }
 
     /// Relays a command to `server`'s link (opened if need be).
@@ -660,7 +706,7 @@ impl Session {
             }
         }
         let target = &mut self.links[link];
-        target.expect_client_reply(&command.tag);
+        target.expect_reply(&command.tag, Purpose::Client);
         target.send_client(bytes);
         self.client = if continues {
             Client::Forwarding { link, command }

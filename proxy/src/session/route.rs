@@ -2,20 +2,29 @@
 //!
 //! SELECT, EXAMINE, STATUS, APPEND, DELETE, RENAME, SETACL, DELETEACL, the quota and metadata
 //! commands go to the server of the mailbox they name ([`View::resolve`]); CREATE to the server
-//! of the nearest existing parent (else the user's INBOX server); SUBSCRIBE, UNSUBSCRIBE and
+//! of the nearest existing parent, else, for an administrator's new user INBOX, the server
+//! the placement policy picks ([`crate::placement`]), else the user's INBOX server; SUBSCRIBE, UNSUBSCRIBE and
 //! server-wide metadata to the INBOX server; COPY and MOVE stay on the selected server when
 //! the destination lives there, and are done by the proxy itself when it lives on another
 //! ([`Destination::Transfer`], after the table's ACL granted `i` on it); everything else goes to the selected server, or the INBOX server when nothing is selected
 //! (so a FETCH with no mailbox gets the backend's own answer). LIST, LSUB and the ACL reads
 //! are answered from the table and never come here.
+//!
+//! The perimeter checks the table's ACL before a backend is touched, and answers as a backend
+//! would: SELECT, EXAMINE and STATUS need `r`, APPEND `i` (as the COPY and MOVE destinations
+//! of a transfer); a mailbox the user may not see (`l`) does not exist for them
+//! (`[NONEXISTENT]`, `[TRYCREATE]` for APPEND), one they see without the right is `[NOPERM]`.
 
 use corvid_mupdate::table::State;
 use corvid_proto::acl::Rights;
 use corvid_proto::imap::command::{Args, CommandHead, CommandKind};
 use corvid_proto::imap::response::Code;
 use corvid_proto::lex::AString;
+use corvid_proto::mailbox::name::is_inbox;
 
 use corvid_mupdate::view::{LookupError, View};
+
+use super::SessionConfig;
 
 /// Why a command is not relayed: each is answered `tag NO [code] text`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,11 +63,12 @@ pub(super) fn destination(
     head: &CommandHead<'_>,
     view: &View<'_>,
     selected: Option<&str>,
+    config: &SessionConfig,
 ) -> Result<Destination, Refusal> {
     if let (_, Args::Copy { mailbox, .. }) = (head.kind, head.args) {
         return copy_destination(view, &mailbox, selected);
     }
-    relay_destination(head, view, selected).map(Destination::Relay)
+    relay_destination(head, view, selected, config).map(Destination::Relay)
 }
 
 /// Where a COPY or MOVE into `mailbox` goes: to the selected server when the mailbox lives
@@ -91,15 +101,26 @@ fn relay_destination(
     head: &CommandHead<'_>,
     view: &View<'_>,
     selected: Option<&str>,
+    config: &SessionConfig,
 ) -> Result<Box<str>, Refusal> {
     let inbox = || Ok(server_name(view.inbox_server()?));
     let server =
         |name: &AString<'_>| Ok::<_, Refusal>(server_name(view.resolve(&name.to_vec())?.server()));
+    let needing = |name: &AString<'_>, rights: Rights| {
+        Ok::<_, Refusal>(server_name(
+            view.resolve_with(&name.to_vec(), rights)?.server(),
+        ))
+    };
     match (head.kind, head.args) {
-        (CommandKind::Create, Args::Mailbox(name)) => {
-            parent_server(view, &name).map_or_else(inbox, Ok)
+        (CommandKind::Create, Args::Mailbox(name)) => parent_server(view, &name)
+            .or_else(|| new_user_server(view, &name, config))
+            .map_or_else(inbox, Ok),
+        (CommandKind::Select | CommandKind::Examine | CommandKind::Status, Args::Mailbox(name)) => {
+            needing(&name, Rights::READ)
         }
-        (CommandKind::Append, Args::Mailbox(name)) => server(&name).map_err(missing_is_trycreate),
+        (CommandKind::Append, Args::Mailbox(name)) => {
+            needing(&name, Rights::INSERT).map_err(missing_is_trycreate)
+        }
         (CommandKind::Subscribe | CommandKind::Unsubscribe, _) => inbox(),
         (_, Args::Mailbox(name)) => server(&name),
         (_, Args::Rename { from, .. }) => server(&from),
@@ -120,6 +141,19 @@ fn missing_is_trycreate(refusal: Refusal) -> Refusal {
         Refusal::Lookup(LookupError::NonExistent) => Refusal::TryCreate,
         other => other,
     }
+}
+
+/// The server an administrator's CREATE of a new user's INBOX goes to, by the placement policy.
+fn new_user_server(
+    view: &View<'_>,
+    name: &AString<'_>,
+    config: &SessionConfig,
+) -> Option<Box<str>> {
+    let internal = view.internal_name(&name.to_vec()).ok()?;
+    if !view.viewer.is_admin() || !is_inbox(internal.as_bytes()) {
+        return None;
+    }
+    config.placement.choose(view.table, &config.servers)
 }
 
 /// The server of the nearest existing parent of the mailbox `name` would create, if any.

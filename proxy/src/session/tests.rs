@@ -4,7 +4,7 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use corvid_mupdate::table::MailboxTable;
+use corvid_mupdate::table::{Change, MailboxTable, State};
 use corvid_proto::imap::framer::FramerLimits;
 use corvid_proto::mailbox::name::Namespace;
 
@@ -23,6 +23,10 @@ fn config(plaintext_auth: bool, verify: Verify) -> Rc<SessionConfig> {
         limits: FramerLimits::default(),
         failed_login_delay: Duration::from_secs(1),
         product: "corvid".into(),
+        servers: vec!["be1".into(), "be2".into()],
+        proxy_registers: Vec::new(),
+        placement: Placement::default(),
+        admins: Vec::new(),
     })
 }
 
@@ -783,4 +787,255 @@ fn a_uid_copy_of_no_message_appends_nothing() {
     assert_eq!(h.client_text(), "a3 OK no messages to copy\r\n");
     h.client(b"a4 NOOP\r\n", 4096);
     assert_eq!(h.link_text(0), "a4 NOOP\r\n", "the session goes on");
+}
+
+/// A config whose CREATEs on `unregistered` are registered by the proxy, with `admins`.
+fn create_config(unregistered: &[&str], admins: &[&str]) -> Rc<SessionConfig> {
+    let mut config = (*config(true, Verify::InboxBackend)).clone();
+    config.proxy_registers = unregistered.iter().map(|&s| s.into()).collect();
+    config.admins = admins.iter().map(|&s| s.to_string()).collect();
+    Rc::new(config)
+}
+
+/// A logged-in harness, its greeting and login answer taken.
+fn logged_in(config: Rc<SessionConfig>) -> Harness {
+    let mut h = Harness::with(config);
+    h.login(4096);
+    h.client_text();
+    h.actions.clear();
+    h
+}
+
+fn master_actions(h: &mut Harness) -> Vec<MasterCommand> {
+    std::mem::take(&mut h.actions)
+        .into_iter()
+        .filter_map(|action| match action {
+            Action::Master(command) => Some(command),
+            _ => None,
+        })
+        .collect()
+}
+
+fn awaited(h: &Harness) -> Vec<&str> {
+    h.actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::AwaitMailbox(name) => Some(&**name),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn create_on_a_registering_backend_is_relayed_then_waits_for_the_table() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    // A top-level name goes to the INBOX's backend, a child to its parent's.
+    h.client(b"a2 CREATE Projects\r\na3 SELECT Projects\r\n", 4096);
+    assert_eq!(h.link_text(0), "a2 CREATE Projects\r\n");
+    h.backend(0, b"a2 OK Completed\r\n", 4096);
+    assert_eq!(h.client_text(), "a2 OK Completed\r\n");
+    assert_eq!(awaited(&h), ["user.alice.Projects"]);
+    // The pipelined SELECT waits until the table has caught up.
+    assert!(!h.session.wants_client_input());
+    h.session.table_caught_up();
+    assert!(h.session.wants_client_input());
+    h.actions.clear();
+    h.client(b"a4 CREATE Archive/2026\r\n", 4096);
+    assert_eq!(h.connects, ["be1", "be2"]);
+    h.backend(1, GREETING, 4096);
+    h.backend(1, b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+] in\r\n", 4096);
+    assert!(h.link_text(1).ends_with("a4 CREATE Archive/2026\r\n"));
+    h.backend(1, b"a4 NO [ALREADYEXISTS] Mailbox exists\r\n", 4096);
+    assert_eq!(h.client_text(), "a4 NO [ALREADYEXISTS] Mailbox exists\r\n");
+    assert!(awaited(&h).is_empty(), "a refused CREATE waits for nothing");
+    assert!(h.session.wants_client_input());
+}
+
+#[test]
+fn create_on_an_unregistered_backend_reserves_creates_then_activates() {
+    let mut h = logged_in(create_config(&["be1"], &[]));
+    h.client(b"a2 CREATE Projects (USE (\\Archive))\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Reserve {
+            name: b"user.alice.Projects".to_vec(),
+            location: b"be1!default".to_vec(),
+        }]
+    );
+    assert_eq!(
+        h.link_text(0),
+        "",
+        "nothing reaches the backend before the master agreed"
+    );
+    assert!(!h.session.wants_client_input());
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.link_text(0), "a2 CREATE Projects (USE (\\Archive))\r\n");
+    h.backend(0, b"a2 OK Created\r\n", 4096);
+    assert_eq!(h.client_text(), "", "the OK waits for the master");
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Activate {
+            name: b"user.alice.Projects".to_vec(),
+            location: b"be1!default".to_vec(),
+            acl: b"alice\tlrswipkxtecda\t".to_vec(),
+        }]
+    );
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.client_text(), "a2 OK Created\r\n");
+    assert_eq!(awaited(&h), ["user.alice.Projects"]);
+    h.session.table_caught_up();
+    assert!(h.session.wants_client_input());
+}
+
+#[test]
+fn a_create_the_backend_refuses_rolls_back_its_reservation() {
+    let mut h = logged_in(create_config(&["be1"], &[]));
+    h.client(b"a2 CREATE Bad\r\n", 4096);
+    master_actions(&mut h);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    h.backend(0, b"a2 NO [CANNOT] Invalid name\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Delete {
+            name: b"user.alice.Bad".to_vec()
+        }]
+    );
+    assert_eq!(h.client_text(), "");
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.client_text(), "a2 NO [CANNOT] Invalid name\r\n");
+    assert!(awaited(&h).is_empty());
+
+    // ALREADYEXISTS from the backend (a mailbox the master did not know): the reservation,
+    // this session's own, goes too.
+    h.client(b"a3 CREATE Orphan\r\n", 4096);
+    master_actions(&mut h);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    h.backend(0, b"a3 NO [ALREADYEXISTS] Mailbox already exists\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Delete {
+            name: b"user.alice.Orphan".to_vec()
+        }]
+    );
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(
+        h.client_text(),
+        "a3 NO [ALREADYEXISTS] Mailbox already exists\r\n"
+    );
+
+    // The backend lost under the CREATE: rolled back, and the client told.
+    h.client(b"a4 CREATE Lost\r\n", 4096);
+    master_actions(&mut h);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    h.session.link_failed(0, "reset", h.now);
+    h.collect();
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Delete {
+            name: b"user.alice.Lost".to_vec()
+        }]
+    );
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    let answer = h.client_text();
+    assert!(answer.contains("a4 NO [UNAVAILABLE]"), "{answer}");
+}
+
+#[test]
+fn the_master_or_the_table_refusing_a_name_answers_alreadyexists() {
+    let mut h = logged_in(create_config(&["be1", "be2"], &[]));
+    h.client(b"a2 CREATE Drafts\r\n", 4096);
+    assert_eq!(
+        h.client_text(),
+        "a2 NO [ALREADYEXISTS] Mailbox already exists\r\n"
+    );
+    assert!(master_actions(&mut h).is_empty());
+    h.client(b"a3 CREATE Taken\r\n", 4096);
+    assert_eq!(master_actions(&mut h).len(), 1);
+    let refusal = crate::master::MasterError::Refused("mailbox already exists".into());
+    h.session.master_answered(Err(refusal), h.now);
+    h.collect();
+    let answer = h.client_text();
+    assert!(answer.starts_with("a3 NO [ALREADYEXISTS] "), "{answer}");
+    h.client(b"a4 CREATE Later\r\n", 4096);
+    let down = crate::master::MasterError::Unreachable("refused".into());
+    h.session.master_answered(Err(down), h.now);
+    h.collect();
+    let answer = h.client_text();
+    assert!(answer.starts_with("a4 NO [UNAVAILABLE] "), "{answer}");
+    assert_eq!(h.link_text(0), "", "no CREATE reached the backend");
+}
+
+#[test]
+fn an_admins_new_user_goes_where_the_placement_policy_says() {
+    let mut h = logged_in(create_config(&[], &["alice"]));
+    // be1 holds two mailboxes, be2 one: least-mailboxes picks be2.
+    h.client(b"a2 CREATE \"Other Users/newuser\"\r\n", 4096);
+    assert_eq!(h.connects, ["be1", "be2"]);
+    h.backend(1, GREETING, 4096);
+    h.backend(1, b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+] in\r\n", 4096);
+    assert!(
+        h.link_text(1)
+            .ends_with("a2 CREATE \"Other Users/newuser\"\r\n")
+    );
+    // Not an admin: the user's INBOX backend, which refuses it.
+    let mut h = logged_in(create_config(&[], &[]));
+    h.client(b"a2 CREATE \"Other Users/newuser\"\r\n", 4096);
+    assert_eq!(h.connects, ["be1"]);
+    assert_eq!(h.link_text(0), "a2 CREATE \"Other Users/newuser\"\r\n");
+}
+
+#[test]
+fn the_perimeter_refuses_what_the_tables_acl_denies_without_a_backend() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    let all = "lrswipkxtecda";
+    for (seq, (name, acl)) in [
+        ("user.bob", format!("bob\t{all}\talice\tl\t")),
+        ("user.bob.Secret", format!("bob\t{all}\t")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let change = Change::Upsert {
+            name: name.as_bytes().into(),
+            location: b"be2!p".as_slice().into(),
+            acl: acl.into_bytes().into(),
+            state: State::Active,
+        };
+        h.table.apply(100 + seq as u64, change);
+    }
+    let commands = [
+        ("SELECT \"Other Users/bob\"", "NO [NOPERM]"),
+        ("EXAMINE \"Other Users/bob\"", "NO [NOPERM]"),
+        ("STATUS \"Other Users/bob\" (MESSAGES)", "NO [NOPERM]"),
+        ("APPEND \"Other Users/bob\" {1+}\r\nx", "NO [NOPERM]"),
+        ("SELECT \"Other Users/bob/Secret\"", "NO [NONEXISTENT]"),
+        ("EXAMINE \"Other Users/bob/Secret\"", "NO [NONEXISTENT]"),
+        (
+            "STATUS \"Other Users/bob/Secret\" (UIDNEXT)",
+            "NO [NONEXISTENT]",
+        ),
+        (
+            "APPEND \"Other Users/bob/Secret\" {1+}\r\nx",
+            "NO [TRYCREATE]",
+        ),
+    ];
+    for (at, (command, answer)) in commands.iter().enumerate() {
+        let tag = format!("p{at}");
+        h.client(format!("{tag} {command}\r\n").as_bytes(), 4096);
+        let got = h.client_text();
+        assert!(
+            got.starts_with(&format!("{tag} {answer} ")),
+            "{command}: {got}"
+        );
+    }
+    assert_eq!(h.connects, ["be1"], "be2 was never contacted");
+    assert_eq!(h.link_text(0), "", "nor be1");
 }
