@@ -9,8 +9,12 @@ use super::{Check, Intent, Profile, Status};
 /// Descriptors a process needs beside its sessions: listeners, the master link, files.
 const DESCRIPTOR_HEADROOM: u64 = 1024;
 
-/// The backlog a glommio listener asks for; the kernel caps it at `net.core.somaxconn`.
-const LISTEN_BACKLOG: u64 = 1024;
+/// The backlog the proxy's (glommio's) listeners ask for; the kernel caps it at
+/// `net.core.somaxconn`.
+const PROXY_BACKLOG: u64 = 1024;
+
+/// The backlog std's listeners ask for, as `corvid backend` and `corvid mupdate` use.
+const STD_BACKLOG: u64 = 128;
 
 /// `net.core.somaxconn` and `tcp_max_syn_backlog` recommended (the kernel's default
 /// somaxconn since 5.4).
@@ -268,10 +272,15 @@ fn somaxconn(facts: &HostFacts, intent: Intent) -> Check {
     let Some(value) = facts.somaxconn else {
         return unreadable(NAME, &BACKLOG.to_string());
     };
+    let backlog = if intent.profile == Profile::Proxy {
+        PROXY_BACKLOG
+    } else {
+        STD_BACKLOG
+    };
     let why = format!(
-        "a listener's accept queue is min(somaxconn, {LISTEN_BACKLOG}); a burst past it is dropped and the client retries after 1 s"
+        "the accept queue is min(somaxconn, {backlog} asked); past it a connect is dropped and retried after 1 s (measured)"
     );
-    let status = if value < LISTEN_BACKLOG {
+    let status = if value < backlog {
         Status::Warn
     } else {
         Status::Ok
@@ -295,7 +304,7 @@ fn syn_backlog(facts: &HostFacts, intent: Intent) -> Check {
     let Some(value) = facts.tcp_max_syn_backlog else {
         return unreadable(NAME, &BACKLOG.to_string());
     };
-    let status = if value < LISTEN_BACKLOG {
+    let status = if value < PROXY_BACKLOG {
         Status::Warn
     } else {
         Status::Ok
@@ -752,6 +761,10 @@ mod tests {
         facts.somaxconn = Some(128);
         facts.tcp_max_syn_backlog = Some(128);
         assert_eq!(status(somaxconn(&facts, PROXY)), Status::Warn);
+        assert_eq!(status(somaxconn(&facts, BACKEND)), Status::Ok);
+        assert!(somaxconn(&facts, BACKEND).why.contains("128 asked"));
+        facts.somaxconn = Some(64);
+        assert_eq!(status(somaxconn(&facts, BACKEND)), Status::Warn);
         assert_eq!(status(syn_backlog(&facts, BACKEND)), Status::Warn);
         assert_eq!(status(somaxconn(&facts, BENCH)), Status::Info);
         facts.somaxconn = None;
