@@ -18,10 +18,13 @@ demo_pid=
 stop_demo() {
     [ -n "$demo_pid" ] && kill -INT "$demo_pid" 2>/dev/null || true
     for _ in $(seq 1 20); do [ -z "$(ip netns pids "$ns")" ] && break; sleep 1; done
+    # A stopped server's listening socket outlives it until the kernel has torn down its ring.
+    sleep 3
     demo_pid=
 }
 start_demo() {
-    run "$corvid" demo --dir "$dir/demo" > "$dir/demo.out" 2>&1 &
+    # `ip netns exec` execs the demo, so $! is the demo's pid.
+    ip netns exec "$ns" "$corvid" demo --dir "$dir/demo" > "$dir/demo.out" 2>&1 &
     demo_pid=$!
     for _ in $(seq 1 60); do grep -q "is ready" "$dir/demo.out" && return; sleep 1; done
     echo "corvid demo did not start: $dir/demo.out" >&2

@@ -86,3 +86,18 @@ pub async fn accept(listener: &TcpListener) -> TcpStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_memory_fits_half_the_limit() {
+        let limit = 8 << 20;
+        assert_eq!(io_memory_within(limit, 3), IO_MEMORY);
+        assert_eq!(io_memory_within(limit, 16), IO_MEMORY);
+        assert_eq!(io_memory_within(limit, 32), 128 << 10);
+        assert_eq!(io_memory_within(limit, 1000), MIN_IO_MEMORY);
+        assert_eq!(io_memory_within(usize::MAX, 0), IO_MEMORY);
+    }
+}
