@@ -6,7 +6,8 @@
 //! per-core view, from `corvid-proxy`'s admin endpoint), `corvid shim` and `corvid backend`
 //! (from `corvid-shim`), `corvid demo`, which runs a whole murder on loopback as children of
 //! this binary (master, backends `be1` and `be2`, proxy), and `corvid bench`, the load generator
-//! (from `corvid-bench`). To come: `corvid tune check`.
+//! (from `corvid-bench`), and `corvid tune check`, the host inspection (also from
+//! `corvid-bench`).
 
 mod backend;
 mod bench;
@@ -16,6 +17,7 @@ mod mupdate;
 mod proxy;
 mod shim;
 mod stats;
+mod tune;
 
 use clap::{Parser, Subcommand};
 
@@ -53,6 +55,8 @@ enum Command {
     Stats(stats::Args),
     /// Load an IMAP server (or several, compared) with a scenario; report rates, latency, CPU.
     Bench(bench::Args),
+    /// Check this host for corvid: io_uring, limits, sysctls, CPUs, IRQs (`tune check`).
+    Tune(tune::Args),
     /// Read a password on stdin and print its argon2 hash, for a configuration file.
     HashPassword(mupdate::HashArgs),
 }
@@ -75,6 +79,7 @@ fn main() -> anyhow::Result<()> {
         Command::Stats(args) => stats::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Tune(args) => tune::run(args),
     };
     // Output cut short by a closed pipe (`corvid mboxlist dump | head`) is not a failure.
     match result {

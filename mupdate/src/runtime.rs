@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use glommio::net::{TcpListener, TcpStream};
 
 /// io_uring memory per executor, at most: small, since every executor's is locked memory.
-const IO_MEMORY: usize = 256 << 10;
+pub const IO_MEMORY: usize = 256 << 10;
 
 /// The least io_uring memory an executor gets.
-const MIN_IO_MEMORY: usize = 64 << 10;
+pub const MIN_IO_MEMORY: usize = 64 << 10;
 
 /// io_uring memory for each of `executors`, so that together they stay within half of the
 /// process's locked-memory limit (the rest is left for the rings themselves): 256 KiB each
@@ -31,6 +31,12 @@ pub fn io_memory(executors: usize) -> usize {
             line.split_whitespace().nth(3)?.parse::<usize>().ok()
         })
         .unwrap_or(8 << 20);
+    io_memory_within(limit, executors)
+}
+
+/// What [`io_memory`] gives each of `executors` under a locked-memory limit of `limit` bytes
+/// ("unlimited" reads as `usize::MAX`).
+pub fn io_memory_within(limit: usize, executors: usize) -> usize {
     (limit / 2 / executors.max(1)).clamp(MIN_IO_MEMORY, IO_MEMORY)
 }
 
@@ -101,4 +107,19 @@ pub async fn with_timeout<T>(
         Err(io::Error::new(io::ErrorKind::TimedOut, what))
     };
     futures_lite::future::or(operation, timeout).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_memory_fits_half_the_limit() {
+        let limit = 8 << 20;
+        assert_eq!(io_memory_within(limit, 3), IO_MEMORY);
+        assert_eq!(io_memory_within(limit, 16), IO_MEMORY);
+        assert_eq!(io_memory_within(limit, 32), 128 << 10);
+        assert_eq!(io_memory_within(limit, 1000), MIN_IO_MEMORY);
+        assert_eq!(io_memory_within(usize::MAX, 0), IO_MEMORY);
+    }
 }
