@@ -52,7 +52,8 @@ pub(crate) struct Args {
     /// Rounds per target [default: 1, or 5 with --compare].
     #[arg(long)]
     rounds: Option<usize>,
-    /// The target processes, one per target in order: their CPU time and memory are read.
+    /// The target processes, one per target in order: their CPU time and memory are read,
+    /// each summed with its descendants' (a forking server's master pid covers its workers).
     #[arg(long)]
     pid: Vec<u32>,
     /// The CPUs the load generator runs on, one executor each (`3`, `2,3`, `0-3`)

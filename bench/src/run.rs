@@ -1,10 +1,10 @@
 //! The runner: sessions on pinned glommio executors, rounds against each target, and the
 //! process figures read around each measured window.
 //!
-//! A round against one target goes: read the target's RSS (`--pid`); start the executors and
+//! A round against one target goes: read the target's memory (`--pid`, with its descendants); start the executors and
 //! their sessions, which run their setup steps; once every session is set up (or failed), open
 //! the gate: the warm-up starts, then the measured window, then the sessions stop after their
-//! current operation. The target's CPU time is read at the window's edges and its RSS at the
+//! current operation. The target's CPU time is read at the window's edges and its memory at the
 //! end, the sessions still open. In compare mode each target gets `rounds` rounds of
 //! `duration / rounds`, the targets taking turns (A B A B ...), so that noise on the machine
 //! falls on all of them alike.
@@ -414,9 +414,9 @@ fn run_round(
     pid: Option<u32>,
     progress: &mut dyn FnMut(Phase, f64),
 ) -> Result<(Recorder, Vec<String>, Option<ProcessUse>), BenchError> {
-    let read_rss = |pid| procfs::rss_kib(pid).ok_or(BenchError::Pid(pid));
+    let read_memory = |pid| procfs::memory_kib(pid).ok_or(BenchError::Pid(pid));
     let read_cpu = |pid| procfs::cpu_time(pid).ok_or(BenchError::Pid(pid));
-    let rss_before = pid.map(read_rss).transpose()?;
+    let rss_before = pid.map(read_memory).transpose()?;
     let kinds: Vec<usize> = plan
         .scenario
         .deal(config.sessions)
@@ -481,7 +481,7 @@ fn run_round(
             process = Some(ProcessUse {
                 cpu: read_cpu(pid)?.saturating_sub(cpu_before),
                 rss_before_kib: rss_before,
-                rss_after_kib: read_rss(pid)?,
+                rss_after_kib: read_memory(pid)?,
             });
         }
     }
