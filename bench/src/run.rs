@@ -25,7 +25,7 @@ use rustls::pki_types::ServerName;
 use crate::client::{Client, Endpoint, StepArgs};
 use crate::imap::Credentials;
 use crate::procfs;
-use crate::report::{ProcessUse, Recorder, Report, TargetReport};
+use crate::report::{ProcessUse, Recorder, Report, RoundFigures, TargetReport};
 use crate::scenario::{IdleHold, Operation, Scenario, Step};
 use crate::schedule::OpenLoop;
 
@@ -294,6 +294,7 @@ pub fn run(
     let length = config.duration / u32::try_from(config.rounds).unwrap_or(u32::MAX);
     let mut recorders = vec![Recorder::default(); config.targets.len()];
     let mut processes: Vec<Option<ProcessUse>> = vec![None; config.targets.len()];
+    let mut round_figures: Vec<Vec<RoundFigures>> = vec![Vec::new(); config.targets.len()];
     let mut errors = Vec::new();
     'rounds: for round in 0..config.rounds {
         for (index, target) in config.targets.iter().enumerate() {
@@ -331,6 +332,14 @@ pub fn run(
             };
             let outcome = run_round(config, &plan, pid, &mut report)?;
             let (recorder_round, round_errors, process) = outcome;
+            let this_round = TargetReport::new(
+                &plan.target,
+                config.sessions,
+                &recorder_round,
+                length.as_secs_f64(),
+                process,
+            );
+            round_figures[index].push(RoundFigures::of(&this_round));
             let seconds_before = usize::try_from(length.as_secs() + 1).unwrap_or(0) * round;
             recorders[index].merge(&recorder_round, seconds_before);
             if let Some(process) = process {
@@ -351,8 +360,9 @@ pub fn run(
         .targets
         .iter()
         .enumerate()
-        .map(|(index, target)| {
-            TargetReport::new(
+        .map(|(index, target)| TargetReport {
+            rounds: std::mem::take(&mut round_figures[index]),
+            ..TargetReport::new(
                 &target.to_string(),
                 config.sessions,
                 &recorders[index],
