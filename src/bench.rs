@@ -59,7 +59,8 @@ pub(crate) struct Args {
     /// The CPUs the load generator runs on, one executor each (`3`, `2,3`, `0-3`)
     /// [default: the last CPU].
     #[arg(long, value_parser = cores)]
-    cores: Option<Vec<usize>>,
+    // `::std::vec::Vec`: one value parsed into a list (clap would take `Vec` for many values).
+    cores: Option<::std::vec::Vec<usize>>,
     /// Write the whole report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # many variables are read only by render(), by name
 # bench/peers/common.sh: what every peer script shares, sourced by each of them.
 #
 # Every server runs on 127.0.0.1 on a fixed port (below; each can be set in the environment),
@@ -71,8 +71,8 @@ listening() {
 
 # wait_for NAME CHECK PORT: waits (20 s at most) until `CHECK PORT` succeeds while NAME runs.
 wait_for() {
-    local name=$1 check=$2 port=$3 i
-    for i in $(seq 200); do
+    local name=$1 check=$2 port=$3
+    for _ in $(seq 200); do
         "$check" "$port" && return 0
         running "$name" || die "$name exited while starting; its logs: $STATE/$name/"
         sleep 0.1
@@ -101,11 +101,11 @@ spawn() {
 
 # stop_pid NAME: SIGTERM to NAME's pid, up to 5 s, then SIGKILL to its process group.
 stop_pid() {
-    local name=$1 file pid i
+    local name=$1 file pid
     file=$(pidfile "$name")
     pid=$(cat "$file" 2>/dev/null) || return 0
     if kill -TERM "$pid" 2>/dev/null; then
-        for i in $(seq 50); do
+        for _ in $(seq 50); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
@@ -135,12 +135,18 @@ tls_files() {
     chmod 644 "$TLS_KEY" "$TLS_CERT"
 }
 
-# main START_FN STOP_FN "$@": the command line of every peer script.
+# main START_FN STOP_FN "$@": the command line of every peer script. A start that fails
+# stops whatever it had started.
 main() {
     local start=$1 stop=$2
     shift 2
     case "${1:-}" in
-        start) "$start" ;;
+        start)
+            # shellcheck disable=SC2064 # $stop is expanded now, on purpose
+            trap "$stop" EXIT
+            "$start"
+            trap - EXIT
+            ;;
         stop) "$stop" ;;
         *) echo "usage: $0 start|stop" >&2; exit 2 ;;
     esac

@@ -10,11 +10,13 @@ NAME=nginx
 DIR=$STATE/$NAME
 
 start() {
-    [ -x /usr/sbin/nginx ] && [ -e /usr/lib/nginx/modules/ngx_mail_module.so ] ||
+    if [ ! -x /usr/sbin/nginx ] || [ ! -e /usr/lib/nginx/modules/ngx_mail_module.so ]; then
         die "nginx's mail proxy is missing: run ci/install-peers --nginx"
+    fi
     fresh_dir "$NAME"
     mkdir -p "$STATE/auth-http"
     tls_files
+    # shellcheck disable=SC2034 # read by render()
     NGINX_CPU_MASK=1$(printf '0%.0s' $(seq 1 "$PEER_CPU"))
     render "$PEERS/nginx.conf" "$DIR/nginx.conf"
     spawn auth-http "$BACKEND_CPU" python3 "$PEERS/auth_http.py" "$AUTH_HTTP_PORT" 127.0.0.1 "$BACKEND_PORT"
