@@ -24,7 +24,13 @@ def main():
         def log_message(self, *args):
             pass
 
-    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    class Server(ThreadingHTTPServer):
+        # Every session of a bench may log in at once: a listen backlog of 5 (the default)
+        # would drop their requests' SYNs and stall logins by seconds.
+        request_queue_size = 4096
+        daemon_threads = True
+
+    Server(("127.0.0.1", port), Handler).serve_forever()
 
 
 if __name__ == "__main__":
