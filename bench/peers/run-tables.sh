@@ -96,6 +96,7 @@ main_run() {
     "$PEERS/cyrus-frontend.sh" start
     local started
     started=$(date +%s)
+    cut -d' ' -f1-3 /proc/loadavg >"$RESULTS/loadavg-start"
 
     # Cyrus in runs of its own, with fewer sessions (see CYRUS_IDLE_SESSIONS above).
     local idle=(--duration 2s --warmup 1s --rounds 1)
@@ -114,6 +115,7 @@ main_run() {
         --duration "$PHASE" --warmup 1s
     bench scaling corvid corvid-2cores -- relay --sessions 64 --duration "$PHASE" --warmup 1s
 
+    cut -d' ' -f1-3 /proc/loadavg >"$RESULTS/loadavg-end"
     python3 "$PEERS/tables.py" --results "$RESULTS" --out "$OUT" \
         --seconds $(($(date +%s) - started)) --idle-sessions "$IDLE_SESSIONS" \
         --cyrus-idle-sessions "$CYRUS_IDLE_SESSIONS"

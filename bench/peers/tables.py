@@ -158,6 +158,18 @@ def machine():
     return f"{os.cpu_count()} vCPUs ({model}), {mem_kib / 2**20:.0f} GiB, Linux {platform.release()}"
 
 
+def load_averages(results):
+    """The machine's load averages (1, 5, 15 min) at the start and the end of the run."""
+    found = []
+    for when in ("start", "end"):
+        try:
+            with open(os.path.join(results, f"loadavg-{when}")) as f:
+                found.append(f"{f.read().strip()} at the {when}")
+        except OSError:
+            pass
+    return "; load averages " + ", ".join(found) if found else ""
+
+
 def page(args):
     r = args.results
     failures = [(run, len(load(r, run)["errors"])) for run in RUNS if load(r, run)["errors"]]
@@ -168,7 +180,7 @@ def page(args):
         "the caveats are in [benchmarking.md](benchmarking.md#the-peers-side-by-side).",
         "",
         f"* Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; the run took {args.seconds} s.",
-        f"* Machine: {machine()}; shared with other work.",
+        f"* Machine: {machine()}; shared with other work{load_averages(r)}.",
         f"* corvid {version(['git', '-C', os.path.dirname(os.path.abspath(__file__)), 'rev-parse', '--short', 'HEAD'])} (release build),"
         f" {version(['/usr/sbin/nginx', '-v'])}, Dovecot {version(['/usr/sbin/dovecot', '--version'])},"
         f" Cyrus IMAP {version(['dpkg-query', '-W', '-f=${Version}', 'cyrus-imapd'])}.",

@@ -1,9 +1,9 @@
 //! What the bench reads about a target's processes from /proc: their CPU time and their
-//! resident memory, for a process together with all its descendants.
+//! resident memory, of one process or of a process together with all its descendants.
 //!
-//! A target is a process tree: corvid is one process, but nginx serves from a worker under its
-//! master, Dovecot's proxying happens in `imap-login` children of its master, and Cyrus forks
-//! one `imapd` per connection. Every reading sums the tree below the pid given with `--pid`.
+//! The runner reads trees (`--pid`), since a target may be several processes: corvid is one
+//! process, but nginx serves from a worker under its master, Dovecot's proxying happens in
+//! `imap-login` children of its master, and Cyrus forks one `imapd` per connection.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -80,12 +80,16 @@ fn process_tree(pid: u32) -> Option<Vec<u32>> {
     Some(tree_of(pid, &parents))
 }
 
+/// CPU time the process `pid` has used so far, all its threads; `None` if it cannot be read.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    stat_cpu_time(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
 /// CPU time the process `pid` and its descendants have used so far (all threads, and the
 /// children they have already reaped); `None` if `pid` cannot be read.
-pub fn cpu_time(pid: u32) -> Option<Duration> {
-    let mut total = stat_cpu_time_with_reaped(
-        &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
-    )?;
+pub fn tree_cpu_time(pid: u32) -> Option<Duration> {
+    let mut total =
+        stat_cpu_time_with_reaped(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
     for child in process_tree(pid)?.into_iter().skip(1) {
         // A child that exits between the listing and the read is counted by its parent's
         // reaped time once waited for: skipping it here loses at most its last moments.
@@ -104,6 +108,15 @@ pub fn thread_cpu_time(tid: u32) -> Option<Duration> {
     stat_cpu_time(&std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?)
 }
 
+/// The resident memory (`VmRSS`) of the process `pid`, KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// The proportional set size (`Pss` of `smaps_rollup`) in a `smaps_rollup` text, KiB.
 fn rollup_pss_kib(rollup: &str) -> Option<u64> {
     rollup
@@ -115,7 +128,7 @@ fn rollup_pss_kib(rollup: &str) -> Option<u64> {
 /// The resident memory of the process `pid` and its descendants, KiB: each one's
 /// proportional set size (`Pss`), so that pages shared between them (a forking server's code
 /// and libraries) count once in all, not once per process. `None` if `pid` cannot be read.
-pub fn memory_kib(pid: u32) -> Option<u64> {
+pub fn tree_memory_kib(pid: u32) -> Option<u64> {
     let read = |pid: u32| {
         rollup_pss_kib(&std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?)
     };
@@ -161,15 +174,20 @@ mod tests {
     #[test]
     fn a_parent_counts_its_child() {
         let me = std::process::id();
-        assert!(memory_kib(me).is_some_and(|kib| kib > 0));
-        assert_eq!(memory_kib(u32::MAX), None);
-        assert_eq!(cpu_time(u32::MAX), None);
+        assert!(rss_kib(me).is_some_and(|kib| kib > 0));
+        assert!(tree_memory_kib(me).is_some_and(|kib| kib > 0));
+        assert_eq!(rss_kib(u32::MAX), None);
+        assert_eq!(tree_memory_kib(u32::MAX), None);
+        assert_eq!(tree_cpu_time(u32::MAX), None);
         let mut child = std::process::Command::new("sh")
-            .args(["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 5"])
+            .args([
+                "-c",
+                "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 5",
+            ])
             .spawn()
             .expect("spawn sh");
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        let child_cpu = || cpu_time(child.id()).unwrap_or_default();
+        let child_cpu = || tree_cpu_time(child.id()).unwrap_or_default();
         while child_cpu() < Duration::from_millis(50) && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -177,7 +195,7 @@ mod tests {
             &std::fs::read_to_string(format!("/proc/{me}/stat")).expect("my stat"),
         )
         .expect("my CPU time");
-        let tree = cpu_time(me).expect("the tree's CPU time");
+        let tree = tree_cpu_time(me).expect("the tree's CPU time");
         let _ = child.kill();
         let _ = child.wait();
         assert!(

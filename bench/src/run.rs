@@ -272,7 +272,7 @@ pub fn run(
         return Err(BenchError::Config("--rate must be positive".into()));
     }
     for &pid in &config.pids {
-        procfs::cpu_time(pid).ok_or(BenchError::Pid(pid))?;
+        procfs::tree_cpu_time(pid).ok_or(BenchError::Pid(pid))?;
     }
     let tls = match config.targets.iter().any(|t| t.tls) {
         true => Some(crate::tls::client_config()?),
@@ -424,8 +424,8 @@ fn run_round(
     pid: Option<u32>,
     progress: &mut dyn FnMut(Phase, f64),
 ) -> Result<(Recorder, Vec<String>, Option<ProcessUse>), BenchError> {
-    let read_memory = |pid| procfs::memory_kib(pid).ok_or(BenchError::Pid(pid));
-    let read_cpu = |pid| procfs::cpu_time(pid).ok_or(BenchError::Pid(pid));
+    let read_memory = |pid| procfs::tree_memory_kib(pid).ok_or(BenchError::Pid(pid));
+    let read_cpu = |pid| procfs::tree_cpu_time(pid).ok_or(BenchError::Pid(pid));
     let rss_before = pid.map(read_memory).transpose()?;
     let kinds: Vec<usize> = plan
         .scenario
