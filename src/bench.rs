@@ -162,4 +162,23 @@ mod tests {
         assert!(cores("a").is_err());
         assert!(cores("").is_err());
     }
+
+    #[test]
+    fn cores_on_the_command_line() {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            args: Args,
+        }
+        let args = |cores: &[&str]| {
+            let base = ["bench", "relay", "--target", "127.0.0.1:1", "--user", "u"];
+            <Command as clap::Parser>::try_parse_from(
+                base.iter().chain(["--password", "p"].iter()).chain(cores),
+            )
+            .map(|command| command.args.cores)
+        };
+        assert_eq!(args(&["--cores", "0,2-3"]).ok(), Some(Some(vec![0, 2, 3])));
+        assert_eq!(args(&[]).ok(), Some(None));
+        assert!(args(&["--cores", "x"]).is_err());
+    }
 }
