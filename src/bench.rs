@@ -52,13 +52,15 @@ pub(crate) struct Args {
     /// Rounds per target [default: 1, or 5 with --compare].
     #[arg(long)]
     rounds: Option<usize>,
-    /// The target processes, one per target in order: their CPU time and memory are read.
+    /// The target processes, one per target in order: their CPU time and memory are read,
+    /// each summed with its descendants' (a forking server's master pid covers its workers).
     #[arg(long)]
     pid: Vec<u32>,
     /// The CPUs the load generator runs on, one executor each (`3`, `2,3`, `0-3`)
     /// [default: the last CPU].
     #[arg(long, value_parser = cores)]
-    cores: Option<Vec<usize>>,
+    // `::std::vec::Vec`: one value parsed into a list (clap would take `Vec` for many values).
+    cores: Option<::std::vec::Vec<usize>>,
     /// Write the whole report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -159,5 +161,24 @@ mod tests {
         assert!(cores("4-2").is_err());
         assert!(cores("a").is_err());
         assert!(cores("").is_err());
+    }
+
+    #[test]
+    fn cores_on_the_command_line() {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            args: Args,
+        }
+        let args = |cores: &[&str]| {
+            let base = ["bench", "relay", "--target", "127.0.0.1:1", "--user", "u"];
+            <Command as clap::Parser>::try_parse_from(
+                base.iter().chain(["--password", "p"].iter()).chain(cores),
+            )
+            .map(|command| command.args.cores)
+        };
+        assert_eq!(args(&["--cores", "0,2-3"]).ok(), Some(Some(vec![0, 2, 3])));
+        assert_eq!(args(&[]).ok(), Some(None));
+        assert!(args(&["--cores", "x"]).is_err());
     }
 }

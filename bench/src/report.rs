@@ -207,6 +207,37 @@ pub struct TargetReport {
     pub timeline: Vec<Second>,
     /// `[percentile, µs]` pairs over all steps, at [`DISTRIBUTION`].
     pub distribution: Vec<(f64, u64)>,
+    /// Each round's figures, in order (their medians move least with noise on the machine).
+    pub rounds: Vec<RoundFigures>,
+}
+
+/// The figures of one round against one target.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RoundFigures {
+    /// Operations per second.
+    pub operations_per_second: f64,
+    /// CPU time of the target per operation, µs (`--pid`).
+    pub cpu_us_per_operation: Option<f64>,
+    /// Operations per second of the target's CPU (`--pid`).
+    pub operations_per_cpu_second: Option<f64>,
+    /// Median latency over all steps, µs.
+    pub p50_us: u64,
+    /// 99th percentile over all steps, µs.
+    pub p99_us: u64,
+}
+
+impl RoundFigures {
+    /// The headline figures of a report of one round.
+    pub fn of(round: &TargetReport) -> RoundFigures {
+        let all = round.steps.iter().find(|s| s.step == "all");
+        RoundFigures {
+            operations_per_second: round.operations_per_second,
+            cpu_us_per_operation: round.cpu_us_per_operation,
+            operations_per_cpu_second: round.operations_per_cpu_second,
+            p50_us: all.map_or(0, |s| s.p50_us),
+            p99_us: all.map_or(0, |s| s.p99_us),
+        }
+    }
 }
 
 impl TargetReport {
@@ -267,6 +298,7 @@ impl TargetReport {
                 .iter()
                 .map(|&percentile| (percentile, all.value_at_quantile(percentile / 100.0)))
                 .collect(),
+            rounds: Vec::new(),
         }
     }
 
@@ -433,6 +465,22 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_round_s_figures_are_its_headline_numbers() {
+        let process = ProcessUse {
+            cpu: ms(500),
+            ..ProcessUse::default()
+        };
+        let round = TargetReport::new("a:1", 1, &recorded(), 2.0, Some(process));
+        let figures = RoundFigures::of(&round);
+        assert_eq!(figures.operations_per_second, 500.0);
+        assert_eq!(figures.cpu_us_per_operation, Some(500.0));
+        assert_eq!(figures.operations_per_cpu_second, Some(2000.0));
+        let all = round.steps.last().expect("the all row");
+        assert_eq!((figures.p50_us, figures.p99_us), (all.p50_us, all.p99_us));
+        assert!(figures.p50_us > 400 && figures.p50_us < 600);
     }
 
     /// 1,000 NOOPs of 1..=1000 µs over two seconds, and 10 logins of 5 ms.

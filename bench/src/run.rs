@@ -1,10 +1,10 @@
 //! The runner: sessions on pinned glommio executors, rounds against each target, and the
 //! process figures read around each measured window.
 //!
-//! A round against one target goes: read the target's RSS (`--pid`); start the executors and
+//! A round against one target goes: read the target's memory (`--pid`, with its descendants); start the executors and
 //! their sessions, which run their setup steps; once every session is set up (or failed), open
 //! the gate: the warm-up starts, then the measured window, then the sessions stop after their
-//! current operation. The target's CPU time is read at the window's edges and its RSS at the
+//! current operation. The target's CPU time is read at the window's edges and its memory at the
 //! end, the sessions still open. In compare mode each target gets `rounds` rounds of
 //! `duration / rounds`, the targets taking turns (A B A B ...), so that noise on the machine
 //! falls on all of them alike.
@@ -25,7 +25,7 @@ use rustls::pki_types::ServerName;
 use crate::client::{Client, Endpoint, StepArgs};
 use crate::imap::Credentials;
 use crate::procfs;
-use crate::report::{ProcessUse, Recorder, Report, TargetReport};
+use crate::report::{ProcessUse, Recorder, Report, RoundFigures, TargetReport};
 use crate::scenario::{IdleHold, Operation, Scenario, Step};
 use crate::schedule::OpenLoop;
 
@@ -272,7 +272,7 @@ pub fn run(
         return Err(BenchError::Config("--rate must be positive".into()));
     }
     for &pid in &config.pids {
-        procfs::cpu_time(pid).ok_or(BenchError::Pid(pid))?;
+        procfs::tree_cpu_time(pid).ok_or(BenchError::Pid(pid))?;
     }
     let tls = match config.targets.iter().any(|t| t.tls) {
         true => Some(crate::tls::client_config()?),
@@ -294,6 +294,7 @@ pub fn run(
     let length = config.duration / u32::try_from(config.rounds).unwrap_or(u32::MAX);
     let mut recorders = vec![Recorder::default(); config.targets.len()];
     let mut processes: Vec<Option<ProcessUse>> = vec![None; config.targets.len()];
+    let mut round_figures: Vec<Vec<RoundFigures>> = vec![Vec::new(); config.targets.len()];
     let mut errors = Vec::new();
     'rounds: for round in 0..config.rounds {
         for (index, target) in config.targets.iter().enumerate() {
@@ -331,6 +332,14 @@ pub fn run(
             };
             let outcome = run_round(config, &plan, pid, &mut report)?;
             let (recorder_round, round_errors, process) = outcome;
+            let this_round = TargetReport::new(
+                &plan.target,
+                config.sessions,
+                &recorder_round,
+                length.as_secs_f64(),
+                process,
+            );
+            round_figures[index].push(RoundFigures::of(&this_round));
             let seconds_before = usize::try_from(length.as_secs() + 1).unwrap_or(0) * round;
             recorders[index].merge(&recorder_round, seconds_before);
             if let Some(process) = process {
@@ -351,8 +360,9 @@ pub fn run(
         .targets
         .iter()
         .enumerate()
-        .map(|(index, target)| {
-            TargetReport::new(
+        .map(|(index, target)| TargetReport {
+            rounds: std::mem::take(&mut round_figures[index]),
+            ..TargetReport::new(
                 &target.to_string(),
                 config.sessions,
                 &recorders[index],
@@ -414,9 +424,9 @@ fn run_round(
     pid: Option<u32>,
     progress: &mut dyn FnMut(Phase, f64),
 ) -> Result<(Recorder, Vec<String>, Option<ProcessUse>), BenchError> {
-    let read_rss = |pid| procfs::rss_kib(pid).ok_or(BenchError::Pid(pid));
-    let read_cpu = |pid| procfs::cpu_time(pid).ok_or(BenchError::Pid(pid));
-    let rss_before = pid.map(read_rss).transpose()?;
+    let read_memory = |pid| procfs::tree_memory_kib(pid).ok_or(BenchError::Pid(pid));
+    let read_cpu = |pid| procfs::tree_cpu_time(pid).ok_or(BenchError::Pid(pid));
+    let rss_before = pid.map(read_memory).transpose()?;
     let kinds: Vec<usize> = plan
         .scenario
         .deal(config.sessions)
@@ -481,7 +491,7 @@ fn run_round(
             process = Some(ProcessUse {
                 cpu: read_cpu(pid)?.saturating_sub(cpu_before),
                 rss_before_kib: rss_before,
-                rss_after_kib: read_rss(pid)?,
+                rss_after_kib: read_memory(pid)?,
             });
         }
     }
