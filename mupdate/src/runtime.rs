@@ -50,6 +50,9 @@ const BIND_RETRY: Duration = Duration::from_secs(3);
 ///
 /// A port in use is retried for a few seconds: the listening socket of a server that was just
 /// killed outlives its process for a moment, until the kernel has torn down its io_uring.
+///
+/// The accept queue is [`BACKLOG`] long (std asks for 128, which a burst of reconnecting clients
+/// overflows; the kernel caps it at `net.core.somaxconn`).
 pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let deadline = Instant::now() + BIND_RETRY;
     loop {
@@ -57,10 +60,17 @@ pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
             Err(error) if error.kind() == io::ErrorKind::AddrInUse && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            result => return result,
+            Ok(listener) => {
+                rustix::net::listen(&listener, BACKLOG)?;
+                return Ok(listener);
+            }
+            error => return error,
         }
     }
 }
+
+/// The accept queue every corvid listener asks for, as the proxy's own listeners do.
+pub const BACKLOG: i32 = 1024;
 
 /// A listening socket from [`bind`], handed to glommio (on the executor that will accept).
 #[allow(unsafe_code)]
