@@ -9,7 +9,7 @@
 //!
 //! One persistent connection per proxy process, shared by the cores behind a mutex (writes are
 //! rare: one CREATE is three of them) and used from a blocking thread
-//! ([`glommio::LocalExecutor::spawn_blocking`] in the driver). It logs in with the follower's
+//! (glommio's `spawn_blocking` in the driver). It logs in with the follower's
 //! credentials, which then need a role allowed to write those servers' entries (an admin, or
 //! the backend role of the one server). A connection idle for a while is checked with a `NOOP`
 //! before it carries a write; a write whose connection fails is not retried (it may have been
