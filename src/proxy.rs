@@ -108,6 +108,11 @@ fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
         None => ConfigFile::default(),
     };
     let mut backends = HashMap::new();
+    let profiles = file
+        .backends
+        .iter()
+        .map(|entry| (entry.server.as_str().into(), entry.profile()))
+        .collect();
     let entries = file
         .backends
         .iter()
@@ -254,6 +259,8 @@ fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
             limits: FramerLimits::default(),
             failed_login_delay: Duration::from_secs(failed_login_delay),
             product: "corvid".into(),
+            backends: profiles,
+            referrals: file.referrals.unwrap_or(false),
         },
         tls,
         passwords,

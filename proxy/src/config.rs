@@ -10,6 +10,7 @@
 //! listen_tls = ["0.0.0.0:993"]
 //! admin_listen = "127.0.0.1:9143"
 //! data_dir = "/var/lib/corvid/proxy"
+//! referrals = false                 # RFC 2193 mailbox referrals, for clients that ask
 //!
 //! [tls]
 //! cert = "/etc/corvid/imap.crt"
@@ -30,6 +31,12 @@
 //! [[backend]]
 //! server = "be1"
 //! address = "10.0.0.11:143"
+//!
+//! [[backend]]
+//! server = "be2"
+//! address = "10.0.0.12:143"
+//! other_users_inbox_folder = true   # Dovecot: jane's INBOX is "Other Users/jane/INBOX"
+//! referral_host = "be2.example.net" # where referred clients reach it
 //! ```
 
 use std::net::SocketAddr;
@@ -59,6 +66,9 @@ pub struct ConfigFile {
     pub plaintext_auth: Option<bool>,
     /// Seconds a failed login waits before its answer.
     pub failed_login_delay_secs: Option<u64>,
+    /// Offer RFC 2193 mailbox referrals (`MAILBOX-REFERRALS`, RLIST, RLSUB) to clients that
+    /// ask for them (default off).
+    pub referrals: Option<bool>,
     /// Seconds of client silence after which a logged-in session is logged out.
     pub idle_timeout_secs: Option<u64>,
     /// Certificate and key.
@@ -131,6 +141,23 @@ pub struct BackendEntry {
     pub server: String,
     /// Its IMAP address, `host:port`.
     pub address: String,
+    /// The backend names another user's INBOX `Other Users/<user>/INBOX` (Dovecot's shared
+    /// namespace with `prefix = Other Users/%u/`), where the proxy says `Other Users/<user>`.
+    #[serde(default)]
+    pub other_users_inbox_folder: bool,
+    /// Where clients reach this backend directly (`host` or `host:port`), for referrals; a
+    /// backend without it is never referred to.
+    pub referral_host: Option<String>,
+}
+
+impl BackendEntry {
+    /// What sessions know of this backend beyond its address.
+    pub fn profile(&self) -> crate::session::BackendProfile {
+        crate::session::BackendProfile {
+            other_users_inbox_folder: self.other_users_inbox_folder,
+            referral_host: self.referral_host.clone(),
+        }
+    }
 }
 
 impl ConfigFile {
@@ -155,7 +182,12 @@ mod tests {
             .map(|line| format!("{}\n", line.trim_start_matches("//!").trim_start()))
             .collect();
         let file: ConfigFile = toml::from_str(&example).unwrap();
-        assert_eq!(file.backends.len(), 1);
+        assert_eq!(file.backends.len(), 2);
+        assert_eq!(file.referrals, Some(false));
+        assert!(!file.backends[0].profile().other_users_inbox_folder);
+        let be2 = file.backends[1].profile();
+        assert!(be2.other_users_inbox_folder);
+        assert_eq!(be2.referral_host.as_deref(), Some("be2.example.net"));
         assert_eq!(file.auth.unwrap().verify, VerifyMode::InboxBackend);
         assert_eq!(file.mupdate.unwrap().master, "mupdate.example.net:3905");
         let error = toml::from_str::<ConfigFile>("listen = []\nlisten_tsl = []\n").unwrap_err();

@@ -57,6 +57,8 @@ pub fn fuzz_session(data: &[u8]) {
         },
         failed_login_delay: Duration::from_millis(1),
         product: "corvid".into(),
+        backends: Default::default(),
+        referrals: data.first().is_some_and(|b| b & 4 == 0),
     });
     let table = table();
     let mut now = Instant::now();

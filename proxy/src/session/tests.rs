@@ -23,6 +23,8 @@ fn config(plaintext_auth: bool, verify: Verify) -> Rc<SessionConfig> {
         limits: FramerLimits::default(),
         failed_login_delay: Duration::from_secs(1),
         product: "corvid".into(),
+        backends: Default::default(),
+        referrals: false,
     })
 }
 
