@@ -47,10 +47,7 @@ impl Session {
         let name = name.to_vec();
         let name = naming::to_backend(view, profile, &name).unwrap_or(name);
         let url = url(view.viewer.userid(), host, &name);
-        let code = Code::Other {
-            atom: b"REFERRAL",
-            argument: Some(url.as_bytes()),
-        };
+        let code = Code::Referral(url.as_bytes());
         let mut answer = Vec::new();
         ResponseWriter::new(&mut answer, false)
             .status(
