@@ -5,9 +5,10 @@
 //! Through the proxy, john reaches `Other Users/jane` (SELECT, STATUS, APPEND, FETCH) although
 //! his session's INBOX backend is be1; on Dovecot, whose shared namespace names jane's INBOX
 //! `Other Users/jane/INBOX`, the proxy translates (`other_users_inbox_folder`). john's
-//! subscriptions to jane's mailboxes live on be1, his INBOX backend; once `Drop` is deleted his
-//! subscription to it is `\NonExistent` in LIST (SUBSCRIBED), `\Noselect` in LSUB, and can be
-//! removed. With `referrals = true`, a client that used RLIST is referred to be2 for jane's
+//! subscriptions live on be1, his INBOX backend, jane's mailboxes included (on corvid backends;
+//! Dovecot refuses to subscribe to a mailbox it does not hold); once a subscribed mailbox is
+//! deleted the subscription is `\NonExistent` in LIST (SUBSCRIBED), `\Noselect` in LSUB, and
+//! can be removed. With `referrals = true`, a client that used RLIST is referred to be2 for jane's
 //! INBOX, and the referral's URL works there.
 
 #![allow(clippy::unwrap_used)]
@@ -36,6 +37,8 @@ struct Murder {
     backends: Backends,
     _master: Option<CorvidMaster>,
     proxy: CorvidProxy,
+    /// Two mailboxes john subscribes to; the second is then deleted behind his back.
+    subscribed: [&'static str; 2],
 }
 
 /// A proxy configuration file in `dir` with `text`, as `--config` flags.
@@ -91,6 +94,7 @@ impl Murder {
             backends: Backends::Corvid([be1, be2]),
             _master: Some(master),
             proxy,
+            subscribed: ["Other Users/jane", "Other Users/jane/Drop"],
         }
         .ready()
     }
@@ -102,6 +106,9 @@ impl Murder {
         let be1 = Dovecot::start("be1", &users);
         let be2 = Dovecot::start("be2", &users);
         be2.create_mailbox("jane", "Drop");
+        for mailbox in ["Archive", "Later"] {
+            be1.create_mailbox("john", mailbox);
+        }
         be2.create_mailbox("jane", "Shared Folders/Team");
         let rights = ["lookup", "read", "write-seen", "insert"];
         for mailbox in ["INBOX", "Drop"] {
@@ -110,9 +117,11 @@ impl Murder {
         let master = CorvidMaster::start();
         let mut admin = master.endpoint().connect().unwrap();
         let all = "lrswipkxtecda";
-        admin
-            .activate("user.john", "be1!default", &format!("john\t{all}\t"))
-            .unwrap();
+        for name in ["user.john", "user.john.Archive", "user.john.Later"] {
+            admin
+                .activate(name, "be1!default", &format!("john\t{all}\t"))
+                .unwrap();
+        }
         for name in ["user.jane", "user.jane.Drop"] {
             admin
                 .activate(name, "be2!default", &format!("jane\t{all}\tjohn\tlrsi\t"))
@@ -144,6 +153,7 @@ impl Murder {
             backends: Backends::Dovecot([be1, be2], master),
             _master: None,
             proxy,
+            subscribed: ["Archive", "Later"],
         }
         .ready()
     }
@@ -168,18 +178,19 @@ impl Murder {
         ImapClient::login(&self.proxy.addr(), user, password)
     }
 
-    /// Deletes jane's Drop on be2 and from the master, as an administrator would.
-    fn delete_drop(&mut self) {
+    /// Deletes the second of [`Murder::subscribed`] on its backend and from the master, as
+    /// its owner or an administrator would: jane's Drop on be2, john's Later on be1.
+    fn delete_subscribed(&mut self) {
         match &mut self.backends {
             Backends::Corvid([_, be2]) => {
                 let mut jane = ImapClient::login(&be2.addr(), JANE.0, JANE.1).unwrap();
                 jane.delete("Drop").unwrap();
                 jane.logout();
             }
-            Backends::Dovecot([_, be2], master) => {
-                be2.delete_mailbox("jane", "Drop");
+            Backends::Dovecot([be1, _], master) => {
+                be1.delete_mailbox("john", "Later");
                 let mut admin = master.endpoint().connect().unwrap();
-                admin.delete("user.jane.Drop").unwrap();
+                admin.delete("user.john.Later").unwrap();
                 admin.logout();
             }
         }
@@ -219,29 +230,36 @@ fn reach(john: &mut ImapClient, mailbox: &str) {
     john.ok("UNSELECT").unwrap();
 }
 
-/// The subscription lines of `command` (LSUB or LIST) that name `mailbox`.
+/// `name` as the proxy writes it: an atom when it can be, else quoted.
+fn wire(name: &str) -> String {
+    if name.contains(' ') {
+        imap_quote(name)
+    } else {
+        name.to_string()
+    }
+}
+
+/// The lines of `command` (LSUB or LIST) that name `mailbox`.
 fn lines_naming(john: &mut ImapClient, command: &str, mailbox: &str) -> Vec<String> {
-    let quoted = imap_quote(mailbox);
+    let end = format!(" {}", wire(mailbox));
     john.ok(command)
         .unwrap()
         .into_iter()
-        .filter(|line| {
-            line.ends_with(&format!(" {quoted}")) || line.ends_with(&format!(" {mailbox}"))
-        })
+        .filter(|line| line.ends_with(&end))
         .collect()
 }
 
-/// Items 1 and 2: jane's mailboxes reached from john's session, his subscriptions to them kept
-/// on be1, and a subscription to a deleted mailbox marked and removed.
+/// Items 1 and 2: jane's mailboxes reached from john's session, his subscriptions kept on be1
+/// (his INBOX backend), and a subscription to a deleted mailbox marked and removed.
 fn shared_folders_and_subscriptions(murder: &mut Murder) {
     let mut john = murder.login(JOHN).unwrap();
     reach(&mut john, "Other Users/jane");
     reach(&mut john, "Other Users/jane/Drop");
-    for mailbox in ["Other Users/jane", "Other Users/jane/Drop"] {
+    for mailbox in murder.subscribed {
         john.ok(&format!("SUBSCRIBE {}", imap_quote(mailbox)))
             .unwrap();
         let lsub = lines_naming(&mut john, "LSUB \"\" \"*\"", mailbox);
-        assert_eq!(lsub, [format!("* LSUB () \"/\" {}", imap_quote(mailbox))]);
+        assert_eq!(lsub, [format!("* LSUB () \"/\" {}", wire(mailbox))]);
         let list = lines_naming(&mut john, "LIST (SUBSCRIBED) \"\" \"*\"", mailbox);
         assert_eq!(list.len(), 1, "{list:?}");
         assert!(
@@ -251,33 +269,36 @@ fn shared_folders_and_subscriptions(murder: &mut Murder) {
     }
     john.logout();
 
-    murder.delete_drop();
-    let drop = "Other Users/jane/Drop";
+    murder.delete_subscribed();
+    let [kept, deleted] = murder.subscribed;
     let mut john = murder.login(JOHN).unwrap();
     let marked = wait_until(Duration::from_secs(20), || {
-        let list = lines_naming(&mut john, "LIST (SUBSCRIBED) \"\" \"*\"", drop);
+        let list = lines_naming(&mut john, "LIST (SUBSCRIBED) \"\" \"*\"", deleted);
         list.first()
             .filter(|line| line.contains("\\NonExistent"))
             .cloned()
     });
     assert_eq!(
-        marked.as_deref(),
-        Some("* LIST (\\NonExistent \\Subscribed) \"/\" \"Other Users/jane/Drop\""),
+        marked,
+        Some(format!(
+            "* LIST (\\NonExistent \\Subscribed) \"/\" {}",
+            wire(deleted)
+        )),
         "{}",
         murder.proxy.logs()
     );
-    let lsub = lines_naming(&mut john, "LSUB \"\" \"*\"", drop);
+    let lsub = lines_naming(&mut john, "LSUB \"\" \"*\"", deleted);
     assert_eq!(
         lsub,
-        ["* LSUB (\\Noselect) \"/\" \"Other Users/jane/Drop\""]
+        [format!("* LSUB (\\Noselect) \"/\" {}", wire(deleted))]
     );
-    john.ok(&format!("UNSUBSCRIBE {}", imap_quote(drop)))
+    john.ok(&format!("UNSUBSCRIBE {}", imap_quote(deleted)))
         .unwrap();
-    assert!(lines_naming(&mut john, "LSUB \"\" \"*\"", drop).is_empty());
-    let jane = lines_naming(&mut john, "LSUB \"\" \"*\"", "Other Users/jane");
+    assert!(lines_naming(&mut john, "LSUB \"\" \"*\"", deleted).is_empty());
+    let still = lines_naming(&mut john, "LSUB \"\" \"*\"", kept);
     assert_eq!(
-        jane,
-        ["* LSUB () \"/\" \"Other Users/jane\""],
+        still,
+        [format!("* LSUB () \"/\" {}", wire(kept))],
         "the other stays"
     );
     john.logout();
@@ -294,6 +315,11 @@ fn shared_folders_and_subscriptions_across_two_dovecot_backends() {
     let mut murder = Murder::dovecot();
     let mut john = murder.login(JOHN).unwrap();
     reach(&mut john, "Shared Folders/Team");
+    // Dovecot subscribes only to mailboxes it holds (it checks that they exist), so john's
+    // INBOX backend refuses a subscription to jane's INBOX on be2, and its NO reaches john
+    // (docs/configuration.md, "Subscriptions").
+    let (_, refused) = john.command("SUBSCRIBE \"Other Users/jane\"").unwrap();
+    assert!(refused.contains(" NO "), "{refused}");
     john.logout();
     shared_folders_and_subscriptions(&mut murder);
 }
