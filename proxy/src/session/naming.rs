@@ -6,15 +6,20 @@
 //! (`prefix = Other Users/%u/`) names jane's INBOX `Other Users/jane/INBOX` instead: for a
 //! backend configured so ([`BackendProfile::other_users_inbox_folder`]), the mailbox argument
 //! of a relayed command that names another user's INBOX is rewritten to that form, and the
-//! subscriptions that backend lists are read back into the proxy's. Every other name is the
-//! same on both sides and passes untouched.
+//! names that backend sends back (its `* STATUS` replies, the subscriptions it lists) are read
+//! back into the proxy's. Every other name is the same on both sides and passes untouched.
 
 use std::borrow::Cow;
 
+use corvid_mupdate::table::MailboxTable;
 use corvid_mupdate::view::{Subscriptions, View};
 use corvid_proto::imap::command::{Args, CommandHead};
+use corvid_proto::imap::framer::{Frame, LineEnd};
+use corvid_proto::imap::response::{Response, Untagged, classify};
 use corvid_proto::imap::writer::ResponseWriter;
 use corvid_proto::mailbox::name::owner_of;
+
+use super::{LinkId, Session};
 
 /// What the proxy knows of one backend beyond its address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,6 +34,44 @@ pub struct BackendProfile {
 
 /// The name of a user's INBOX as a folder of their tree, in Dovecot's shared namespace.
 const INBOX_FOLDER: &[u8] = b"INBOX";
+
+impl Session {
+    /// A one-line `* STATUS` reply of link `id` with the mailbox named as the client knows it,
+    /// when the link's backend names it otherwise (`session/naming.rs`).
+    pub(super) fn status_for_client(
+        &self,
+        id: LinkId,
+        frame: Frame<'_>,
+        table: &MailboxTable,
+    ) -> Option<Vec<u8>> {
+        let Frame::Line {
+            bytes,
+            first: true,
+            then: LineEnd::EndOfMessage,
+        } = frame
+        else {
+            return None;
+        };
+        let login = self.login.as_ref()?;
+        let view = View {
+            table,
+            ns: &self.config.namespace,
+            viewer: &login.viewer,
+            utf8: false,
+        };
+        let profile = self.profile(&self.links.get(id)?.server);
+        status_for_client(&view, profile, bytes)
+    }
+
+    /// What the proxy knows of backend `server` (the default for one it was not told about).
+    pub(super) fn profile(&self, server: &str) -> &BackendProfile {
+        static UNKNOWN: BackendProfile = BackendProfile {
+            other_users_inbox_folder: false,
+            referral_host: None,
+        };
+        self.config.backends.get(server).unwrap_or(&UNKNOWN)
+    }
+}
 
 /// `name` (as the client sent it) as a backend of `profile` spells it, when it differs: another
 /// user's INBOX gets its `/INBOX` folder level on a backend with
@@ -53,27 +96,23 @@ pub(super) fn to_backend(
     Some([external.as_bytes(), &[separator], INBOX_FOLDER].concat())
 }
 
-/// `name`, as a backend of `profile` spelt it, as the proxy spells it (see [`to_backend`]).
+/// `name`, as a backend of `profile` spelt it, as the proxy spells it when that differs (see
+/// [`to_backend`]).
 pub(super) fn from_backend<'n>(
     view: &View<'_>,
     profile: &BackendProfile,
     name: &'n [u8],
-) -> Cow<'n, [u8]> {
-    let separator = view.ns.config().separator.byte();
-    let owner_level = name
-        .strip_suffix(INBOX_FOLDER)
-        .and_then(|rest| rest.strip_suffix(&[separator]));
-    match owner_level {
-        Some(inbox)
-            if profile.other_users_inbox_folder
-                && view
-                    .internal_name(inbox)
-                    .is_ok_and(|internal| is_other_users_inbox(view, &internal)) =>
-        {
-            Cow::Borrowed(inbox)
-        }
-        _ => Cow::Borrowed(name),
+) -> Option<&'n [u8]> {
+    if !profile.other_users_inbox_folder {
+        return None;
     }
+    let separator = view.ns.config().separator.byte();
+    let inbox = name
+        .strip_suffix(INBOX_FOLDER)
+        .and_then(|rest| rest.strip_suffix(&[separator]))?;
+    view.internal_name(inbox)
+        .is_ok_and(|internal| is_other_users_inbox(view, &internal))
+        .then_some(inbox)
 }
 
 /// The subscriptions a backend of `profile` listed, in the proxy's spelling.
@@ -88,8 +127,31 @@ pub(super) fn subscriptions_from_backend(
     Subscriptions::from_names(
         listed
             .names()
-            .map(|name| from_backend(view, profile, name).into_owned()),
+            .map(|name| from_backend(view, profile, name).unwrap_or(name).to_vec()),
     )
+}
+
+/// A backend's one-line `* STATUS name (items)` reply with the name as the proxy spells it,
+/// when it differs (see [`from_backend`]).
+pub(super) fn status_for_client(
+    view: &View<'_>,
+    profile: &BackendProfile,
+    line: &[u8],
+) -> Option<Vec<u8>> {
+    if !profile.other_users_inbox_folder {
+        return None;
+    }
+    let Ok((Response::Untagged(Untagged::MailboxStatus(data)), _)) = classify(line) else {
+        return None;
+    };
+    let name = data.mailbox.to_vec();
+    let shown = from_backend(view, profile, &name)?;
+    let mut out = b"* STATUS ".to_vec();
+    ResponseWriter::new(&mut out, true).mailbox(shown).ok()?;
+    out.push(b' ');
+    out.extend_from_slice(data.rest);
+    out.extend_from_slice(b"\r\n");
+    Some(out)
 }
 
 /// Whether internal name `internal` is the INBOX of a user other than the viewer.
@@ -231,7 +293,19 @@ mod tests {
     #[test]
     fn a_dovecot_backends_names_are_read_back() {
         with_view(|view| {
-            let read = |name: &[u8]| from_backend(view, &DOVECOT, name).into_owned();
+            let status = b"* STATUS \"Other Users/jane/INBOX\" (MESSAGES 2)\r\n";
+            assert_eq!(
+                status_for_client(view, &DOVECOT, status).as_deref(),
+                Some(&b"* STATUS \"Other Users/jane\" (MESSAGES 2)\r\n"[..])
+            );
+            let sent = b"* STATUS \"Other Users/jane/Sent\" (MESSAGES 2)\r\n";
+            assert_eq!(status_for_client(view, &DOVECOT, sent), None);
+            assert_eq!(
+                status_for_client(view, &BackendProfile::default(), status),
+                None
+            );
+            assert_eq!(status_for_client(view, &DOVECOT, b"* 3 EXISTS\r\n"), None);
+            let read = |name: &[u8]| from_backend(view, &DOVECOT, name).unwrap_or(name).to_vec();
             assert_eq!(read(b"Other Users/jane/INBOX"), b"Other Users/jane");
             for same in [
                 &b"Other Users/jane/Sent"[..],

@@ -59,15 +59,6 @@ impl Session {
             .ok()?;
         Some(answer)
     }
-
-    /// What the proxy knows of backend `server` (the default for one it was not told about).
-    pub(super) fn profile(&self, server: &str) -> &naming::BackendProfile {
-        static UNKNOWN: naming::BackendProfile = naming::BackendProfile {
-            other_users_inbox_folder: false,
-            referral_host: None,
-        };
-        self.config.backends.get(server).unwrap_or(&UNKNOWN)
-    }
 }
 
 /// The IMAP URL (RFC 5092) of `mailbox` on `host` for `user`, any SASL mechanism:
