@@ -154,6 +154,11 @@ fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
             .iter()
             .map(|server| server.as_str().into()),
     );
+    let profiles = file
+        .backends
+        .iter()
+        .map(|entry| (entry.server.as_str().into(), entry.profile()))
+        .collect();
     let entries = file
         .backends
         .iter()
@@ -324,6 +329,8 @@ fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
             proxy_registers: unregistered,
             placement: Placement::new(policy),
             admins,
+            backends: profiles,
+            referrals: file.referrals.unwrap_or(false),
         },
         tls,
         passwords,

@@ -11,6 +11,7 @@
 //! admin_listen = "127.0.0.1:9143"
 //! data_dir = "/var/lib/corvid/proxy"
 //! admins = ["cyrus"]                # all rights in the table; may create new users
+//! referrals = false                 # RFC 2193 mailbox referrals, for clients that ask
 //!
 //! [tls]
 //! cert = "/etc/corvid/imap.crt"
@@ -39,6 +40,8 @@
 //! server = "be2"
 //! address = "10.0.0.12:143"
 //! registers = false                 # Dovecot: the proxy RESERVEs/ACTIVATEs its CREATEs
+//! other_users_inbox_folder = true   # Dovecot: jane's INBOX is "Other Users/jane/INBOX"
+//! referral_host = "be2.example.net" # where referred clients reach it
 //! ```
 
 use std::net::SocketAddr;
@@ -68,6 +71,9 @@ pub struct ConfigFile {
     pub plaintext_auth: Option<bool>,
     /// Seconds a failed login waits before its answer.
     pub failed_login_delay_secs: Option<u64>,
+    /// Offer RFC 2193 mailbox referrals (`MAILBOX-REFERRALS`, RLIST, RLSUB) to clients that
+    /// ask for them (default off).
+    pub referrals: Option<bool>,
     /// Seconds of client silence after which a logged-in session is logged out.
     pub idle_timeout_secs: Option<u64>,
     /// Certificate and key.
@@ -149,6 +155,23 @@ pub struct BackendEntry {
     /// backend; the default). `false` (Dovecot): the proxy RESERVEs and ACTIVATEs its CREATEs.
     #[serde(default = "registers_by_default")]
     pub registers: bool,
+    /// The backend names another user's INBOX `Other Users/<user>/INBOX` (Dovecot's shared
+    /// namespace with `prefix = Other Users/%u/`), where the proxy says `Other Users/<user>`.
+    #[serde(default)]
+    pub other_users_inbox_folder: bool,
+    /// Where clients reach this backend directly (`host` or `host:port`), for referrals; a
+    /// backend without it is never referred to.
+    pub referral_host: Option<String>,
+}
+
+impl BackendEntry {
+    /// What sessions know of this backend beyond its address.
+    pub fn profile(&self) -> crate::session::BackendProfile {
+        crate::session::BackendProfile {
+            other_users_inbox_folder: self.other_users_inbox_folder,
+            referral_host: self.referral_host.clone(),
+        }
+    }
 }
 
 fn registers_by_default() -> bool {
@@ -203,6 +226,11 @@ mod tests {
         assert_eq!(registers, [true, false]);
         assert_eq!(file.placement.unwrap().policy, PolicyName::LeastMailboxes);
         assert_eq!(file.admins, ["cyrus"]);
+        assert_eq!(file.referrals, Some(false));
+        assert!(!file.backends[0].profile().other_users_inbox_folder);
+        let be2 = file.backends[1].profile();
+        assert!(be2.other_users_inbox_folder);
+        assert_eq!(be2.referral_host.as_deref(), Some("be2.example.net"));
         assert_eq!(file.auth.unwrap().verify, VerifyMode::InboxBackend);
         assert_eq!(file.mupdate.unwrap().master, "mupdate.example.net:3905");
         let error = toml::from_str::<ConfigFile>("listen = []\nlisten_tsl = []\n").unwrap_err();

@@ -62,6 +62,17 @@ pub fn fuzz_session(data: &[u8]) {
         proxy_registers: vec!["be2".into()],
         placement: Placement::default(),
         admins: vec!["alice".into()],
+        // be2 spells other users' INBOXes as Dovecot does, and may be referred to.
+        backends: [(
+            "be2".into(),
+            crate::session::BackendProfile {
+                other_users_inbox_folder: true,
+                referral_host: Some("be2.example.net".into()),
+            },
+        )]
+        .into_iter()
+        .collect(),
+        referrals: data.first().is_some_and(|b| b & 4 == 0),
     });
     let table = table();
     let mut now = Instant::now();

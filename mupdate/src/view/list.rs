@@ -194,6 +194,11 @@ impl Subscriptions {
         Ok(())
     }
 
+    /// The subscribed names (external, modified UTF-7), in byte order.
+    pub fn names(&self) -> impl Iterator<Item = &[u8]> {
+        self.names.iter().map(Vec::as_slice)
+    }
+
     /// How many names there are.
     pub fn len(&self) -> usize {
         self.names.len()

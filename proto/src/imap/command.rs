@@ -73,7 +73,7 @@ pub enum Args<'a> {
         /// The destination mailbox.
         mailbox: AString<'a>,
     },
-    /// LIST and LSUB.
+    /// LIST and LSUB, and RFC 2193's RLIST and RLSUB (the same arguments).
     List(ListArgs<'a>),
     /// SETACL, DELETEACL and LISTRIGHTS (RFC 4314).
     Acl {
@@ -322,7 +322,7 @@ fn atom_key(name: &[u8]) -> Option<u128> {
 }
 
 /// Slots in the command-name hash table (a power of two).
-const NAME_SLOTS: usize = 128;
+const NAME_SLOTS: usize = 256;
 
 /// The slot of a name key under a multiplier: multiplicative hashing of the key's two halves.
 const fn slot(key: u128, multiplier: u64) -> usize {
@@ -407,6 +407,8 @@ command_kinds! {
     Unsubscribe => "UNSUBSCRIBE",
     List => "LIST",
     Lsub => "LSUB",
+    Rlist => "RLIST",
+    Rlsub => "RLSUB",
     Status => "STATUS",
     Append => "APPEND",
     Idle => "IDLE",
@@ -513,8 +515,8 @@ impl CommandKind {
             }
             Status | Append | SetMetadata => (Shape::Mailbox, Tail::Required),
             Rename => (Shape::Rename, Tail::Open),
-            List => (Shape::List, Tail::Closed),
-            Lsub => (Shape::Lsub, Tail::Closed),
+            List | Rlist => (Shape::List, Tail::Closed),
+            Lsub | Rlsub => (Shape::Lsub, Tail::Closed),
             Copy | Move => (Shape::Copy, Tail::Closed),
             SetAcl => (Shape::SetAcl, Tail::Closed),
             DeleteAcl | ListRights => (Shape::AclIdentifier, Tail::Closed),
@@ -1304,6 +1306,13 @@ mod tests {
             panic!("{h:?}")
         };
         assert_eq!(list.patterns.first(), AString::Atom(b"comp.mail.*"));
+
+        let h = head(b"t RLIST \"\" \"*\"\r\n");
+        assert_eq!(h.kind, CommandKind::Rlist);
+        assert!(matches!(h.args, Args::List(_)), "{h:?}");
+        let h = head(b"t rlsub \"\" %\r\n");
+        assert_eq!(h.kind, CommandKind::Rlsub);
+        assert!(matches!(h.args, Args::List(_)), "{h:?}");
     }
 
     #[test]

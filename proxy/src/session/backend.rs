@@ -151,7 +151,10 @@ impl Session {
         );
         match relay {
             Relay::ToClient => {
-                self.output.extend_from_slice(frame.bytes());
+                match self.status_for_client(id, frame, table) {
+                    Some(line) => self.output.extend_from_slice(&line),
+                    None => self.output.extend_from_slice(frame.bytes()),
+                }
                 self.relaying = (!ends).then_some(id);
             }
             Relay::Collect => {

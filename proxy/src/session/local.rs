@@ -11,7 +11,8 @@ impl Session {
         let Args::List(args) = head.args else {
             return self.status(head.tag, StatusKind::Bad, None, "Invalid arguments");
         };
-        if head.kind == CommandKind::Lsub || needs_subscriptions(&args) {
+        if matches!(head.kind, CommandKind::Lsub | CommandKind::Rlsub) || needs_subscriptions(&args)
+        {
             return self.fetch_subscriptions(head.tag, bytes, table);
         }
         self.answer_list(head, &args, None, table);
@@ -34,18 +35,16 @@ impl Session {
         };
         let mut out = Vec::new();
         let listed = match (head.kind, subscriptions) {
-            (CommandKind::Lsub, Some(subscriptions)) => view.lsub(args, subscriptions, &mut out),
+            (CommandKind::Lsub | CommandKind::Rlsub, Some(subscriptions)) => {
+                view.lsub(args, subscriptions, &mut out)
+            }
             (_, subscriptions) => view.list(args, subscriptions, &mut out),
         };
         match listed {
             Ok(_) => {
                 self.output.append(&mut out);
-                let text = if head.kind == CommandKind::Lsub {
-                    "LSUB completed"
-                } else {
-                    "LIST completed"
-                };
-                self.ok(head.tag, text);
+                let text = format!("{} completed", head.kind.as_str());
+                self.ok(head.tag, &text);
             }
             Err(error) => {
                 let _ = error.write_answer(head.tag, &mut self.output);
@@ -102,9 +101,9 @@ impl Session {
     /// The INBOX backend answered `LSUB "" "*"`: answer the LIST or LSUB that waited for it.
     pub(super) fn subscriptions_arrived(&mut self, ok: bool, table: &MailboxTable) {
         let Client::Subscriptions {
+            link,
             command,
             subscriptions,
-            ..
         } = std::mem::replace(&mut self.client, Client::Ready)
         else {
             return;
@@ -117,6 +116,19 @@ impl Session {
             let text = "Subscriptions unavailable: the INBOX backend refused LSUB";
             return self.status(head.tag, StatusKind::No, Some(&Code::Unavailable), text);
         }
+        let subscriptions = match &self.login {
+            Some(login) => {
+                let view = View {
+                    table,
+                    ns: &self.config.namespace,
+                    viewer: &login.viewer,
+                    utf8: false,
+                };
+                let profile = self.profile(&self.links[link].server);
+                naming::subscriptions_from_backend(&view, profile, subscriptions)
+            }
+            None => subscriptions,
+        };
         self.answer_list(&head, &args, Some(&subscriptions), table);
     }
 
@@ -156,13 +168,18 @@ impl Session {
     }
 
     pub(super) fn capabilities(&self) -> String {
-        match &self.login {
+        let capabilities = match &self.login {
             Some(login) => login.capabilities.to_string(),
             None => capability::before_login(
                 self.config.starttls_offered,
                 self.tls_active,
                 self.config.plaintext_auth,
             ),
+        };
+        if self.config.referrals {
+            capabilities + " MAILBOX-REFERRALS"
+        } else {
+            capabilities
         }
     }
 

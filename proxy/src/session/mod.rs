@@ -35,6 +35,8 @@ mod create;
 pub mod link;
 mod local;
 mod login;
+pub mod naming;
+mod referral;
 mod route;
 #[cfg(test)]
 mod tests;
@@ -59,6 +61,7 @@ use corvid_proto::mupdate::CommandKind as MasterCommand;
 use crate::placement::Placement;
 
 pub use link::{Link, LinkError, LinkId, LinkLogin, LinkState, Purpose};
+pub use naming::BackendProfile;
 use route::Destination;
 pub use route::Refusal;
 
@@ -134,6 +137,10 @@ pub struct SessionConfig {
     pub placement: Placement,
     /// Users with the administrator's rights on every mailbox (as the backends have them).
     pub admins: Vec<String>,
+    /// What is known of each backend server beyond its address (naming, referrals).
+    pub backends: std::collections::HashMap<Box<str>, BackendProfile>,
+    /// RFC 2193 mailbox referrals are offered (`MAILBOX-REFERRALS`, RLIST, RLSUB).
+    pub referrals: bool,
 }
 
 /// What the driver must do for the session.
@@ -308,6 +315,8 @@ pub struct Session {
     client_credentials: Option<LinkLogin>,
     /// Failed logins so far.
     failed_logins: u32,
+    /// The client used RLIST or RLSUB: it understands referrals (`session/referral.rs`).
+    referrals_asked: bool,
     output: Vec<u8>,
     actions: Vec<Action>,
 }
@@ -329,6 +338,7 @@ impl Session {
             enabled: Vec::new(),
             client_credentials: None,
             failed_logins: 0,
+            referrals_asked: false,
             output: Vec::new(),
             actions: Vec::new(),
         };
@@ -629,6 +639,9 @@ impl Session {
             }
             CommandKind::Noop if self.selected.is_none() => self.ok(head.tag, "NOOP completed"),
             CommandKind::List | CommandKind::Lsub => self.list(&head, bytes, table),
+            CommandKind::Rlist | CommandKind::Rlsub if self.config.referrals => {
+                self.referral_list(&head, bytes, table);
+            }
             CommandKind::GetAcl | CommandKind::MyRights | CommandKind::ListRights => {
                 self.acl_read(&head, table);
             }
@@ -642,6 +655,11 @@ impl Session {
                 };
                 match self.route(&head, &view) {
                     Ok(Destination::Relay(server)) => {
+                        if let Some(mut referral) = self.referral(&head, &view, &server) {
+                            return self.output.append(&mut referral);
+                        }
+                        let bytes =
+                            naming::command_for_backend(&view, self.profile(&server), &head, bytes);
                         let mut command = command;
                         if let (
                             CommandKind::Select | CommandKind::Examine | CommandKind::Create,
@@ -662,15 +680,19 @@ impl Session {
                                     utf8: view.utf8,
                                 };
                                 return self.start_create(
-                                    &command, &name, server, bytes, continues, &view,
+                                    &command, &name, server, &bytes, continues, &view,
                                 );
                             }
                             command.mailbox = view.internal_name(&name).ok().map(Into::into);
                         }
-                        self.relay(server, command, bytes, continues);
+                        self.relay(server, command, &bytes, continues);
                     }
                     Ok(Destination::Transfer(target)) => {
                         let may_remove = self.may_remove_from_selected(&view);
+                        // The destination's name as its backend spells it.
+                        let bytes =
+                            naming::command_for_backend(&view, self.profile(&target), &head, bytes);
+                        let head = parse_head(&bytes).unwrap_or(head);
                         self.start_transfer(&head, command, target, may_remove);
                     }
                     Err(refusal) => {

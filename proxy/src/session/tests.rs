@@ -27,6 +27,8 @@ fn config(plaintext_auth: bool, verify: Verify) -> Rc<SessionConfig> {
         proxy_registers: Vec::new(),
         placement: Placement::default(),
         admins: Vec::new(),
+        backends: Default::default(),
+        referrals: false,
     })
 }
 
@@ -464,6 +466,10 @@ fn the_fuzz_body_survives_generated_conversations() {
         b"AGFsaWNlAHB3\r\n",
         b"a10 ENABLE QRESYNC\r\n",
         b"a11 STARTTLS\r\n",
+        b"a12 RLIST \"\" \"*\"\r\n",
+        b"a13 RLSUB \"\" \"*\"\r\n",
+        b"a14 STATUS \"Other Users/bob\" (MESSAGES)\r\n",
+        b"* STATUS \"Other Users/bob/INBOX\" (MESSAGES 1)\r\n",
         b"\x00\xff garbage {99999999}\r\n",
         b"* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN IDLE QRESYNC] hi\r\n",
         b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+ IDLE] in\r\n",
@@ -1038,4 +1044,136 @@ fn the_perimeter_refuses_what_the_tables_acl_denies_without_a_backend() {
     }
     assert_eq!(h.connects, ["be1"], "be2 was never contacted");
     assert_eq!(h.link_text(0), "", "nor be1");
+}
+
+/// A harness whose backends are described by `backends`, with referrals on or off, and bob's
+/// INBOX on be2 shared with alice (`lr`).
+fn harness_with_backends(backends: &[(&str, BackendProfile)], referrals: bool) -> Harness {
+    let mut config = (*config(true, Verify::InboxBackend)).clone();
+    config.backends = backends
+        .iter()
+        .map(|(server, profile)| ((*server).into(), profile.clone()))
+        .collect();
+    config.referrals = referrals;
+    let mut h = Harness::with(Rc::new(config));
+    h.table.apply(
+        100,
+        corvid_mupdate::table::Change::Upsert {
+            name: b"user.bob".as_slice().into(),
+            location: b"be2!p".as_slice().into(),
+            acl: b"bob\tlrswipkxtecda\talice\tlr\t".as_slice().into(),
+            state: corvid_mupdate::table::State::Active,
+        },
+    );
+    h
+}
+
+#[test]
+fn another_users_inbox_is_named_as_each_dovecot_backend_names_it() {
+    let dovecot = BackendProfile {
+        other_users_inbox_folder: true,
+        referral_host: None,
+    };
+    let mut h = harness_with_backends(&[("be1", dovecot.clone()), ("be2", dovecot)], false);
+    h.login(4096);
+    h.client_text();
+    // The subscription is kept by alice's INBOX backend (be1), in its own spelling.
+    h.client(b"a2 SUBSCRIBE \"Other Users/bob\"\r\n", 4096);
+    assert_eq!(h.link_text(0), "a2 SUBSCRIBE \"Other Users/bob/INBOX\"\r\n");
+    h.backend(0, b"a2 OK done\r\n", 4096);
+    assert_eq!(h.client_text(), "a2 OK done\r\n");
+    // LSUB reads be1's list back into the proxy's names; a subscription to a mailbox the
+    // table does not know is \Noselect, and \NonExistent in LIST (SUBSCRIBED).
+    let subscriptions = b"* LSUB () \"/\" \"Other Users/bob/INBOX\"\r\n* LSUB () \"/\" Gone\r\n";
+    h.client(b"a3 LSUB \"\" \"*\"\r\n", 4096);
+    let asked = h.link_text(0);
+    let tag = asked
+        .strip_suffix(" LSUB \"\" \"*\"\r\n")
+        .unwrap()
+        .to_string();
+    h.backend(
+        0,
+        &[&subscriptions[..], format!("{tag} OK done\r\n").as_bytes()].concat(),
+        4096,
+    );
+    assert_eq!(
+        h.client_text(),
+        "* LSUB (\\Noselect) \"/\" Gone\r\n* LSUB () \"/\" \"Other Users/bob\"\r\na3 OK LSUB completed\r\n"
+    );
+    h.client(b"a4 LIST (SUBSCRIBED) \"\" \"*\"\r\n", 4096);
+    let asked = h.link_text(0);
+    let tag = asked
+        .strip_suffix(" LSUB \"\" \"*\"\r\n")
+        .unwrap()
+        .to_string();
+    h.backend(
+        0,
+        &[&subscriptions[..], format!("{tag} OK done\r\n").as_bytes()].concat(),
+        4096,
+    );
+    let listed = h.client_text();
+    assert!(
+        listed.contains("* LIST (\\NonExistent \\Subscribed) \"/\" Gone\r\n"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Other Users/bob\"\r\n"),
+        "{listed}"
+    );
+    // SELECT and STATUS reach bob's INBOX on be2 by its Dovecot name.
+    h.client(b"a5 SELECT \"Other Users/bob\"\r\n", 4096);
+    h.backend(1, GREETING, 4096);
+    h.link_text(1);
+    h.backend(1, b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+] in\r\n", 4096);
+    assert_eq!(h.link_text(1), "a5 SELECT \"Other Users/bob/INBOX\"\r\n");
+    h.backend(1, b"a5 OK [READ-ONLY] done\r\n", 4096);
+    assert_eq!(h.client_text(), "a5 OK [READ-ONLY] done\r\n");
+}
+
+#[test]
+fn referrals_are_given_only_to_a_client_that_asked_for_them() {
+    let be2 = BackendProfile {
+        other_users_inbox_folder: false,
+        referral_host: Some("be2.example.net:993".into()),
+    };
+    let mut h = harness_with_backends(&[("be2", be2.clone())], true);
+    assert!(h.client_text().contains(" MAILBOX-REFERRALS"));
+    h.login(4096);
+    h.client_text();
+    h.client(b"a2 CAPABILITY\r\n", 4096);
+    assert!(h.client_text().contains(" MAILBOX-REFERRALS"));
+    // RLIST is answered from the table, as LIST; from now on the session refers.
+    h.client(b"a3 RLIST \"\" \"Archive\"\r\n", 4096);
+    assert_eq!(
+        h.client_text(),
+        "* LIST (\\HasNoChildren) \"/\" Archive\r\na3 OK RLIST completed\r\n"
+    );
+    h.client(b"a4 SELECT Archive\r\n", 4096);
+    h.client(b"a5 EXAMINE \"Other Users/bob\"\r\n", 4096);
+    assert_eq!(
+        h.client_text(),
+        "a4 NO [REFERRAL imap://alice;AUTH=*@be2.example.net:993/Archive] Remote mailbox\r\n\
+         a5 NO [REFERRAL imap://alice;AUTH=*@be2.example.net:993/Other%20Users/bob] Remote mailbox\r\n"
+    );
+    assert_eq!(h.connects, ["be1"], "be2 never reached");
+    // The INBOX backend's mailboxes are served through the proxy.
+    h.client(b"a6 SELECT Drafts\r\n", 4096);
+    assert_eq!(h.link_text(0), "a6 SELECT Drafts\r\n");
+
+    // Without RLIST or RLSUB first, and with referrals off, SELECT is relayed.
+    for (referrals, first) in [(true, &b""[..]), (false, b"a3 RLIST \"\" \"*\"\r\n")] {
+        let mut h = harness_with_backends(&[("be2", be2.clone())], referrals);
+        assert_eq!(h.client_text().contains("MAILBOX-REFERRALS"), referrals);
+        h.login(4096);
+        h.client(first, 4096);
+        if !first.is_empty() {
+            // Referrals off: RLIST is an unknown command, relayed to the INBOX backend.
+            assert_eq!(h.link_text(0), "a3 RLIST \"\" \"*\"\r\n");
+            h.backend(0, b"a3 BAD unknown command\r\n", 4096);
+        }
+        h.client_text();
+        h.client(b"a4 SELECT Archive\r\n", 4096);
+        assert_eq!(h.connects, ["be1", "be2"]);
+        assert_eq!(h.client_text(), "");
+    }
 }
