@@ -16,7 +16,7 @@ mod support;
 use std::time::Duration;
 
 use corvid_proto::mupdate::Record;
-use support::backend::{BackendOptions, CorvidBackend};
+use support::backend::{CorvidBackend, two_registered};
 use support::corvid::{CorvidMaster, CorvidProxy};
 use support::dovecot::{Dovecot, MASTER_PASSWORD, MASTER_USER};
 use support::{ImapClient, MupdateMaster, imap_quote, wait_until};
@@ -128,34 +128,17 @@ struct CorvidMurder {
 
 impl CorvidMurder {
     fn start() -> CorvidMurder {
-        let master = CorvidMaster::start_with(&[
-            "--backend",
-            "be1:be1-secret:be1",
-            "--backend",
-            "be2:be2-secret:be2",
-        ]);
-        let backend = |server: &str| {
-            CorvidBackend::start(BackendOptions {
-                server: server.into(),
-                users: [JOHN, JANE, BOSS, CHIEF, PROXY]
-                    .iter()
-                    .map(|(user, password)| (user.to_string(), password.to_string()))
-                    .collect(),
-                master: Some((master.addr(), format!("{server}:{server}-secret"))),
-                extra: [
-                    "--proxy-user",
-                    PROXY.0,
-                    "--admin",
-                    BOSS.0,
-                    "--admin",
-                    CHIEF.0,
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            })
-        };
-        let (be1, be2) = (backend("be1"), backend("be2"));
+        let (master, be1, be2) = two_registered(
+            &[JOHN, JANE, BOSS, CHIEF, PROXY],
+            &[
+                "--proxy-user",
+                PROXY.0,
+                "--admin",
+                BOSS.0,
+                "--admin",
+                CHIEF.0,
+            ],
+        );
         for (backend, user) in [(&be1, JOHN), (&be1, BOSS), (&be2, JANE), (&be2, CHIEF)] {
             ImapClient::login(&backend.addr(), user.0, user.1)
                 .unwrap()

@@ -18,7 +18,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use support::backend::{BackendOptions, CorvidBackend};
+use support::backend::{CorvidBackend, two_registered};
 use support::corvid::{CorvidMaster, CorvidProxy};
 use support::dovecot::{Dovecot, MASTER_PASSWORD, MASTER_USER};
 use support::{ImapClient, MupdateMaster, imap_quote, wait_until};
@@ -48,24 +48,7 @@ impl Murder {
     /// Two corvid backends registering with the master; john and jane log in to theirs once
     /// (each INBOX is created then), and jane shares her INBOX with john.
     fn corvid() -> Murder {
-        let master = CorvidMaster::start_with(&[
-            "--backend",
-            "be1:be1-secret:be1",
-            "--backend",
-            "be2:be2-secret:be2",
-        ]);
-        let backend = |server: &str| {
-            CorvidBackend::start(BackendOptions {
-                server: server.into(),
-                users: [JOHN, JANE, PROXY]
-                    .iter()
-                    .map(|(user, password)| (user.to_string(), password.to_string()))
-                    .collect(),
-                master: Some((master.addr(), format!("{server}:{server}-secret"))),
-                extra: vec!["--proxy-user".into(), PROXY.0.into()],
-            })
-        };
-        let (be1, be2) = (backend("be1"), backend("be2"));
+        let (master, be1, be2) = two_registered(&[JOHN, JANE, PROXY], &["--proxy-user", PROXY.0]);
         ImapClient::login(&be1.addr(), JOHN.0, JOHN.1)
             .unwrap()
             .logout();

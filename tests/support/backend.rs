@@ -157,3 +157,31 @@ impl Drop for CorvidBackend {
         }
     }
 }
+
+/// A `corvid mupdate` master that knows the backends `be1` and `be2` (backend roles, passwords
+/// `be1-secret` and `be2-secret`), and those two backends registering with it, each with
+/// `users` in its password file and the `extra` flags: the murder the proxy tests stand on.
+pub fn two_registered(
+    users: &[(&str, &str)],
+    extra: &[&str],
+) -> (super::corvid::CorvidMaster, CorvidBackend, CorvidBackend) {
+    let master = super::corvid::CorvidMaster::start_with(&[
+        "--backend",
+        "be1:be1-secret:be1",
+        "--backend",
+        "be2:be2-secret:be2",
+    ]);
+    let backend = |server: &str| {
+        CorvidBackend::start(BackendOptions {
+            server: server.into(),
+            users: users
+                .iter()
+                .map(|(user, password)| (user.to_string(), password.to_string()))
+                .collect(),
+            master: Some((master.addr(), format!("{server}:{server}-secret"))),
+            extra: extra.iter().map(|flag| flag.to_string()).collect(),
+        })
+    };
+    let (be1, be2) = (backend("be1"), backend("be2"));
+    (master, be1, be2)
+}
