@@ -67,24 +67,6 @@ fn counts(master: &CorvidMaster) -> [usize; 2] {
     [on("be1"), on("be2")]
 }
 
-/// How many backend connections the proxy's sessions have opened (all cores).
-fn backend_connects(proxy: &CorvidProxy) -> u64 {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(proxy.admin_addr()).unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-        .lines()
-        .filter(|line| line.starts_with("corvid_proxy_backend_connects_total{"))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
 /// Runs `command` in two logged-in sessions at once; returns both tagged answers.
 fn race(clients: [ImapClient; 2], command: &str) -> Vec<String> {
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
@@ -275,7 +257,7 @@ fn corvid_the_perimeter_refuses_without_touching_a_backend() {
         john.ok("MYRIGHTS \"Other Users/jane/Peek\"").ok()
     });
     assert!(visible.is_some(), "the proxy never saw john's l on Peek");
-    let before = backend_connects(&murder.proxy);
+    let before = murder.proxy.metric_total("backend_connects");
     for (command, answer) in [
         ("SELECT \"Other Users/jane/Peek\"", "NO [NOPERM]"),
         ("EXAMINE \"Other Users/jane/Peek\"", "NO [NOPERM]"),
@@ -295,7 +277,7 @@ fn corvid_the_perimeter_refuses_without_touching_a_backend() {
     }
     john.logout();
     assert_eq!(
-        backend_connects(&murder.proxy),
+        murder.proxy.metric_total("backend_connects"),
         before,
         "no connection to be2 was opened for the refused commands"
     );

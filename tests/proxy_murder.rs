@@ -14,8 +14,6 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use support::backend::{CorvidBackend, two_registered};
@@ -352,26 +350,6 @@ fn copy_with_a_large_message(murder: &Murder) {
     john.logout();
 }
 
-/// The proxy's bytes written to backends so far (all cores).
-fn backend_written_bytes(proxy: &CorvidProxy) -> u64 {
-    let mut stream = TcpStream::connect(proxy.admin_addr()).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-        .lines()
-        .filter(|line| line.starts_with("corvid_proxy_backend_written_bytes_total{"))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
 /// A MOVE of 20 messages of 1 MB whose destination is killed once a quarter of them went:
 /// john gets NO saying what was and was not moved, and every message is at the source or the
 /// destination.
@@ -387,11 +365,11 @@ fn an_interrupted_move_loses_nothing(murder: &mut Murder) {
 
     let mut john = murder.login(JOHN).unwrap();
     let count = exists(&john.ok("SELECT INBOX").unwrap());
-    let written = backend_written_bytes(&murder.proxy);
+    let written = murder.proxy.metric_total("backend_written_bytes");
     let command = format!("MOVE {}:{count} {}", count - 19, imap_quote(murder.shared));
     let moving = std::thread::spawn(move || john.command(&command).unwrap());
     let started = Instant::now();
-    while backend_written_bytes(&murder.proxy) < written + (5 << 20) {
+    while murder.proxy.metric_total("backend_written_bytes") < written + (5 << 20) {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "the MOVE never got going"
