@@ -560,7 +560,8 @@ impl Session {
             };
             if matches(key, &candidate, bounds) {
                 let number = if by_uid { uid } else { candidate.seq };
-                out.extend_from_slice(format!(" {number}").as_bytes());
+                out.push(b' ');
+                corvid_proto::lex::write_decimal(out, u64::from(number));
             }
         }
         out.extend_from_slice(b"\r\n");
@@ -788,9 +789,10 @@ fn uid_set(uids: &[u32]) -> Vec<u8> {
         if !out.is_empty() {
             out.push(b',');
         }
-        out.extend_from_slice(start.to_string().as_bytes());
+        corvid_proto::lex::write_decimal(&mut out, u64::from(start));
         if end != start {
-            out.extend_from_slice(format!(":{end}").as_bytes());
+            out.push(b':');
+            corvid_proto::lex::write_decimal(&mut out, u64::from(end));
         }
         at += 1;
     }
