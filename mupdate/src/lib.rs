@@ -5,12 +5,13 @@
 //! format lives in `corvid-proto::mupdate`; this crate adds state, storage and I/O. [`view`] is
 //! what the table says to one user (name resolution, LIST/LSUB, the ACL answers), shared by the
 //! proxy and the reference backend; and what corvid's servers share beyond MUPDATE: the TOML
-//! file loader ([`config_file`]), the password file ([`passwords`]) and the executors' io_uring
-//! memory ([`runtime`]).
+//! file loader ([`config_file`]), the password file ([`passwords`]), the executors' io_uring
+//! memory ([`runtime`]) and a small blocking IMAP client for background jobs ([`imap_client`]).
 
 pub mod client;
 pub mod config_file;
 pub mod follower;
+pub mod imap_client;
 pub mod master;
 pub mod passwords;
 pub mod resume;

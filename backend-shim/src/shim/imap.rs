@@ -36,13 +36,11 @@
 //! are not supported: an admin sees one domain's names the same way, without it.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use corvid_mupdate::imap_client::{ImapClient, ImapClientError, quoted, refusal, refuse_bye};
 use corvid_proto::acl::{Acl, AclError, Rights};
-use corvid_proto::imap::framer::{Frame, Framer, FramerLimits, LineEnd};
-use corvid_proto::imap::response::{Response, Status, StatusKind, Untagged, classify};
+use corvid_proto::imap::response::{Response, StatusKind, Untagged, classify};
 use corvid_proto::lex::{self, AString};
 use corvid_proto::mailbox::mutf7;
 use corvid_proto::mailbox::{
@@ -64,64 +62,9 @@ const QUOTED: usize = 120;
 /// Why an IMAP discovery failed as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
-    /// The server could not be reached.
-    #[error("connecting to {addr}: {source}")]
-    Connect {
-        /// The address.
-        addr: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The connection failed while waiting for a command's answer.
-    #[error("{command}: {source}")]
-    Io {
-        /// The command (or `greeting`).
-        command: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A read waited longer than the timeout.
-    #[error("{command}: no answer within {after:?}")]
-    Timeout {
-        /// The command (or `greeting`).
-        command: String,
-        /// The timeout.
-        after: Duration,
-    },
-    /// The server closed the connection.
-    #[error("{command}: the server closed the connection")]
-    Closed {
-        /// The command (or `greeting`).
-        command: String,
-    },
-    /// The server said BYE.
-    #[error("{command}: the server said BYE: {text}")]
-    Bye {
-        /// The command (or `greeting`).
-        command: String,
-        /// Its text.
-        text: String,
-    },
-    /// The server's bytes do not frame or parse as IMAP responses.
-    #[error("{command}: unreadable response {response:?}: {reason}")]
-    Malformed {
-        /// The command (or `greeting`).
-        command: String,
-        /// The start of the response.
-        response: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The server refused a command.
-    #[error("the server answered {status} to {command}: {text}")]
-    Refused {
-        /// The command (`LOGIN`, `NAMESPACE`, `LIST`).
-        command: String,
-        /// NO or BAD.
-        status: String,
-        /// The status text.
-        text: String,
-    },
+    /// The connection, or a command of the discovery, failed.
+    #[error(transparent)]
+    Client(#[from] ImapClientError),
     /// The admin's name or password cannot be sent with LOGIN.
     #[error("the admin's name and password must be printable ASCII")]
     Credentials,
@@ -453,18 +396,18 @@ impl ImapAdmin {
         if !printable(user) || !printable(password) {
             return Err(ImapError::Credentials);
         }
-        let mut session = Session::connect(&self.addr, self.timeout)?;
-        session.login(user, password)?;
-        let namespace = session.namespace()?;
+        let mut client = ImapClient::connect(&self.addr, self.timeout, MAX_MESSAGE)?;
+        client.login(user, password)?;
+        let namespace = namespace(&mut client)?;
         let admin = namespace
             .namespace()
             .user(user)
             .map_err(ImapError::AdminName)?;
-        let listed = session.list()?;
+        let listed = list(&mut client)?;
         let mut view = BackendView::default();
         let found = map_names(&namespace, &admin, listed, &mut view);
-        let acls = session.getacls(found.iter().map(|f| f.listed.as_slice()))?;
-        session.logout();
+        let acls = getacls(&mut client, found.iter().map(|f| f.listed.as_slice()))?;
+        client.logout();
         for (found, acl) in found.into_iter().zip(acls) {
             match acl {
                 Ok(acl) => {
@@ -483,335 +426,100 @@ impl ImapAdmin {
     }
 }
 
-/// The admin's connection.
-#[derive(Debug)]
-struct Session {
-    stream: TcpStream,
-    /// Bytes read; those before `pos` are framed.
-    buf: Vec<u8>,
-    pos: usize,
-    framer: Framer,
-    next_tag: u64,
-    timeout: Duration,
+/// `NAMESPACE`, mapped.
+fn namespace(client: &mut ImapClient) -> Result<AdminNamespace, ImapError> {
+    let mut answer = None;
+    client.run("NAMESPACE", b"NAMESPACE", |untagged| {
+        if let Untagged::Namespace(lists) = untagged {
+            answer = Some(AdminNamespace::from_response(lists));
+        }
+        Ok::<(), ImapError>(())
+    })?;
+    let missing = || NamespaceShapeError::Malformed("no NAMESPACE answer".into());
+    Ok(answer.ok_or_else(missing)??)
 }
 
-impl Session {
-    /// Connects and reads the greeting, which must be `* OK`.
-    fn connect(addr: &str, timeout: Duration) -> Result<Session, ImapError> {
-        let connect_error = |source| ImapError::Connect {
-            addr: addr.to_owned(),
-            source,
-        };
-        let mut last = std::io::Error::new(ErrorKind::NotFound, "no address");
-        let mut stream = None;
-        for candidate in addr.to_socket_addrs().map_err(connect_error)? {
-            match TcpStream::connect_timeout(&candidate, timeout) {
-                Ok(connected) => {
-                    stream = Some(connected);
-                    break;
-                }
-                Err(error) => last = error,
+/// `LIST "" "*"`: the names of the selectable mailboxes.
+fn list(client: &mut ImapClient) -> Result<Vec<Vec<u8>>, ImapError> {
+    let mut names = Vec::new();
+    client.run("LIST", b"LIST \"\" \"*\"", |untagged| {
+        if let Untagged::List(list) = untagged {
+            let attributes = list.attributes;
+            if attributes.contains(b"\\Noselect") || attributes.contains(b"\\NonExistent") {
+                return Ok(());
             }
+            if names.len() == MAX_MAILBOXES {
+                return Err(ImapError::TooManyMailboxes);
+            }
+            names.push(list.mailbox.to_vec());
         }
-        let stream = stream.ok_or_else(|| connect_error(last))?;
-        let configure = |s: &TcpStream| {
-            s.set_read_timeout(Some(timeout))?;
-            s.set_write_timeout(Some(timeout))?;
-            s.set_nodelay(true)
-        };
-        configure(&stream).map_err(connect_error)?;
-        let limits = FramerLimits {
-            max_line: MAX_MESSAGE,
-            max_literal: MAX_MESSAGE as u64,
-        };
-        let mut session = Session {
-            stream,
-            buf: Vec::new(),
-            pos: 0,
-            framer: Framer::new(limits),
-            next_tag: 1,
-            timeout,
-        };
-        let greeting = session.read_message("greeting")?;
-        match classify(&greeting) {
-            Ok((Response::Untagged(Untagged::Status(status)), _))
-                if status.kind == StatusKind::Ok =>
-            {
-                Ok(session)
-            }
-            _ => Err(malformed("greeting", &greeting, "expected * OK")),
-        }
-    }
-
-    /// `LOGIN name password`.
-    fn login(&mut self, user: &str, password: &str) -> Result<(), ImapError> {
-        let mut command = b"LOGIN ".to_vec();
-        quoted(&mut command, user.as_bytes());
-        command.push(b' ');
-        quoted(&mut command, password.as_bytes());
-        self.run("LOGIN", &command, |_| Ok(()))
-    }
-
-    /// `NAMESPACE`, mapped.
-    fn namespace(&mut self) -> Result<AdminNamespace, ImapError> {
-        let mut answer = None;
-        self.run("NAMESPACE", b"NAMESPACE", |untagged| {
-            if let Untagged::Namespace(lists) = untagged {
-                answer = Some(AdminNamespace::from_response(lists));
-            }
-            Ok(())
-        })?;
-        let missing = || NamespaceShapeError::Malformed("no NAMESPACE answer".into());
-        Ok(answer.ok_or_else(missing)??)
-    }
-
-    /// `LIST "" "*"`: the names of the selectable mailboxes.
-    fn list(&mut self) -> Result<Vec<Vec<u8>>, ImapError> {
-        let mut names = Vec::new();
-        self.run("LIST", b"LIST \"\" \"*\"", |untagged| {
-            if let Untagged::List(list) = untagged {
-                let attributes = list.attributes;
-                if attributes.contains(b"\\Noselect") || attributes.contains(b"\\NonExistent") {
-                    return Ok(());
-                }
-                if names.len() == MAX_MAILBOXES {
-                    return Err(ImapError::TooManyMailboxes);
-                }
-                names.push(list.mailbox.to_vec());
-            }
-            Ok(())
-        })?;
-        Ok(names)
-    }
-
-    /// `GETACL` for each of `names`, [`WINDOW`] in flight: each mailbox's Cyrus ACL string, or
-    /// why it has none.
-    fn getacls<'n>(
-        &mut self,
-        names: impl ExactSizeIterator<Item = &'n [u8]>,
-    ) -> Result<Vec<Result<Vec<u8>, String>>, ImapError> {
-        // A slot per name, each filled by its command's answer.
-        let mut results = vec![Err(String::new()); names.len()];
-        let mut names = names.enumerate().peekable();
-        // The commands in flight: tag, index and name.
-        let mut in_flight: VecDeque<(Vec<u8>, usize, &[u8])> = VecDeque::new();
-        // `* ACL` answers of the names in flight.
-        let mut answers: HashMap<Vec<u8>, Result<Vec<u8>, AclResponseError>> = HashMap::new();
-        while names.peek().is_some() || !in_flight.is_empty() {
-            let mut commands = Vec::new();
-            while in_flight.len() < WINDOW
-                && let Some((index, name)) = names.next()
-            {
-                let mut command = b"GETACL ".to_vec();
-                quoted(&mut command, name);
-                in_flight.push_back((self.command(&command, &mut commands), index, name));
-            }
-            self.write("GETACL", &commands)?;
-            let message = self.read_message("GETACL")?;
-            match classify(&message) {
-                Ok((Response::Untagged(Untagged::Acl(data)), _)) => {
-                    let mailbox = data.mailbox.to_vec();
-                    if in_flight
-                        .iter()
-                        .any(|(_, _, name)| *name == mailbox.as_slice())
-                    {
-                        answers.insert(mailbox, cyrus_acl(data.rest));
-                    }
-                }
-                Ok((Response::Tagged { tag, status }, _)) => {
-                    let Some(at) = in_flight.iter().position(|(sent, ..)| sent == tag) else {
-                        return Err(malformed("GETACL", &message, "unknown tag"));
-                    };
-                    let Some((_, index, name)) = in_flight.remove(at) else {
-                        continue;
-                    };
-                    let answer = answers.remove(name);
-                    let command = format!("GETACL {:?}", String::from_utf8_lossy(name));
-                    let result = match (status.kind, answer) {
-                        (StatusKind::Ok, Some(Ok(acl))) => Ok(acl),
-                        (StatusKind::Ok, Some(Err(error))) => Err(format!("{command}: {error}")),
-                        (StatusKind::Ok, None) => Err(format!("{command}: no ACL in the answer")),
-                        (_, _) => Err(refusal(&command, &status)),
-                    };
-                    if let Some(slot) = results.get_mut(index) {
-                        *slot = result;
-                    }
-                }
-                Ok((Response::Untagged(untagged), _)) => refuse_bye("GETACL", &untagged)?,
-                Ok((Response::Continuation { .. }, _)) => {
-                    return Err(malformed("GETACL", &message, "unexpected continuation"));
-                }
-                Err(error) => return Err(malformed("GETACL", &message, &error.to_string())),
-            }
-        }
-        Ok(results)
-    }
-
-    /// `LOGOUT`, without waiting for its answer.
-    fn logout(mut self) {
-        let mut command = Vec::new();
-        self.command(b"LOGOUT", &mut command);
-        let _ = self.stream.write_all(&command);
-    }
-
-    /// Appends `tag command CRLF` to `out`; returns the tag.
-    fn command(&mut self, command: &[u8], out: &mut Vec<u8>) -> Vec<u8> {
-        let tag = format!("s{}", self.next_tag).into_bytes();
-        self.next_tag += 1;
-        out.extend_from_slice(&tag);
-        out.push(b' ');
-        out.extend_from_slice(command);
-        out.extend_from_slice(b"\r\n");
-        tag
-    }
-
-    /// Sends `command` and reads up to its tagged answer, which must be OK, handing each
-    /// untagged response to `untagged`.
-    fn run(
-        &mut self,
-        name: &str,
-        command: &[u8],
-        mut untagged: impl FnMut(&Untagged<'_>) -> Result<(), ImapError>,
-    ) -> Result<(), ImapError> {
-        let mut bytes = Vec::new();
-        let tag = self.command(command, &mut bytes);
-        self.write(name, &bytes)?;
-        loop {
-            let message = self.read_message(name)?;
-            match classify(&message) {
-                Ok((Response::Tagged { tag: got, status }, _)) if got == tag => {
-                    return match status.kind {
-                        StatusKind::Ok => Ok(()),
-                        _ => Err(ImapError::Refused {
-                            command: name.to_owned(),
-                            status: kind_name(status.kind),
-                            text: String::from_utf8_lossy(status.text).into_owned(),
-                        }),
-                    };
-                }
-                Ok((Response::Untagged(response), _)) => {
-                    refuse_bye(name, &response)?;
-                    untagged(&response)?;
-                }
-                Ok(_) => return Err(malformed(name, &message, "unexpected response")),
-                Err(error) => return Err(malformed(name, &message, &error.to_string())),
-            }
-        }
-    }
-
-    fn write(&mut self, command: &str, bytes: &[u8]) -> Result<(), ImapError> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        let result = self.stream.write_all(bytes);
-        result.map_err(|source| self.io_error(command, source))
-    }
-
-    /// The next whole response message (a line, and any literals and lines that follow it).
-    fn read_message(&mut self, command: &str) -> Result<Vec<u8>, ImapError> {
-        let mut message = Vec::new();
-        loop {
-            match self.framer.next(&self.buf[self.pos..]) {
-                Ok(Some(frame)) => {
-                    let bytes = frame.bytes();
-                    if message.len() + bytes.len() > MAX_MESSAGE {
-                        return Err(malformed(command, &message, "response too long"));
-                    }
-                    message.extend_from_slice(bytes);
-                    self.pos += bytes.len();
-                    match frame {
-                        Frame::Line {
-                            then: LineEnd::EndOfMessage,
-                            ..
-                        } => return Ok(message),
-                        Frame::Line { .. } | Frame::LiteralChunk(_) => {}
-                        Frame::Discarded(_) => {
-                            return Err(malformed(command, &message, "discarded by the framer"));
-                        }
-                    }
-                }
-                Ok(None) => self.fill(command)?,
-                Err(error) => return Err(malformed(command, &message, &error.to_string())),
-            }
-        }
-    }
-
-    /// Reads more bytes, after dropping those already framed.
-    fn fill(&mut self, command: &str) -> Result<(), ImapError> {
-        self.buf.drain(..self.pos);
-        self.pos = 0;
-        let mut chunk = [0; 16 << 10];
-        let read = loop {
-            match self.stream.read(&mut chunk) {
-                Err(error) if error.kind() == ErrorKind::Interrupted => continue,
-                result => break result,
-            }
-        };
-        match read {
-            Ok(0) => Err(ImapError::Closed {
-                command: command.to_owned(),
-            }),
-            Ok(n) => {
-                self.buf
-                    .extend_from_slice(chunk.get(..n).unwrap_or_default());
-                Ok(())
-            }
-            Err(source) => Err(self.io_error(command, source)),
-        }
-    }
-
-    fn io_error(&self, command: &str, source: std::io::Error) -> ImapError {
-        let command = command.to_owned();
-        match source.kind() {
-            ErrorKind::WouldBlock | ErrorKind::TimedOut => ImapError::Timeout {
-                command,
-                after: self.timeout,
-            },
-            _ => ImapError::Io { command, source },
-        }
-    }
+        Ok(())
+    })?;
+    Ok(names)
 }
 
-/// Appends `value` as a quoted string. The callers send only printable ASCII: the admin's
-/// checked credentials, and names that mapped (valid modified UTF-7).
-fn quoted(out: &mut Vec<u8>, value: &[u8]) {
-    out.push(b'"');
-    for &b in value {
-        if b == b'"' || b == b'\\' {
-            out.push(b'\\');
+/// `GETACL` for each of `names`, [`WINDOW`] in flight: each mailbox's Cyrus ACL string, or
+/// why it has none.
+fn getacls<'n>(
+    client: &mut ImapClient,
+    names: impl ExactSizeIterator<Item = &'n [u8]>,
+) -> Result<Vec<Result<Vec<u8>, String>>, ImapError> {
+    let malformed = ImapClientError::malformed;
+    // A slot per name, each filled by its command's answer.
+    let mut results = vec![Err(String::new()); names.len()];
+    let mut names = names.enumerate().peekable();
+    // The commands in flight: tag, index and name.
+    let mut in_flight: VecDeque<(Vec<u8>, usize, &[u8])> = VecDeque::new();
+    // `* ACL` answers of the names in flight.
+    let mut answers: HashMap<Vec<u8>, Result<Vec<u8>, AclResponseError>> = HashMap::new();
+    while names.peek().is_some() || !in_flight.is_empty() {
+        let mut commands = Vec::new();
+        while in_flight.len() < WINDOW
+            && let Some((index, name)) = names.next()
+        {
+            let mut command = b"GETACL ".to_vec();
+            quoted(&mut command, name);
+            in_flight.push_back((client.command(&command, &mut commands), index, name));
         }
-        out.push(b);
+        client.write("GETACL", &commands)?;
+        let message = client.read_message("GETACL")?;
+        match classify(&message) {
+            Ok((Response::Untagged(Untagged::Acl(data)), _)) => {
+                let mailbox = data.mailbox.to_vec();
+                if in_flight
+                    .iter()
+                    .any(|(_, _, name)| *name == mailbox.as_slice())
+                {
+                    answers.insert(mailbox, cyrus_acl(data.rest));
+                }
+            }
+            Ok((Response::Tagged { tag, status }, _)) => {
+                let Some(at) = in_flight.iter().position(|(sent, ..)| sent == tag) else {
+                    return Err(malformed("GETACL", &message, "unknown tag").into());
+                };
+                let Some((_, index, name)) = in_flight.remove(at) else {
+                    continue;
+                };
+                let answer = answers.remove(name);
+                let command = format!("GETACL {:?}", String::from_utf8_lossy(name));
+                let result = match (status.kind, answer) {
+                    (StatusKind::Ok, Some(Ok(acl))) => Ok(acl),
+                    (StatusKind::Ok, Some(Err(error))) => Err(format!("{command}: {error}")),
+                    (StatusKind::Ok, None) => Err(format!("{command}: no ACL in the answer")),
+                    (_, _) => Err(refusal(&command, &status)),
+                };
+                if let Some(slot) = results.get_mut(index) {
+                    *slot = result;
+                }
+            }
+            Ok((Response::Untagged(untagged), _)) => refuse_bye("GETACL", &untagged)?,
+            Ok((Response::Continuation { .. }, _)) => {
+                return Err(malformed("GETACL", &message, "unexpected continuation").into());
+            }
+            Err(error) => return Err(malformed("GETACL", &message, &error.to_string()).into()),
+        }
     }
-    out.push(b'"');
-}
-
-fn kind_name(kind: StatusKind) -> String {
-    String::from_utf8_lossy(kind.as_bytes()).into_owned()
-}
-
-/// Why a mailbox's command was refused: `GETACL "x": NO text`.
-fn refusal(command: &str, status: &Status<'_>) -> String {
-    let text = String::from_utf8_lossy(status.text);
-    format!("{command}: {} {text}", kind_name(status.kind))
-}
-
-fn malformed(command: &str, message: &[u8], reason: &str) -> ImapError {
-    ImapError::Malformed {
-        command: command.to_owned(),
-        response: quote(message),
-        reason: reason.to_owned(),
-    }
-}
-
-/// Fails on an untagged BYE; other untagged responses are the caller's.
-fn refuse_bye(command: &str, response: &Untagged<'_>) -> Result<(), ImapError> {
-    match response {
-        Untagged::Status(status) if status.kind == StatusKind::Bye => Err(ImapError::Bye {
-            command: command.to_owned(),
-            text: String::from_utf8_lossy(status.text).into_owned(),
-        }),
-        _ => Ok(()),
-    }
+    Ok(results)
 }
 
 #[cfg(test)]
@@ -1026,7 +734,7 @@ mod tests {
     /// a name as a literal, send rights Cyrus does not know, go silent): it answers each command
     /// line with `answer(tag, command)`. Returns its address.
     fn scripted(answer: fn(&str, &str) -> Option<String>) -> String {
-        use std::io::BufRead;
+        use std::io::{BufRead, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         std::thread::spawn(move || {
@@ -1122,7 +830,7 @@ mod tests {
             .discover()
             .unwrap_err();
         assert!(
-            matches!(&error, ImapError::Timeout { command, .. } if command == "LOGIN"),
+            matches!(&error, ImapError::Client(ImapClientError::Timeout { command, .. }) if command == "LOGIN"),
             "{error}"
         );
         assert!(started.elapsed() < Duration::from_secs(5));
