@@ -139,7 +139,10 @@ impl Session {
         };
         let inbox = viewer.inbox().to_owned();
         self.login = Some(viewer);
-        if self.config.autocreate_inbox && store.mailbox(&inbox).is_none() {
+        // A proxy identity logged in as itself is a service (a frontend asking the server's
+        // free space), not a user: it gets no INBOX.
+        let service = self.config.proxy_users.contains(&identity);
+        if self.config.autocreate_inbox && !service && store.mailbox(&inbox).is_none() {
             self.waiting = Some(Waiting::Reserved {
                 tag,
                 name: inbox.clone(),

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use corvid_mupdate::view::{Located, LookupError, Subscriptions, View};
 use corvid_proto::acl::{Acl, Rights, RightsChange};
 use corvid_proto::imap::command::{Args, parse_head};
+use corvid_proto::imap::metadata::FREE_SPACE_ENTRY;
 use corvid_proto::imap::request::{DateTime, Flag, StatusItem};
 use corvid_proto::imap::response::{Code, StatusKind};
 use corvid_proto::imap::writer::ResponseWriter;
@@ -428,6 +429,49 @@ impl Session {
             }
             Err(error) => no(out, tag, None, error.to_string().as_bytes()),
         }
+    }
+
+    /// GETMETADATA (RFC 5464). The server (mailbox `""`) has one entry,
+    /// [`FREE_SPACE_ENTRY`]: the KiB free for messages, the figure a Cyrus backend gives a
+    /// murder frontend that places new users by free space. Mailboxes have no entries: a
+    /// mailbox the user may see gets an empty answer, as RFC 5464 answers entries without a
+    /// value.
+    pub(super) fn get_metadata(
+        &self,
+        store: &Store,
+        tag: &[u8],
+        mailbox: &[u8],
+        entries: &[Vec<u8>],
+        out: &mut Vec<u8>,
+    ) {
+        if !mailbox.is_empty() {
+            match self.locate(store, mailbox) {
+                Ok(_) => ok(out, tag),
+                Err(error) => {
+                    lookup_failed(&error, tag, out);
+                }
+            }
+            return;
+        }
+        let asked = entries
+            .iter()
+            .any(|entry| entry.eq_ignore_ascii_case(FREE_SPACE_ENTRY.as_bytes()));
+        if asked {
+            match store.free_space() {
+                Ok(bytes) => {
+                    let kib = bytes / 1024;
+                    out.extend_from_slice(
+                        format!("* METADATA \"\" ({FREE_SPACE_ENTRY} \"{kib}\")\r\n").as_bytes(),
+                    );
+                }
+                Err(error) => {
+                    let text = format!("free space unknown: {error}");
+                    no(out, tag, None, text.as_bytes());
+                    return;
+                }
+            }
+        }
+        ok(out, tag);
     }
 
     /// GETACL, MYRIGHTS, LISTRIGHTS: answered by the table view.

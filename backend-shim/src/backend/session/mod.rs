@@ -539,6 +539,10 @@ impl Session {
                     out,
                 );
             }
+            Command::GetMetadata { mailbox, entries } => {
+                let entries: Vec<Vec<u8>> = entries.iter().map(|entry| entry.to_vec()).collect();
+                self.get_metadata(store, tag, &mailbox.to_vec(), &entries, out);
+            }
             command => match self.selected.is_some() {
                 true => return self.on_selected(store, tag, command, message, out),
                 false => tagged(out, tag, StatusKind::Bad, None, b"No mailbox selected"),

@@ -553,3 +553,37 @@ fn a_fetch_may_ask_for_sixteen_content_items_at_most() {
     );
     assert_eq!(answer, "g BAD Too many body items\r\n");
 }
+
+#[test]
+fn getmetadata_gives_the_servers_free_space_and_nothing_for_mailboxes() {
+    let mut backend = Backend::new();
+    let mut john = backend.login("john");
+    let answer = backend.send(
+        &mut john,
+        "m GETMETADATA \"\" (/shared/comment /shared/vendor/cmu/cyrus-imapd/freespace/total)\r\n",
+    );
+    let (line, tagged) = answer.split_once("\r\n").unwrap();
+    assert_eq!(tagged, "m OK Completed\r\n", "{answer}");
+    let kib: u64 = line
+        .strip_prefix("* METADATA \"\" (/shared/vendor/cmu/cyrus-imapd/freespace/total \"")
+        .and_then(|rest| rest.strip_suffix("\")"))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("{answer}"));
+    let free = backend.store.free_space().unwrap() / 1024;
+    // The file system may change a little between the two readings.
+    assert!(kib.abs_diff(free) < 64 * 1024, "{kib} vs {free}");
+    assert!(kib > 0);
+
+    let answer = backend.send(&mut john, "m GETMETADATA INBOX /shared/comment\r\n");
+    assert_eq!(answer, "m OK Completed\r\n");
+    let answer = backend.send(&mut john, "m GETMETADATA Nowhere /shared/comment\r\n");
+    assert!(answer.starts_with("m NO [NONEXISTENT] "), "{answer}");
+}
+
+#[test]
+fn a_proxy_identity_logged_in_as_itself_gets_no_inbox() {
+    let mut backend = Backend::new();
+    backend.login("proxy");
+    assert!(backend.master.is_empty(), "{:?}", backend.master);
+    assert!(backend.store.mailbox("user.proxy").is_none());
+}

@@ -311,6 +311,13 @@ impl Store {
         self.catalogue.entries.values().map(|entry| &entry.mailbox)
     }
 
+    /// The bytes free for new messages on the file system that holds the store (those an
+    /// unprivileged writer may use).
+    pub fn free_space(&self) -> std::io::Result<u64> {
+        let stats = rustix::fs::statvfs(&self.dir)?;
+        Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
+    }
+
     /// The mailbox `root` and every mailbox below it (`root.*`), in dbname order, without
     /// scanning the others.
     pub fn subtree<'s>(&'s self, root: &str) -> impl Iterator<Item = &'s Mailbox> + 's {

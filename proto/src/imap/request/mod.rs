@@ -271,6 +271,14 @@ pub enum Command<'a> {
         /// The identifier.
         identifier: AString<'a>,
     },
+    /// `GETMETADATA [(options)] mailbox entries` (RFC 5464; the options, MAXSIZE and DEPTH,
+    /// are accepted and ignored). The mailbox `""` names the server.
+    GetMetadata {
+        /// The mailbox, or `""` for the server.
+        mailbox: AString<'a>,
+        /// The entries asked for, one or more.
+        entries: Vec<AString<'a>>,
+    },
 }
 
 /// Why a command could not be parsed.
@@ -538,6 +546,7 @@ fn parse_command(i: &[u8]) -> Step<'_, Command<'_>> {
             mailbox,
             identifier,
         }),
+        K::GetMetadata => get_metadata(i),
         _ => bad("unknown command"),
     }
 }
@@ -606,6 +615,23 @@ fn id(i: &[u8]) -> Step<'_, Command<'_>> {
         Ok((i, (field, value)))
     })?;
     Ok((i, Command::Id(fields)))
+}
+
+/// `GETMETADATA [SP (options)] SP mailbox SP (entry / "(" entry *(SP entry) ")")`.
+fn get_metadata(i: &[u8]) -> Step<'_, Command<'_>> {
+    const REASON: &str = "invalid GETMETADATA entries";
+    let mut i = space(i)?;
+    if i.starts_with(b"(") {
+        i = space(ignored_options(i, "invalid GETMETADATA options")?.0)?;
+    }
+    let (i, mailbox) = mailbox(i)?;
+    let i = space(i)?;
+    let entry = |i| astring(i, REASON);
+    let (i, entries) = match i {
+        [b'(', ..] => list_of(i, false, REASON, entry)?,
+        _ => entry(i).map(|(i, entry)| (i, vec![entry]))?,
+    };
+    Ok((i, Command::GetMetadata { mailbox, entries }))
 }
 
 /// `SELECT mailbox [SP (params)]` (RFC 4466 parameters accepted and ignored).

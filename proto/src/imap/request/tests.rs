@@ -497,6 +497,20 @@ fn valid() -> Vec<(&'static [u8], Command<'static>)> {
                 identifier: atom(b"john"),
             },
         ),
+        (
+            b"a1 GETMETADATA \"\" /shared/comment\r\n",
+            Command::GetMetadata {
+                mailbox: AString::Quoted(b""),
+                entries: vec![atom(b"/shared/comment")],
+            },
+        ),
+        (
+            b"a1 GETMETADATA (MAXSIZE 1024 DEPTH 1) INBOX (/private/comment \"/shared/x\")\r\n",
+            Command::GetMetadata {
+                mailbox: atom(b"INBOX"),
+                entries: vec![atom(b"/private/comment"), AString::Quoted(b"/shared/x")],
+            },
+        ),
     ]
 }
 
@@ -574,6 +588,11 @@ const INVALID: &[Refusal] = &[
     ),
     (b"a1 ENABLE\r\n", Some(b"a1"), "missing argument"),
     (b"a1 ID (name x)\r\n", Some(b"a1"), "invalid ID parameters"),
+    (
+        b"a1 GETMETADATA \"\" ()\r\n",
+        Some(b"a1"),
+        "invalid GETMETADATA entries",
+    ),
     (
         b"a1 ID (\"a\")\r\n",
         Some(b"a1"),
