@@ -18,6 +18,7 @@ use corvid_proxy::placement::{Placement, Policy};
 use corvid_proxy::reload::Reloadable;
 use corvid_proxy::server::{self, ProxyConfig};
 use corvid_proxy::session::{BackendLogin, SessionConfig, Verify};
+use corvid_proxy::survey::{FreeSpace, SurveyConfig, SurveyTarget};
 
 /// Flags of `corvid proxy`.
 #[derive(Debug, clap::Args)]
@@ -59,8 +60,9 @@ pub(crate) struct Args {
     /// its entries). Repeatable.
     #[arg(long = "unregistered", value_name = "SERVER")]
     unregistered: Vec<String>,
-    /// Where an administrator's new user goes: `least-mailboxes`, or `fixed:SERVER,SERVER...`
-    /// (in turn) [default: least-mailboxes].
+    /// Where an administrator's new user goes: `least-mailboxes`, `most-free` (the backend
+    /// that reports the most space free; needs --proxy-user), or `fixed:SERVER,SERVER...` (in
+    /// turn) [default: least-mailboxes].
     #[arg(long, value_name = "POLICY")]
     placement: Option<String>,
     /// A user with the administrator's rights on every mailbox of the table. Repeatable.
@@ -125,12 +127,16 @@ fn placement(flag: Option<&str>, section: Option<&PlacementSection>) -> anyhow::
     };
     Ok(match (flag, section) {
         (Some("least-mailboxes"), _) => Policy::LeastMailboxes,
+        (Some("most-free"), _) => Policy::MostFree,
         (Some(spec), _) => match spec.strip_prefix("fixed:") {
             Some(list) => Policy::Fixed(servers(list.split(',').map(str::to_string).collect())?),
-            None => bail!("--placement {spec:?}: expected least-mailboxes or fixed:SERVER,..."),
+            None => bail!(
+                "--placement {spec:?}: expected least-mailboxes, most-free or fixed:SERVER,..."
+            ),
         },
         (None, Some(section)) => match section.policy {
             PolicyName::LeastMailboxes => Policy::LeastMailboxes,
+            PolicyName::MostFree => Policy::MostFree,
             PolicyName::Fixed => Policy::Fixed(servers(section.servers.clone())?),
         },
         (None, None) => Policy::LeastMailboxes,
@@ -256,6 +262,35 @@ fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
         },
         (None, None) => BackendLogin::ClientCredentials,
     };
+    // `most-free` hears the backends' free space from a survey that logs in as the proxy.
+    let (placement, survey) = match (&policy, &backend_login) {
+        (Policy::MostFree, BackendLogin::Proxy { user, password }) => {
+            let free = Arc::new(FreeSpace::new(servers.clone()));
+            let mut targets: Vec<SurveyTarget> = backends
+                .iter()
+                .map(|(server, addr)| SurveyTarget {
+                    server: server.as_str().into(),
+                    addr: addr.to_string(),
+                })
+                .collect();
+            targets.sort_by(|a, b| a.server.cmp(&b.server));
+            let interval = file.placement.as_ref().and_then(|p| p.survey_interval_secs);
+            let survey = SurveyConfig {
+                targets,
+                user: user.clone(),
+                password: password.clone(),
+                interval: Duration::from_secs(interval.unwrap_or(60).max(1)),
+                timeout: Duration::from_secs(10),
+            };
+            (Placement::new(policy).with_free_space(free), Some(survey))
+        }
+        (Policy::MostFree, BackendLogin::ClientCredentials) => {
+            bail!(
+                "the most-free placement policy needs the proxy's backend identity (--proxy-user or [backend_login])"
+            )
+        }
+        _ => (Placement::new(policy), None),
+    };
     let password_file = args.password_file.clone().or_else(|| match &file.auth {
         Some(auth) if auth.verify == VerifyMode::PasswordFile => auth.password_file.clone(),
         _ => None,
@@ -327,13 +362,14 @@ fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
             product: "corvid".into(),
             servers,
             proxy_registers: unregistered,
-            placement: Placement::new(policy),
+            placement,
             admins,
             backends: profiles,
             referrals: file.referrals.unwrap_or(false),
         },
         tls,
         passwords,
+        survey,
         idle_timeout: Duration::from_secs(file.idle_timeout_secs.unwrap_or(30 * 60 + 60).max(60)),
         login_timeout: Duration::from_secs(60),
         connect_timeout: Duration::from_secs(5),

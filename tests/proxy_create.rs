@@ -243,6 +243,70 @@ fn corvid_an_admins_new_user_goes_to_the_backend_with_fewest_mailboxes() {
     boss.logout();
 }
 
+/// The bytes a proxy's `/metrics` says `server` has free, once the survey heard it.
+fn free_bytes(proxy: &CorvidProxy, server: &str) -> Option<u64> {
+    let prefix = format!("corvid_proxy_backend_free_bytes{{server=\"{server}\"}} ");
+    let metrics = proxy.metrics();
+    let line = metrics.lines().find(|line| line.starts_with(&prefix))?;
+    line.strip_prefix(&prefix)?.parse().ok()
+}
+
+#[test]
+fn corvid_most_free_places_a_new_user_on_the_backend_with_the_most_space() {
+    // be1 on a 96 MiB file system, be2 on a 32 MiB one; both register with the master. be1
+    // holds boss's INBOX, so least-mailboxes would pick be2.
+    let master = CorvidMaster::start_with(&[
+        "--backend",
+        "be1:be1-secret:be1",
+        "--backend",
+        "be2:be2-secret:be2",
+    ]);
+    let backend = |server: &str, mib: u64| {
+        CorvidBackend::start(support::backend::BackendOptions {
+            server: server.into(),
+            users: [BOSS, PROXY]
+                .iter()
+                .map(|(user, password)| (user.to_string(), password.to_string()))
+                .collect(),
+            master: Some((master.addr(), format!("{server}:{server}-secret"))),
+            extra: ["--proxy-user", PROXY.0, "--admin", BOSS.0]
+                .map(String::from)
+                .to_vec(),
+            tmpfs_mib: Some(mib),
+        })
+    };
+    let (be1, be2) = (backend("be1", 96), backend("be2", 32));
+    ImapClient::login(&be1.addr(), BOSS.0, BOSS.1)
+        .unwrap()
+        .logout();
+    let proxy = CorvidProxy::start(
+        &master.addr(),
+        &[("be1", be1.addr()), ("be2", be2.addr())],
+        &format!("{}:{}", PROXY.0, PROXY.1),
+        &["--admin", BOSS.0, "--placement", "most-free"],
+    );
+    // The survey asks both at start, logged in as the proxy (which gets no INBOX for it).
+    let heard = wait_until(Duration::from_secs(20), || {
+        Some((free_bytes(&proxy, "be1")?, free_bytes(&proxy, "be2")?))
+    });
+    let (free1, free2) = heard.unwrap_or_else(|| panic!("no free space heard:\n{}", proxy.logs()));
+    const MIB: u64 = 1 << 20;
+    assert!((90 * MIB..=96 * MIB).contains(&free1), "be1 free {free1}");
+    assert!((28 * MIB..=32 * MIB).contains(&free2), "be2 free {free2}");
+    assert_eq!(master_entry(&master, "user.proxy"), None);
+
+    let ready = wait_until(Duration::from_secs(20), || {
+        ImapClient::login(&proxy.addr(), BOSS.0, BOSS.1).ok()
+    });
+    let mut boss = ready.unwrap_or_else(|| panic!("no login:\n{}", proxy.logs()));
+    for user in ["newuser1", "newuser2"] {
+        boss.create(&format!("Other Users/{user}")).unwrap();
+        let (location, active) = master_entry(&master, &format!("user.{user}")).unwrap();
+        assert!(location.starts_with("be1!") && active, "{user}: {location}");
+    }
+    boss.logout();
+}
+
 #[test]
 fn corvid_the_perimeter_refuses_without_touching_a_backend() {
     let murder = CorvidMurder::start();

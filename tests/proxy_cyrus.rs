@@ -73,7 +73,7 @@ impl CyrusMurder {
                 (be2.servername(), be2.addr()),
             ],
             &proxy_user(),
-            &[],
+            &["--placement", "most-free"],
         );
         let murder = CyrusMurder {
             be1,
@@ -202,6 +202,20 @@ fn the_backends_register_internal_names_with_the_master() {
 #[test]
 fn logins_select_fetch_and_list_through_the_proxy() {
     let murder = CyrusMurder::start();
+
+    // The proxy's free-space survey (`most-free` placement) reads what each Cyrus backend
+    // reports (GETMETADATA of its freespace entry, as its proxy identity) into /metrics.
+    for server in [murder.be1.servername(), murder.be2.servername()] {
+        let prefix = format!("corvid_proxy_backend_free_bytes{{server=\"{server}\"}} ");
+        let heard = wait_until(PROPAGATION, || {
+            let metrics = murder.proxy.metrics();
+            let line = metrics.lines().find(|line| line.starts_with(&prefix))?;
+            line.strip_prefix(&prefix)?.parse::<u64>().ok()
+        });
+        let bytes =
+            heard.unwrap_or_else(|| panic!("no free space for {server}:\n{}", murder.logs()));
+        assert!(bytes > 1 << 20, "{server}: {bytes}");
+    }
 
     // Logins are verified by the INBOX backend: alice's by be1, bob's by be2.
     let mut bob = murder.login("bob").unwrap();

@@ -173,17 +173,17 @@ impl ImapClient {
         quoted(&mut command, user.as_bytes());
         command.push(b' ');
         quoted(&mut command, password.as_bytes());
-        self.run("LOGIN", &command, |_| Ok(()))
+        self.run("LOGIN", &command, |_, _| Ok(()))
     }
 
     /// Sends `command` and reads up to its tagged answer, which must be OK, handing each
-    /// untagged response to `untagged` (an untagged BYE fails the command). `name` names the
-    /// command in errors.
+    /// untagged response to `untagged` with its whole message (literals inline); an untagged
+    /// BYE fails the command. `name` names the command in errors.
     pub fn run<E: From<ImapClientError>>(
         &mut self,
         name: &str,
         command: &[u8],
-        mut untagged: impl FnMut(&Untagged<'_>) -> Result<(), E>,
+        mut untagged: impl FnMut(&Untagged<'_>, &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut bytes = Vec::new();
         let tag = self.command(command, &mut bytes);
@@ -204,7 +204,7 @@ impl ImapClient {
                 }
                 Ok((Response::Untagged(response), _)) => {
                     refuse_bye(name, &response)?;
-                    untagged(&response)?;
+                    untagged(&response, &message)?;
                 }
                 Ok(_) => {
                     let error = ImapClientError::malformed(name, &message, "unexpected response");

@@ -182,11 +182,13 @@ fn registers_by_default() -> bool {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlacementSection {
-    /// `least-mailboxes` or `fixed`.
+    /// `least-mailboxes`, `most-free` or `fixed`.
     pub policy: PolicyName,
     /// The servers of `fixed`, taken in turn.
     #[serde(default)]
     pub servers: Vec<String>,
+    /// How often `most-free` asks the backends their free space, in seconds (default 60).
+    pub survey_interval_secs: Option<u64>,
 }
 
 /// The placement policies by name.
@@ -195,6 +197,8 @@ pub struct PlacementSection {
 pub enum PolicyName {
     /// The backend with the fewest mailboxes.
     LeastMailboxes,
+    /// The backend that reports the most space free.
+    MostFree,
     /// A list, in turn.
     Fixed,
 }

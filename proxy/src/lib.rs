@@ -10,7 +10,8 @@
 //!   LISTRIGHTS) is `corvid_mupdate::view`, shared with the reference backend.
 //! * [`fuzzing`]: the session's fuzz body, replayed by `cargo test`.
 //! * [`failures`]: failed logins counted per source address.
-//! * [`placement`]: which backend an administrator's new user goes to; [`master`]: the
+//! * [`placement`]: which backend an administrator's new user goes to, with [`survey`]: the
+//!   backends' free space, asked in the background; [`master`]: the
 //!   proxy's own MUPDATE writes, for CREATEs on backends that do not register themselves.
 //! * [`config`]: the TOML configuration file; [`reload`]: what SIGHUP re-reads (TLS files,
 //!   the password file of `corvid_mupdate::passwords`).
@@ -29,3 +30,4 @@ pub mod reload;
 pub mod server;
 pub mod session;
 pub mod stats;
+pub mod survey;

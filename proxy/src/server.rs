@@ -73,6 +73,8 @@ pub struct ProxyConfig {
     pub backend_retry: Duration,
     /// The admin endpoint (`/metrics`, `/stats`), if any.
     pub admin_listen: Option<SocketAddr>,
+    /// The free-space survey of the `most-free` placement, when it is the policy.
+    pub survey: Option<crate::survey::SurveyConfig>,
 }
 
 /// Why the proxy stopped.
@@ -226,6 +228,18 @@ pub fn run(config: ProxyConfig, ready: impl FnOnce() + Send + 'static) -> Result
             Some(admin)
         }
         None => None,
+    };
+    // The survey asks until the proxy stops (its handle lives as long as `run`).
+    let _survey = match (&config.survey, config.session.placement.free_space()) {
+        (Some(survey), Some(free)) => {
+            stats.watch_free_space(free.clone());
+            let spawned = crate::survey::spawn(survey.clone(), free.clone());
+            Some(spawned.map_err(|error| ProxyError::Executor {
+                core: cores,
+                message: format!("free-space survey: {error}"),
+            })?)
+        }
+        _ => None,
     };
     tracing::debug!(io_memory, "io_uring memory per executor");
     on_sighup(reloadable).map_err(|error| ProxyError::Executor {

@@ -23,6 +23,9 @@ pub struct BackendOptions {
     pub master: Option<(String, String)>,
     /// More flags (`--proxy-user proxy`, `--admin admin`).
     pub extra: Vec<String>,
+    /// The data directory on a tmpfs of its own of this many MiB (the backend then has a
+    /// file system of that size), unmounted on drop.
+    pub tmpfs_mib: Option<u64>,
 }
 
 /// A `corvid backend` process.
@@ -54,6 +57,15 @@ impl CorvidBackend {
             })
             .collect();
         fs::write(dir.join("passwords"), passwords).expect("write the password file");
+        if let Some(mib) = options.tmpfs_mib {
+            fs::create_dir_all(dir.join("data")).expect("create the data directory");
+            let mounted = Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+                .arg(dir.join("data"))
+                .status()
+                .expect("run mount");
+            assert!(mounted.success(), "mount a tmpfs (the tests run as root)");
+        }
         let mut backend = CorvidBackend {
             child: None,
             dir,
@@ -150,6 +162,9 @@ impl CorvidBackend {
 impl Drop for CorvidBackend {
     fn drop(&mut self) {
         self.kill();
+        if self.options.tmpfs_mib.is_some() {
+            let _ = Command::new("umount").arg(self.dir.join("data")).status();
+        }
         if std::thread::panicking() || std::env::var_os("CORVID_KEEP_TEST_DIRS").is_some() {
             eprintln!("kept corvid backend in {}", self.dir.display());
         } else {
@@ -180,6 +195,7 @@ pub fn two_registered(
                 .collect(),
             master: Some((master.addr(), format!("{server}:{server}-secret"))),
             extra: extra.iter().map(|flag| flag.to_string()).collect(),
+            ..BackendOptions::default()
         })
     };
     let (be1, be2) = (backend("be1"), backend("be2"));

@@ -309,6 +309,16 @@ impl CorvidProxy {
 
     /// A counter of `/metrics` summed over its labels (every core): `corvid_proxy_<name>_total`.
     pub fn metric_total(&self, name: &str) -> u64 {
+        let prefix = format!("corvid_proxy_{name}_total{{");
+        self.metrics()
+            .lines()
+            .filter(|line| line.starts_with(&prefix))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
+    /// The admin endpoint's `/metrics` response (headers and body).
+    pub fn metrics(&self) -> String {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(self.admin_addr()).unwrap();
         stream
@@ -321,12 +331,7 @@ impl CorvidProxy {
         .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
-        let prefix = format!("corvid_proxy_{name}_total{{");
         response
-            .lines()
-            .filter(|line| line.starts_with(&prefix))
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum()
     }
 
     /// The process id, while it runs.

@@ -429,7 +429,7 @@ impl ImapAdmin {
 /// `NAMESPACE`, mapped.
 fn namespace(client: &mut ImapClient) -> Result<AdminNamespace, ImapError> {
     let mut answer = None;
-    client.run("NAMESPACE", b"NAMESPACE", |untagged| {
+    client.run("NAMESPACE", b"NAMESPACE", |untagged, _| {
         if let Untagged::Namespace(lists) = untagged {
             answer = Some(AdminNamespace::from_response(lists));
         }
@@ -442,7 +442,7 @@ fn namespace(client: &mut ImapClient) -> Result<AdminNamespace, ImapError> {
 /// `LIST "" "*"`: the names of the selectable mailboxes.
 fn list(client: &mut ImapClient) -> Result<Vec<Vec<u8>>, ImapError> {
     let mut names = Vec::new();
-    client.run("LIST", b"LIST \"\" \"*\"", |untagged| {
+    client.run("LIST", b"LIST \"\" \"*\"", |untagged, _| {
         if let Untagged::List(list) = untagged {
             let attributes = list.attributes;
             if attributes.contains(b"\\Noselect") || attributes.contains(b"\\NonExistent") {

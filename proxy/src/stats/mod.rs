@@ -5,7 +5,8 @@
 //! (the admin endpoint). Each core claims its [`CoreRecorder`] with [`Stats::recorder`] and
 //! counts through it: connections, commands by [`CommandKind`], bytes each way, logins,
 //! backend connections ([`Counter`], [`Gauge`]), and command relay and login times
-//! ([`Latency`]).
+//! ([`Latency`]). Beside the cores' values, a snapshot carries what the free-space survey last
+//! heard from each backend ([`Stats::watch_free_space`]).
 //!
 //! # The single-writer contract
 //!
@@ -353,6 +354,8 @@ impl CoreStats {
 struct Shared {
     cores: Box<[CachePadded<CoreStats>]>,
     started: Instant,
+    /// The survey's findings, once one runs.
+    free_space: std::sync::OnceLock<Arc<crate::survey::FreeSpace>>,
 }
 
 /// The registry of every core's statistics: cheap to clone, read from any thread.
@@ -384,6 +387,7 @@ impl Stats {
             shared: Arc::new(Shared {
                 cores: (0..cores).map(|_| CachePadded::default()).collect(),
                 started: Instant::now(),
+                free_space: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -411,10 +415,22 @@ impl Stats {
         })
     }
 
+    /// Shows `free_space` (what the survey hears) in every later snapshot; a second call is
+    /// ignored.
+    pub fn watch_free_space(&self, free_space: Arc<crate::survey::FreeSpace>) {
+        let _ = self.shared.free_space.set(free_space);
+    }
+
     /// Every core's values now, with the time since the registry was made.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             uptime: self.shared.started.elapsed(),
+            backends_free: self
+                .shared
+                .free_space
+                .get()
+                .map(|free| free.known())
+                .unwrap_or_default(),
             cores: self
                 .shared
                 .cores
@@ -552,6 +568,8 @@ pub struct Snapshot {
     pub uptime: Duration,
     /// Each core's values, by core number.
     pub cores: Vec<CoreSnapshot>,
+    /// The bytes each backend last reported free to the survey (those that did).
+    pub backends_free: Vec<(Box<str>, u64)>,
 }
 
 impl Snapshot {

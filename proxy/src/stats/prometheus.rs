@@ -1,5 +1,6 @@
 //! The Prometheus text exposition (format 0.0.4) of a [`Snapshot`]: every per-core series with
-//! a `core` label, names prefixed `corvid_proxy_`, times in seconds.
+//! a `core` label, names prefixed `corvid_proxy_`, times in seconds; and the backends' free
+//! space with a `server` label.
 //!
 //! Written by hand: the format is a few line shapes (`# HELP`, `# TYPE`, samples), and the
 //! families are fixed tables in the parent module. Histograms show the octave bounds from
@@ -14,6 +15,13 @@ use super::{COMMANDS, CoreSnapshot, Counter, Family, Gauge, Kind, Latency, Snaps
 
 /// The prefix of every metric name.
 const PREFIX: &str = "corvid_proxy_";
+
+/// The backends' free space, as the survey last heard it.
+const BACKEND_FREE: Family = Family {
+    name: "backend_free_bytes",
+    help: "Bytes free on the backend, as it last reported to the free-space survey.",
+    kind: Kind::Gauge,
+};
 
 /// The media type of the exposition, for `Content-Type`.
 pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -131,6 +139,17 @@ impl Display for Prometheus<'_> {
             header(f, family)?;
             for (core, values) in cores.iter().enumerate() {
                 histogram(f, family.name, core, values.latency(latency))?;
+            }
+        }
+        if !self.0.backends_free.is_empty() {
+            header(f, BACKEND_FREE)?;
+            for (server, bytes) in &self.0.backends_free {
+                let server = server.escape_default();
+                writeln!(
+                    f,
+                    "{PREFIX}{}{{server=\"{server}\"}} {bytes}",
+                    BACKEND_FREE.name
+                )?;
             }
         }
         Ok(())

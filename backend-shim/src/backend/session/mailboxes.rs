@@ -432,8 +432,8 @@ impl Session {
     }
 
     /// GETMETADATA (RFC 5464). The server (mailbox `""`) has one entry,
-    /// [`FREE_SPACE_ENTRY`]: the KiB free for messages, the figure a Cyrus backend gives a
-    /// murder frontend that places new users by free space. Mailboxes have no entries: a
+    /// [`FREE_SPACE_ENTRY`]: `FREE;TOTAL` in KiB, as a Cyrus backend gives it to a murder
+    /// frontend that places new users by free space. Mailboxes have no entries: a
     /// mailbox the user may see gets an empty answer, as RFC 5464 answers entries without a
     /// value.
     pub(super) fn get_metadata(
@@ -457,11 +457,12 @@ impl Session {
             .iter()
             .any(|entry| entry.eq_ignore_ascii_case(FREE_SPACE_ENTRY.as_bytes()));
         if asked {
-            match store.free_space() {
-                Ok(bytes) => {
-                    let kib = bytes / 1024;
+            match store.space() {
+                Ok(space) => {
+                    let (free, total) = (space.free / 1024, space.total / 1024);
                     out.extend_from_slice(
-                        format!("* METADATA \"\" ({FREE_SPACE_ENTRY} \"{kib}\")\r\n").as_bytes(),
+                        format!("* METADATA \"\" ({FREE_SPACE_ENTRY} \"{free};{total}\")\r\n")
+                            .as_bytes(),
                     );
                 }
                 Err(error) => {

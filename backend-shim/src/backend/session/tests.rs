@@ -564,15 +564,21 @@ fn getmetadata_gives_the_servers_free_space_and_nothing_for_mailboxes() {
     );
     let (line, tagged) = answer.split_once("\r\n").unwrap();
     assert_eq!(tagged, "m OK Completed\r\n", "{answer}");
-    let kib: u64 = line
+    // `FREE;TOTAL` in KiB, as Cyrus writes it.
+    let (kib, total): (u64, u64) = line
         .strip_prefix("* METADATA \"\" (/shared/vendor/cmu/cyrus-imapd/freespace/total \"")
         .and_then(|rest| rest.strip_suffix("\")"))
-        .and_then(|value| value.parse().ok())
+        .and_then(|value| value.split_once(';'))
+        .and_then(|(free, total)| Some((free.parse().ok()?, total.parse().ok()?)))
         .unwrap_or_else(|| panic!("{answer}"));
-    let free = backend.store.free_space().unwrap() / 1024;
+    let space = backend.store.space().unwrap();
     // The file system may change a little between the two readings.
-    assert!(kib.abs_diff(free) < 64 * 1024, "{kib} vs {free}");
-    assert!(kib > 0);
+    assert!(
+        kib.abs_diff(space.free / 1024) < 64 * 1024,
+        "{kib} vs {space:?}"
+    );
+    assert_eq!(total, space.total / 1024);
+    assert!(0 < kib && kib <= total);
 
     let answer = backend.send(&mut john, "m GETMETADATA INBOX /shared/comment\r\n");
     assert_eq!(answer, "m OK Completed\r\n");

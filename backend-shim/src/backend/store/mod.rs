@@ -178,6 +178,15 @@ pub enum StoreError {
     },
 }
 
+/// The space of the store's file system, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Space {
+    /// Free for new messages (what an unprivileged writer may use).
+    pub free: u64,
+    /// The file system's size.
+    pub total: u64,
+}
+
 /// The mail store of one backend.
 #[derive(Debug)]
 pub struct Store {
@@ -311,11 +320,13 @@ impl Store {
         self.catalogue.entries.values().map(|entry| &entry.mailbox)
     }
 
-    /// The bytes free for new messages on the file system that holds the store (those an
-    /// unprivileged writer may use).
-    pub fn free_space(&self) -> std::io::Result<u64> {
+    /// The space of the file system that holds the store.
+    pub fn space(&self) -> std::io::Result<Space> {
         let stats = rustix::fs::statvfs(&self.dir)?;
-        Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
+        Ok(Space {
+            free: stats.f_bavail.saturating_mul(stats.f_frsize),
+            total: stats.f_blocks.saturating_mul(stats.f_frsize),
+        })
     }
 
     /// The mailbox `root` and every mailbox below it (`root.*`), in dbname order, without
