@@ -1,20 +1,19 @@
 //! The demo's first-run seed: john's and jane's INBOXes with a few messages, jane's shared with
 //! john, made by logging in to each user's backend directly.
 //!
-//! The client is the smallest blocking IMAP client that does this: one command at a time,
-//! synchronizing literals for APPEND, responses cut by corvid-proto's framer (literals in them
-//! skipped, memory bounded) and read by its response classifier.
+//! The client is corvid's blocking IMAP client (`corvid_mupdate::imap_client`), one command
+//! at a time, APPENDs with non-synchronizing literals.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
-use corvid_proto::imap::framer::{Frame, Framer, LineEnd};
-use corvid_proto::imap::response::{Response, StatusKind, Untagged, classify};
+use anyhow::Context;
+use corvid_mupdate::imap_client::{ImapClient, ImapClientError};
+use corvid_proto::imap::response::Untagged;
 
 /// How long connecting, and then each read, may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest response read: the seed's answers are short.
+const MAX_RESPONSE: usize = 64 << 10;
 
 /// A message to append: its flags and its text (LF line ends, sent as CRLF).
 struct Message {
@@ -138,163 +137,23 @@ Alice
 /// Seeds john's INBOX on the backend at `john_backend` and jane's at `jane_backend`; both log
 /// in with `password`.
 pub(super) fn seed(john_backend: &str, jane_backend: &str, password: &str) -> anyhow::Result<()> {
+    // Every answer is checked by its tagged OK; untagged data is of no interest here.
+    let ignore = |_: &Untagged<'_>, _: &[u8]| Ok::<(), ImapClientError>(());
     for (user, backend, messages) in [("john", john_backend, JOHN), ("jane", jane_backend, JANE)] {
-        let mut client =
-            Client::connect(backend).with_context(|| format!("connecting to {backend}"))?;
-        client.run(&format!("LOGIN {user} {password}"), None)?;
+        let mut client = ImapClient::connect(backend, TIMEOUT, MAX_RESPONSE)
+            .with_context(|| format!("connecting to {backend}"))?;
+        client.login(user, password)?;
         for message in messages {
+            // A non-synchronizing literal (LITERAL+, which the reference backend offers).
             let text = message.text.replace('\n', "\r\n");
-            client.run(
-                &format!("APPEND INBOX {}", message.flags),
-                Some(text.as_bytes()),
-            )?;
+            let mut append = format!("APPEND INBOX {} {{{}+}}\r\n", message.flags, text.len());
+            append.push_str(&text);
+            client.run("APPEND", append.as_bytes(), ignore)?;
         }
         if user == "jane" {
-            client.run("SETACL INBOX john lrs", None)?;
+            client.run("SETACL", b"SETACL INBOX john lrs", ignore)?;
         }
-        client.run("LOGOUT", None)?;
+        client.logout();
     }
     Ok(())
-}
-
-/// A blocking IMAP client, one command at a time.
-struct Client {
-    stream: TcpStream,
-    /// Bytes read and not yet framed.
-    buf: Vec<u8>,
-    framer: Framer,
-    /// The number in the last tag sent.
-    tags: u32,
-}
-
-/// What a response message is, as far as the client cares.
-enum Reply {
-    /// `+`: send the literal.
-    Continuation,
-    /// The completion of the command tagged `tag`.
-    Tagged {
-        tag: Vec<u8>,
-        kind: StatusKind,
-        text: String,
-    },
-    /// Untagged; its status when it is one (the greeting).
-    Untagged(Option<StatusKind>),
-}
-
-impl Reply {
-    /// Reads the first line of a response message.
-    fn of(line: &[u8]) -> anyhow::Result<Reply> {
-        Ok(match classify(line) {
-            Ok((Response::Continuation { .. }, _)) => Reply::Continuation,
-            Ok((Response::Tagged { tag, status }, _)) => Reply::Tagged {
-                tag: tag.to_vec(),
-                kind: status.kind,
-                text: String::from_utf8_lossy(status.text).into_owned(),
-            },
-            Ok((Response::Untagged(Untagged::Status(status)), _)) => {
-                Reply::Untagged(Some(status.kind))
-            }
-            Ok((Response::Untagged(_), _)) => Reply::Untagged(None),
-            // Untagged data the classifier cannot read whole from its first line alone.
-            Err(_) if line.starts_with(b"* ") => Reply::Untagged(None),
-            Err(error) => bail!(
-                "unreadable response {:?}: {error}",
-                String::from_utf8_lossy(line.get(..80).unwrap_or(line))
-            ),
-        })
-    }
-}
-
-impl Client {
-    /// Connects and reads the greeting, which must be OK.
-    fn connect(addr: &str) -> anyhow::Result<Client> {
-        let addr: SocketAddr = addr.parse()?;
-        let stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
-        stream.set_read_timeout(Some(TIMEOUT))?;
-        stream.set_nodelay(true)?;
-        let mut client = Client {
-            stream,
-            buf: Vec::new(),
-            framer: Framer::default(),
-            tags: 0,
-        };
-        match client.next_reply()? {
-            Reply::Untagged(Some(StatusKind::Ok)) => Ok(client),
-            _ => bail!("{addr} did not greet with OK"),
-        }
-    }
-
-    /// Sends `command` (with `literal` appended as a synchronizing literal) and waits for its
-    /// completion, which must be OK.
-    fn run(&mut self, command: &str, literal: Option<&[u8]>) -> anyhow::Result<()> {
-        self.tags += 1;
-        let tag = format!("s{}", self.tags);
-        let verb = command.split(' ').next().unwrap_or(command);
-        match literal {
-            None => write!(self.stream, "{tag} {command}\r\n")?,
-            Some(payload) => {
-                write!(self.stream, "{tag} {command} {{{}}}\r\n", payload.len())?;
-                loop {
-                    match self.next_reply()? {
-                        Reply::Continuation => break,
-                        Reply::Tagged { kind, text, .. } => bail!("{verb}: {kind:?} {text}"),
-                        Reply::Untagged(_) => {}
-                    }
-                }
-                self.stream.write_all(payload)?;
-                self.stream.write_all(b"\r\n")?;
-            }
-        }
-        loop {
-            if let Reply::Tagged {
-                tag: done,
-                kind,
-                text,
-            } = self.next_reply()?
-                && done == tag.as_bytes()
-            {
-                return match kind {
-                    StatusKind::Ok => Ok(()),
-                    _ => bail!("{verb}: {kind:?} {text}"),
-                };
-            }
-        }
-    }
-
-    /// Reads one whole response message and says what it was.
-    fn next_reply(&mut self) -> anyhow::Result<Reply> {
-        let mut reply = None;
-        loop {
-            let Some(frame) = self.framer.next(&self.buf)? else {
-                self.fill()?;
-                continue;
-            };
-            let used = frame.bytes().len();
-            let ended = match frame {
-                Frame::Line { bytes, first, then } => {
-                    if first {
-                        reply = Some(Reply::of(bytes)?);
-                    }
-                    then == LineEnd::EndOfMessage
-                }
-                Frame::LiteralChunk(_) | Frame::Discarded(_) => false,
-            };
-            self.buf.drain(..used);
-            if ended {
-                return reply.context("a response without its first line");
-            }
-        }
-    }
-
-    /// Reads what the server sent next.
-    fn fill(&mut self) -> anyhow::Result<()> {
-        let mut chunk = [0u8; 16 << 10];
-        let read = self.stream.read(&mut chunk)?;
-        if read == 0 {
-            bail!("the server closed the connection");
-        }
-        self.buf
-            .extend_from_slice(chunk.get(..read).unwrap_or_default());
-        Ok(())
-    }
 }
