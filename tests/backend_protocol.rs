@@ -37,6 +37,7 @@ fn options(master: Option<&CorvidMaster>) -> BackendOptions {
         extra: ["--proxy-user", "proxy", "--admin", "admin"]
             .map(String::from)
             .to_vec(),
+        ..BackendOptions::default()
     }
 }
 

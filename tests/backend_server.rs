@@ -24,6 +24,7 @@ fn options(master: Option<&CorvidMaster>) -> BackendOptions {
         users: vec![(JOHN.0.into(), JOHN.1.into())],
         master: master.map(|m| (m.addr(), BE1_LOGIN.into())),
         extra: Vec::new(),
+        ..BackendOptions::default()
     }
 }
 

@@ -84,6 +84,7 @@ fn reference_backend() -> CorvidBackend {
         users: USERS.map(|(u, p)| (u.to_owned(), p.to_owned())).to_vec(),
         master: None,
         extra: vec!["--admin".into(), "admin".into()],
+        ..BackendOptions::default()
     })
 }
 

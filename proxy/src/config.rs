@@ -310,10 +310,7 @@ mod tests {
         let error = toml::from_str::<ConfigFile>("listen = []\nlisten_tsl = []\n").unwrap_err();
         assert!(error.to_string().contains("listen_tsl"), "{error}");
         let be1 = BackendAddress::resolve(&file.backends[0].address).unwrap();
-        assert_eq!(
-            be1,
-            BackendAddress::Unix("/run/corvid/backend.sock".into())
-        );
+        assert_eq!(be1, BackendAddress::Unix("/run/corvid/backend.sock".into()));
     }
 
     #[test]
