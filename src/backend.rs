@@ -23,9 +23,14 @@ pub(crate) struct Args {
     /// Check the configuration (file and flags), then exit.
     #[arg(long)]
     check: bool,
-    /// Where clients connect [default: 127.0.0.1:2143].
+    /// Where clients connect over TCP [default: 127.0.0.1:2143, unless only a Unix socket is
+    /// given].
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
+    /// A Unix socket to serve IMAP on too (mode 0660), for a proxy on this host: the unified
+    /// topology. A stale socket file from a crash is removed at start.
+    #[arg(long, value_name = "PATH")]
+    listen_unix: Option<PathBuf>,
     /// The mail store's directory (created if missing).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -67,7 +72,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let config = configure(&args)?;
     if args.check {
         tracing::info!(
-            listen = %config.listen,
+            listen = ?config.listen,
+            listen_unix = ?config.listen_unix,
             server = %config.session.server,
             master = ?config.mupdate.as_ref().map(|agent| &agent.master),
             "configuration is valid"
@@ -143,11 +149,14 @@ fn configure(args: &Args) -> anyhow::Result<BackendConfig> {
     proxy_users.extend(args.proxy_users.iter().cloned());
     let mut admins = file.admins;
     admins.extend(args.admins.iter().cloned());
+    let listen_unix = args.listen_unix.clone().or(file.listen_unix);
+    let listen = match (args.listen.or(file.listen), &listen_unix) {
+        (None, None) => Some(SocketAddr::from(([127, 0, 0, 1], 2143))),
+        (listen, _) => listen,
+    };
     Ok(BackendConfig {
-        listen: args
-            .listen
-            .or(file.listen)
-            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 2143))),
+        listen,
+        listen_unix,
         data_dir,
         session: Arc::new(SessionConfig {
             server,

@@ -12,6 +12,7 @@
 //! | `mupdate/`, `be1/`, `be2/`, `proxy/` | each server's data |
 //! | `logs/ROLE.log` | each server's log (its stderr) |
 //! | `seeded` | present once john's and jane's mailboxes were seeded |
+//! | `be1.sock` | with `--unified`: be1's Unix socket, which the proxy reaches it by |
 //!
 //! The passwords of `be1`, `be2` and `proxy` are generated at random on every run: no server
 //! keeps them, so a kept directory starts again with new ones. They reach the children through
@@ -19,6 +20,9 @@
 //! directory. On the first run only, the demo logs in to be1 as john and to be2 as jane (each
 //! backend creates the user's INBOX at first login and registers it with the master), appends a
 //! few messages and has jane grant john `lrs` on her INBOX ([`seed`]).
+//!
+//! With `--unified`, be1 runs unified with the proxy, as on one host: it also listens on a Unix
+//! socket, and the proxy reaches it there rather than over TCP (be2 stays over TCP).
 //!
 //! The children run in process groups of their own, so a Ctrl-C in the terminal reaches only the
 //! demo, which then stops the proxy, the backends and the master in that order (SIGTERM, then
@@ -50,6 +54,10 @@ pub(crate) struct Args {
     /// runs [default: a temporary directory, removed at exit].
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Run be1 unified with the proxy: the proxy reaches it over its Unix socket (DIR/be1.sock)
+    /// instead of TCP.
+    #[arg(long)]
+    unified: bool,
 }
 
 /// The master's address.
@@ -122,7 +130,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     master
         .args(["--listen", MASTER, "--config"])
         .arg(&files.master_config);
-    murder.start("mupdate", master, &[MASTER])?;
+    murder.start("mupdate", master, &[MASTER.into()])?;
+    // Where the proxy reaches each backend: be1 over its socket when unified.
+    let mut proxy_routes = Vec::new();
     for ((server, addr), password) in BACKENDS.into_iter().zip(&secrets.backends) {
         let mut backend = murder.command("backend", &dir.join(server));
         backend
@@ -130,7 +140,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             .args(["--proxy-user", PROXY_IDENTITY, "--password-file"])
             .arg(&files.backend_passwords)
             .env("CORVID_MUPDATE_USER", format!("{server}:{password}"));
-        murder.start(server, backend, &[addr])?;
+        let mut addrs = vec![addr.to_string()];
+        if args.unified && server == "be1" {
+            let socket = dir.join("be1.sock");
+            backend.arg("--listen-unix").arg(&socket);
+            addrs.push(format!("unix:{}", socket.display()));
+        }
+        proxy_routes.push(format!("{server}={}", addrs[addrs.len() - 1]));
+        murder.start(server, backend, &addrs)?;
     }
 
     let marker = dir.join("seeded");
@@ -145,9 +162,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         .args(["--listen", PROXY_IMAP, "--listen-tls", PROXY_IMAPS])
         .args(["--admin-listen", PROXY_ADMIN, "--mupdate", MASTER])
         .args(
-            BACKENDS
+            proxy_routes
                 .iter()
-                .flat_map(|(server, addr)| ["--backend".into(), format!("{server}={addr}")]),
+                .flat_map(|route| ["--backend", route.as_str()]),
         )
         .arg("--cert")
         .arg(&files.cert)
@@ -157,7 +174,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         .arg(&files.user_passwords)
         .env("CORVID_MUPDATE_USER", &proxy_credentials)
         .env("CORVID_PROXY_USER", &proxy_credentials);
-    murder.start("proxy", proxy, &[PROXY_IMAP, PROXY_IMAPS, PROXY_ADMIN])?;
+    murder.start(
+        "proxy",
+        proxy,
+        &[PROXY_IMAP.into(), PROXY_IMAPS.into(), PROXY_ADMIN.into()],
+    )?;
 
     murder.print(&dir, kept, &files);
     let outcome = murder.wait();
@@ -165,10 +186,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     outcome
 }
 
-/// Is something listening at `addr`?
+/// Is something listening at `addr` (`host:port`, or `unix:/path`)?
 fn listening(addr: &str) -> bool {
-    addr.parse::<SocketAddr>()
-        .is_ok_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok())
+    match addr.strip_prefix("unix:") {
+        Some(path) => std::os::unix::net::UnixStream::connect(path).is_ok(),
+        None => addr
+            .parse::<SocketAddr>()
+            .is_ok_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok()),
+    }
 }
 
 /// The passwords generated for this run.
@@ -287,7 +312,8 @@ struct Murder {
 /// One child process.
 struct Server {
     role: &'static str,
-    addrs: Vec<&'static str>,
+    /// `host:port`, or `unix:/path` for a Unix socket.
+    addrs: Vec<String>,
     child: Child,
     log: PathBuf,
 }
@@ -363,7 +389,7 @@ impl Murder {
         &mut self,
         role: &'static str,
         mut command: Command,
-        addrs: &[&'static str],
+        addrs: &[String],
     ) -> anyhow::Result<()> {
         let log = self.logs.join(format!("{role}.log"));
         let log_file = fs::OpenOptions::new()

@@ -2,7 +2,7 @@
 //! then run it.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use corvid_mupdate::master::tls;
 use corvid_mupdate::passwords::PasswordFile;
 use corvid_proto::imap::framer::FramerLimits;
 use corvid_proto::mailbox::name::Namespace;
-use corvid_proxy::config::{ConfigFile, PlacementSection, PolicyName, VerifyMode};
+use corvid_proxy::config::{BackendAddress, ConfigFile, PlacementSection, PolicyName, VerifyMode};
 use corvid_proxy::placement::{Placement, Policy};
 use corvid_proxy::reload::Reloadable;
 use corvid_proxy::server::{self, ProxyConfig};
@@ -52,7 +52,8 @@ pub(crate) struct Args {
         hide_env_values = true
     )]
     mupdate_user: Option<String>,
-    /// A backend server as the mailbox table names it, and its IMAP address: SERVER=HOST:PORT.
+    /// A backend server as the mailbox table names it, and its IMAP address: SERVER=HOST:PORT,
+    /// or SERVER=unix:/PATH for a backend on this host (its --listen-unix socket).
     #[arg(long = "backend", value_name = "SERVER=HOST:PORT")]
     backends: Vec<String>,
     /// A backend that does not register its own mailboxes with the master (Dovecot): the
@@ -171,20 +172,17 @@ fn configure(args: &Args) -> anyhow::Result<ProxyConfig> {
         .map(|entry| (entry.server.clone(), entry.address.clone()));
     let flags = args.backends.iter().map(|spec| match spec.split_once('=') {
         Some((server, addr)) => Ok((server.to_string(), addr.to_string())),
-        None => bail!("--backend {spec:?}: expected SERVER=HOST:PORT"),
+        None => bail!("--backend {spec:?}: expected SERVER=HOST:PORT or SERVER=unix:/PATH"),
     });
     for entry in entries.map(Ok).chain(flags) {
         let (server, addr) = entry?;
-        let resolved = addr
-            .to_socket_addrs()
-            .with_context(|| format!("backend {server}: address {addr:?}"))?
-            .next()
-            .with_context(|| format!("backend {server}: no address for {addr:?}"))?;
-        backends.insert(server, resolved);
+        let address =
+            BackendAddress::resolve(&addr).with_context(|| format!("backend {server}"))?;
+        backends.insert(server, address);
     }
     if backends.is_empty() {
         bail!(
-            "no backends: give [[backend]] in the configuration file or --backend SERVER=HOST:PORT"
+            "no backends: give [[backend]] in the configuration file or --backend SERVER=ADDRESS"
         );
     }
     let mut servers: Vec<Box<str>> = backends

@@ -255,24 +255,12 @@ fn free_bytes(proxy: &CorvidProxy, server: &str) -> Option<u64> {
 fn corvid_most_free_places_a_new_user_on_the_backend_with_the_most_space() {
     // be1 on a 96 MiB file system, be2 on a 32 MiB one; both register with the master. be1
     // holds boss's INBOX, so least-mailboxes would pick be2.
-    let master = CorvidMaster::start_with(&[
-        "--backend",
-        "be1:be1-secret:be1",
-        "--backend",
-        "be2:be2-secret:be2",
-    ]);
+    let master = support::backend::master_for_two();
     let backend = |server: &str, mib: u64| {
+        let extra = ["--proxy-user", PROXY.0, "--admin", BOSS.0];
         CorvidBackend::start(support::backend::BackendOptions {
-            server: server.into(),
-            users: [BOSS, PROXY]
-                .iter()
-                .map(|(user, password)| (user.to_string(), password.to_string()))
-                .collect(),
-            master: Some((master.addr(), format!("{server}:{server}-secret"))),
-            extra: ["--proxy-user", PROXY.0, "--admin", BOSS.0]
-                .map(String::from)
-                .to_vec(),
             tmpfs_mib: Some(mib),
+            ..support::backend::registered(&master, server, &[BOSS, PROXY], &extra)
         })
     };
     let (be1, be2) = (backend("be1", 96), backend("be2", 32));

@@ -1,16 +1,17 @@
-//! A small blocking IMAP client for corvid's background jobs: one connection over std TCP, one
+//! A small blocking IMAP client for corvid's background jobs: one connection (std, blocking), one
 //! command at a time (or a window of them, driven by the caller), responses cut by
 //! corvid-proto's framer and read by its classifier.
 //!
 //! Used where a thread, not an executor, talks to an IMAP server now and then: the shim's
-//! discovery of a backend through an admin login, and the proxy's survey of its backends' free
-//! space. Plain text only: these jobs run beside the server, on loopback or a trusted network.
+//! discovery of a backend through an admin login, the proxy's survey of its backends' free
+//! space, the demo's seed. Over TCP or a Unix socket (`unix:PATH`); plain text only: these jobs run beside the server, on loopback or a trusted network.
 //! Each read waits at most the connection's timeout, and a response message (a line with its
 //! literals) may not exceed the connection's limit, so a hostile or stuck server costs a bounded
 //! wait and bounded memory.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use corvid_proto::imap::framer::{Frame, Framer, FramerLimits, LineEnd};
@@ -94,10 +95,71 @@ impl ImapClientError {
     }
 }
 
+/// The address form of a server on a Unix socket: `unix:/path/to/socket` (as the proxy's
+/// `[[backend]] address` takes it).
+pub const UNIX_PREFIX: &str = "unix:";
+
+/// A connection over TCP or a Unix socket.
+#[derive(Debug)]
+enum Connection {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Connection {
+    /// Connects to `host:port`, or to the socket of `unix:PATH`.
+    fn open(addr: &str, timeout: Duration) -> std::io::Result<Connection> {
+        if let Some(path) = addr.strip_prefix(UNIX_PREFIX) {
+            let stream = UnixStream::connect(path)?;
+            stream.set_read_timeout(Some(timeout))?;
+            stream.set_write_timeout(Some(timeout))?;
+            return Ok(Connection::Unix(stream));
+        }
+        let mut last = std::io::Error::new(ErrorKind::NotFound, "no address");
+        for candidate in addr.to_socket_addrs()? {
+            match TcpStream::connect_timeout(&candidate, timeout) {
+                Ok(stream) => {
+                    stream.set_read_timeout(Some(timeout))?;
+                    stream.set_write_timeout(Some(timeout))?;
+                    stream.set_nodelay(true)?;
+                    return Ok(Connection::Tcp(stream));
+                }
+                Err(error) => last = error,
+            }
+        }
+        Err(last)
+    }
+}
+
+impl Read for Connection {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Connection::Tcp(stream) => stream.read(buf),
+            Connection::Unix(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl Write for Connection {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Connection::Tcp(stream) => stream.write(buf),
+            Connection::Unix(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Connection::Tcp(stream) => stream.flush(),
+            Connection::Unix(stream) => stream.flush(),
+        }
+    }
+}
+
 /// One connection to an IMAP server.
 #[derive(Debug)]
 pub struct ImapClient {
-    stream: TcpStream,
+    stream: Connection,
     /// Bytes read; those before `pos` are framed.
     buf: Vec<u8>,
     pos: usize,
@@ -108,7 +170,8 @@ pub struct ImapClient {
 }
 
 impl ImapClient {
-    /// Connects to `addr` (`host:port`) and reads the greeting, which must be `* OK`.
+    /// Connects to `addr` (`host:port`, or `unix:PATH` for a Unix socket) and reads the
+    /// greeting, which must be `* OK`.
     /// Connecting and each later read wait at most `timeout`; a response message may be at
     /// most `max_message` bytes.
     pub fn connect(
@@ -116,28 +179,11 @@ impl ImapClient {
         timeout: Duration,
         max_message: usize,
     ) -> Result<ImapClient, ImapClientError> {
-        let connect_error = |source| ImapClientError::Connect {
-            addr: addr.to_owned(),
-            source,
-        };
-        let mut last = std::io::Error::new(ErrorKind::NotFound, "no address");
-        let mut stream = None;
-        for candidate in addr.to_socket_addrs().map_err(connect_error)? {
-            match TcpStream::connect_timeout(&candidate, timeout) {
-                Ok(connected) => {
-                    stream = Some(connected);
-                    break;
-                }
-                Err(error) => last = error,
-            }
-        }
-        let stream = stream.ok_or_else(|| connect_error(last))?;
-        let configure = |s: &TcpStream| {
-            s.set_read_timeout(Some(timeout))?;
-            s.set_write_timeout(Some(timeout))?;
-            s.set_nodelay(true)
-        };
-        configure(&stream).map_err(connect_error)?;
+        let stream =
+            Connection::open(addr, timeout).map_err(|source| ImapClientError::Connect {
+                addr: addr.to_owned(),
+                source,
+            })?;
         let limits = FramerLimits {
             max_line: max_message,
             max_literal: max_message as u64,
@@ -353,5 +399,64 @@ pub fn refuse_bye(command: &str, response: &Untagged<'_>) -> Result<(), ImapClie
             text: String::from_utf8_lossy(status.text).into_owned(),
         }),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::BufRead;
+
+    /// A one-connection server on a Unix socket in `dir` that greets, then answers each
+    /// command line `TAG OK done`, or a METADATA line first for GETMETADATA.
+    fn unix_server(dir: &std::path::Path) -> String {
+        let path = dir.join("imap.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut writer = stream.try_clone().unwrap();
+            writer.write_all(b"* OK ready\r\n").unwrap();
+            for line in std::io::BufReader::new(stream).lines() {
+                let line = line.unwrap();
+                let (tag, command) = line.split_once(' ').unwrap();
+                if command.starts_with("GETMETADATA") {
+                    writer
+                        .write_all(b"* METADATA \"\" (/x {3}\r\nabc)\r\n")
+                        .unwrap();
+                }
+                writer
+                    .write_all(format!("{tag} OK done\r\n").as_bytes())
+                    .unwrap();
+            }
+        });
+        format!("{UNIX_PREFIX}{}", path.display())
+    }
+
+    #[test]
+    fn a_unix_socket_server_is_reached_and_messages_come_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = unix_server(dir.path());
+        let mut client = ImapClient::connect(&addr, Duration::from_secs(5), 1024).unwrap();
+        client.login("john", "secret").unwrap();
+        let mut messages = Vec::new();
+        client
+            .run("GETMETADATA", b"GETMETADATA \"\" /x", |_, message| {
+                messages.push(message.to_vec());
+                Ok::<(), ImapClientError>(())
+            })
+            .unwrap();
+        assert_eq!(messages, [b"* METADATA \"\" (/x {3}\r\nabc)\r\n".to_vec()]);
+        client.logout();
+    }
+
+    #[test]
+    fn an_absent_socket_is_a_connect_error_naming_it() {
+        let error =
+            ImapClient::connect("unix:/nonexistent/imap.sock", Duration::from_secs(1), 1024)
+                .unwrap_err();
+        assert!(
+            matches!(&error, ImapClientError::Connect { addr, .. } if addr == "unix:/nonexistent/imap.sock"),
+            "{error}"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! What corvid's glommio servers share: how much io_uring memory each executor may lock, how a
-//! single-listener server binds its port, how every server accepts a connection, and how a
-//! write to a peer that stopped reading is bounded in time.
+//! single-listener server binds its port (TCP) or its socket file (Unix), how every server
+//! accepts a connection, and how a write to a peer that stopped reading is bounded in time.
 //!
 //! glommio locks each executor's io_uring buffers in memory, and a process may lock only up to
 //! RLIMIT_MEMLOCK (8 MiB on many hosts): an executor asking for more fails to start.
@@ -8,9 +8,14 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use glommio::net::{TcpListener, TcpStream};
+use futures_lite::{AsyncRead, AsyncWrite};
+use glommio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 /// io_uring memory per executor, at most: small, since every executor's is locked memory.
 pub const IO_MEMORY: usize = 256 << 10;
@@ -85,17 +90,161 @@ pub fn into_glommio(listener: std::net::TcpListener) -> TcpListener {
 /// for a delayed ACK). A failed accept (out of descriptors, a peer that reset before it was
 /// accepted) is logged and retried after a short pause rather than ending the server.
 pub async fn accept(listener: &TcpListener) -> TcpStream {
+    let stream = retrying(|| listener.accept()).await;
+    let _ = stream.set_nodelay(true);
+    stream
+}
+
+/// Runs `accept` until it succeeds, logging each failure and pausing briefly after it.
+async fn retrying<S, F, E>(accept: impl Fn() -> F) -> S
+where
+    F: Future<Output = Result<S, E>>,
+    E: std::fmt::Display,
+{
     loop {
-        match listener.accept().await {
-            Ok(stream) => {
-                let _ = stream.set_nodelay(true);
-                return stream;
-            }
+        match accept().await {
+            Ok(stream) => return stream,
             Err(error) => {
                 tracing::warn!(%error, "accept failed");
                 glommio::timer::sleep(Duration::from_millis(10)).await;
             }
         }
+    }
+}
+
+/// The mode of a Unix socket file a corvid server creates: its owner and group may connect
+/// (connecting takes write permission), nobody else.
+pub const UNIX_SOCKET_MODE: u32 = 0o660;
+
+/// Binds a Unix stream socket at `path` (on the executor that will accept) with mode
+/// [`UNIX_SOCKET_MODE`]. A socket file left behind by a server that crashed is removed first;
+/// one a running server still accepts on is not (`AddrInUse`), and neither is anything that is
+/// not a socket (`AlreadyExists`). The caller removes the file at a clean stop.
+///
+/// (glommio's Unix listener asks for an accept queue of 128, not [`BACKLOG`].)
+pub fn bind_unix(path: &Path) -> io::Result<UnixListener> {
+    remove_stale_socket(path)?;
+    let listener = UnixListener::bind(path).map_err(io::Error::from)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(UNIX_SOCKET_MODE))?;
+    Ok(listener)
+}
+
+/// Removes the socket file at `path` if no server accepts on it any longer.
+fn remove_stale_socket(path: &Path) -> io::Result<()> {
+    let metadata = match std::fs::symlink_metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(error),
+    };
+    if !metadata.file_type().is_socket() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "the path exists and is not a socket",
+        ));
+    }
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            "a running server accepts on this socket",
+        )),
+        Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
+            tracing::info!(path = %path.display(), "removing a stale socket file");
+            std::fs::remove_file(path)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// A listening socket of either kind a corvid server accepts on.
+pub enum Listener {
+    /// A TCP listener (from [`into_glommio`]).
+    Tcp(TcpListener),
+    /// A Unix stream listener (from [`bind_unix`]).
+    Unix(UnixListener),
+}
+
+impl Listener {
+    /// The next connection, as [`accept`] takes it (TCP_NODELAY on TCP, failures retried).
+    pub async fn accept(&self) -> Stream {
+        match self {
+            Listener::Tcp(listener) => Stream::Tcp(accept(listener).await),
+            Listener::Unix(listener) => Stream::Unix(retrying(|| listener.accept()).await),
+        }
+    }
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Listener::Tcp(_) => "Listener::Tcp",
+            Listener::Unix(_) => "Listener::Unix",
+        })
+    }
+}
+
+/// A connection over TCP or a Unix stream socket: the same bytes either way, so the code that
+/// moves them is written once.
+pub enum Stream {
+    /// Over TCP.
+    Tcp(TcpStream),
+    /// Over a Unix stream socket (a proxy and a backend on one host).
+    Unix(UnixStream),
+}
+
+impl Stream {
+    /// The peer's address over TCP (a Unix peer has none worth logging).
+    pub fn tcp_peer_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Stream::Tcp(stream) => stream.peer_addr().ok(),
+            Stream::Unix(_) => None,
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Tcp(stream) => Pin::new(stream).poll_read(cx, buf),
+            Stream::Unix(stream) => Pin::new(stream).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Tcp(stream) => Pin::new(stream).poll_write(cx, buf),
+            Stream::Unix(stream) => Pin::new(stream).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(stream) => Pin::new(stream).poll_flush(cx),
+            Stream::Unix(stream) => Pin::new(stream).poll_flush(cx),
+        }
+    }
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(stream) => Pin::new(stream).poll_close(cx),
+            Stream::Unix(stream) => Pin::new(stream).poll_close(cx),
+        }
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stream::Tcp(_) => "Stream::Tcp",
+            Stream::Unix(_) => "Stream::Unix",
+        })
     }
 }
 
@@ -131,5 +280,30 @@ mod tests {
         assert_eq!(io_memory_within(limit, 32), 128 << 10);
         assert_eq!(io_memory_within(limit, 1000), MIN_IO_MEMORY);
         assert_eq!(io_memory_within(usize::MAX, 0), IO_MEMORY);
+    }
+
+    #[test]
+    fn a_stale_socket_file_is_removed_and_a_live_one_or_a_plain_file_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("imap.sock");
+        remove_stale_socket(&path).unwrap();
+
+        // A server that crashed leaves its socket file behind (std does not remove it).
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        assert!(path.exists());
+        remove_stale_socket(&path).unwrap();
+        assert!(!path.exists());
+
+        let live = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let error = remove_stale_socket(&path).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        assert!(path.exists());
+        drop(live);
+        std::fs::remove_file(&path).unwrap();
+
+        std::fs::write(&path, "mail").unwrap();
+        let error = remove_stale_socket(&path).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "mail");
     }
 }

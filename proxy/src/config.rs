@@ -34,7 +34,7 @@
 //!
 //! [[backend]]
 //! server = "be1"
-//! address = "10.0.0.11:143"
+//! address = "unix:/run/corvid/backend.sock" # on this host (unified topology)
 //!
 //! [[backend]]
 //! server = "be2"
@@ -44,7 +44,7 @@
 //! referral_host = "be2.example.net" # where referred clients reach it
 //! ```
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use corvid_mupdate::config_file::FileError;
@@ -149,7 +149,8 @@ impl std::fmt::Debug for BackendLoginSection {
 pub struct BackendEntry {
     /// The server name, as the mailbox table's locations carry it (`be1` in `be1!default`).
     pub server: String,
-    /// Its IMAP address, `host:port`.
+    /// Its IMAP address: `host:port`, or `unix:/path` for a backend on this host (see
+    /// [`BackendAddress`]).
     pub address: String,
     /// Whether the backend registers its own mailboxes with the master (Cyrus, corvid
     /// backend; the default). `false` (Dovecot): the proxy RESERVEs and ACTIVATEs its CREATEs.
@@ -176,6 +177,79 @@ impl BackendEntry {
 
 fn registers_by_default() -> bool {
     true
+}
+
+/// Where the proxy reaches a backend: over TCP, or over a Unix stream socket when the backend
+/// runs on the same host (the unified topology: no TCP/IP stack, no network hop).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendAddress {
+    /// `host:port`, resolved when the configuration is read.
+    Tcp(SocketAddr),
+    /// `unix:/path/to/socket`.
+    Unix(PathBuf),
+}
+
+/// The prefix of a Unix socket's address.
+const UNIX_PREFIX: &str = "unix:";
+
+/// The longest Unix socket path the kernel takes (`sun_path` holds 108 bytes with the NUL).
+const MAX_UNIX_PATH: usize = 107;
+
+/// Why a backend's address is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum AddressError {
+    /// `unix:` with nothing after it.
+    #[error("unix: needs a socket path (unix:/run/corvid/backend.sock)")]
+    EmptyUnixPath,
+    /// A socket path the kernel cannot bind or connect to.
+    #[error("unix socket path of {0} bytes: at most 107")]
+    UnixPathTooLong(usize),
+    /// A NUL byte in a socket path (Linux's abstract sockets are not supported).
+    #[error("unix socket path with a NUL byte")]
+    NulInUnixPath,
+    /// `host:port` that does not resolve.
+    #[error("{address:?}: {source} (expected HOST:PORT or unix:/PATH)")]
+    Resolve {
+        /// The text.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `host:port` that resolves to nothing.
+    #[error("{0:?}: no address")]
+    NoAddress(String),
+}
+
+impl BackendAddress {
+    /// Reads `unix:/path`, or `host:port` and resolves it (a name is looked up now, once).
+    pub fn resolve(text: &str) -> Result<BackendAddress, AddressError> {
+        if let Some(path) = text.strip_prefix(UNIX_PREFIX) {
+            return match path.len() {
+                0 => Err(AddressError::EmptyUnixPath),
+                _ if path.contains('\0') => Err(AddressError::NulInUnixPath),
+                len if len > MAX_UNIX_PATH => Err(AddressError::UnixPathTooLong(len)),
+                _ => Ok(BackendAddress::Unix(path.into())),
+            };
+        }
+        let resolve = |source| AddressError::Resolve {
+            address: text.into(),
+            source,
+        };
+        text.to_socket_addrs()
+            .map_err(resolve)?
+            .next()
+            .map(BackendAddress::Tcp)
+            .ok_or_else(|| AddressError::NoAddress(text.into()))
+    }
+}
+
+impl std::fmt::Display for BackendAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendAddress::Tcp(addr) => write!(f, "{addr}"),
+            BackendAddress::Unix(path) => write!(f, "{UNIX_PREFIX}{}", path.display()),
+        }
+    }
 }
 
 /// `[placement]`: the policy that picks a new user's backend.
@@ -239,5 +313,45 @@ mod tests {
         assert_eq!(file.mupdate.unwrap().master, "mupdate.example.net:3905");
         let error = toml::from_str::<ConfigFile>("listen = []\nlisten_tsl = []\n").unwrap_err();
         assert!(error.to_string().contains("listen_tsl"), "{error}");
+        let be1 = BackendAddress::resolve(&file.backends[0].address).unwrap();
+        assert_eq!(be1, BackendAddress::Unix("/run/corvid/backend.sock".into()));
+    }
+
+    #[test]
+    fn a_backend_address_is_host_and_port_or_a_unix_socket_path() {
+        let tcp = BackendAddress::resolve("127.0.0.1:2143").unwrap();
+        assert_eq!(tcp, BackendAddress::Tcp(([127, 0, 0, 1], 2143).into()));
+        assert_eq!(tcp.to_string(), "127.0.0.1:2143");
+        let unix = BackendAddress::resolve("unix:/run/corvid/be1.sock").unwrap();
+        assert_eq!(unix, BackendAddress::Unix("/run/corvid/be1.sock".into()));
+        assert_eq!(unix.to_string(), "unix:/run/corvid/be1.sock");
+        // A relative path is taken as it is (relative to the proxy's working directory).
+        assert_eq!(
+            BackendAddress::resolve("unix:be1.sock").unwrap(),
+            BackendAddress::Unix("be1.sock".into())
+        );
+
+        assert!(matches!(
+            BackendAddress::resolve("unix:"),
+            Err(AddressError::EmptyUnixPath)
+        ));
+        let long = format!("unix:/{}", "x".repeat(107));
+        assert!(matches!(
+            BackendAddress::resolve(&long),
+            Err(AddressError::UnixPathTooLong(108))
+        ));
+        assert!(BackendAddress::resolve(&format!("unix:/{}", "x".repeat(106))).is_ok());
+        assert!(matches!(
+            BackendAddress::resolve("unix:/run/a\0b"),
+            Err(AddressError::NulInUnixPath)
+        ));
+        for bad in ["be1.example", "/run/corvid/be1.sock", "127.0.0.1:imap", ""] {
+            let error = BackendAddress::resolve(bad).unwrap_err();
+            assert!(
+                matches!(error, AddressError::Resolve { .. }),
+                "{bad:?}: {error}"
+            );
+            assert!(error.to_string().contains("unix:/PATH"), "{error}");
+        }
     }
 }

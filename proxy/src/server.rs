@@ -6,7 +6,9 @@
 //! and nothing else: it feeds what the sockets delivered, writes what the session produced,
 //! and carries out its [`Action`]s. Reads go through a per-core scratch buffer, so an idle
 //! connection pins no read buffer; only bytes the session has not consumed yet stay with it.
-//! Every socket has `TCP_NODELAY` set.
+//! Every TCP socket has `TCP_NODELAY` set. A backend on the same host may be reached over a
+//! Unix socket instead of TCP ([`BackendAddress::Unix`]); the bytes and the code that moves
+//! them are the same.
 //!
 //! The cores share nothing on the request path. Each keeps its own [`MailboxTable`] (the
 //! archived base is shared read-only through an `Arc`; the overlay is the core's own) and
@@ -31,17 +33,18 @@ use futures_rustls::server::TlsStream;
 use glommio::channels::shared_channel::{
     self, ConnectedReceiver, ConnectedSender, SharedReceiver, SharedSender,
 };
-use glommio::net::{TcpListener, TcpStream};
+use glommio::net::{TcpListener, TcpStream, UnixStream};
 use glommio::timer::Timer;
 use glommio::{LocalExecutorBuilder, Placement};
 
+use crate::config::BackendAddress;
 use crate::failures::FailedLogins;
 use crate::master::MasterWriter;
 use crate::reload::{Reload, Reloadable, on_sighup};
 use crate::session::{Action, LinkId, Session, SessionConfig};
 use crate::stats::{CoreRecorder, Counter, Gauge, Latency, Stats};
 use corvid_mupdate::passwords::PasswordFile;
-use corvid_mupdate::runtime::with_timeout;
+use corvid_mupdate::runtime::{Stream, with_timeout};
 
 /// How the proxy runs.
 #[derive(Debug, Clone)]
@@ -57,7 +60,7 @@ pub struct ProxyConfig {
     /// Executors (one per core, pinned); 0 means one per CPU.
     pub cores: usize,
     /// Where each backend server is.
-    pub backends: HashMap<String, SocketAddr>,
+    pub backends: HashMap<String, BackendAddress>,
     /// The follower of the MUPDATE master.
     pub follower: FollowerConfig,
     /// What sessions share.
@@ -526,9 +529,9 @@ impl AsyncWrite for ClientStream {
     }
 }
 
-/// A link's connection and its unconsumed input.
+/// A link's connection (TCP, or Unix to a backend on this host) and its unconsumed input.
 struct LinkStream {
-    stream: TcpStream,
+    stream: Stream,
     input: Vec<u8>,
 }
 
@@ -948,7 +951,7 @@ async fn tls_accept(core: &Core, stream: TcpStream) -> io::Result<TlsStream<TcpS
 }
 
 /// Connects to a backend server, unless it failed a moment ago.
-async fn connect(core: &Core, server: &str) -> io::Result<TcpStream> {
+async fn connect(core: &Core, server: &str) -> io::Result<Stream> {
     if let Some(down) = core.down.borrow().get(server)
         && Instant::now() < down.until
     {
@@ -959,9 +962,24 @@ async fn connect(core: &Core, server: &str) -> io::Result<TcpStream> {
             "no address configured for server {server}"
         )));
     };
-    match TcpStream::connect_timeout(*addr, core.config.connect_timeout).await {
+    let limit = core.config.connect_timeout;
+    let connected = match addr {
+        BackendAddress::Tcp(addr) => TcpStream::connect_timeout(*addr, limit)
+            .await
+            .map(|stream| {
+                let _ = stream.set_nodelay(true);
+                Stream::Tcp(stream)
+            })
+            .map_err(io::Error::from),
+        BackendAddress::Unix(path) => {
+            let connect = async { UnixStream::connect(path).await.map_err(io::Error::from) };
+            with_timeout(limit, "backend side: connect", connect)
+                .await
+                .map(Stream::Unix)
+        }
+    };
+    match connected {
         Ok(stream) => {
-            let _ = stream.set_nodelay(true);
             core.down.borrow_mut().remove(server);
             Ok(stream)
         }

@@ -1,14 +1,15 @@
 //! `corvid backend` (the reference backend) from the binary under test, on a free port of
-//! 127.0.0.1 with a fresh data directory and password file; stopped by pid (SIGTERM, or
-//! SIGKILL as a crash or on drop), and started again on the same directory and port.
+//! 127.0.0.1 (or only on a Unix socket in its directory) with a fresh data directory and
+//! password file; stopped by pid (SIGTERM, or SIGKILL as a crash or on drop), and started again
+//! on the same directory and port.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::{free_port, imap_greets, wait_until};
+use super::{ImapClient, free_port, imap_greets, wait_until};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -26,6 +27,8 @@ pub struct BackendOptions {
     /// The data directory on a tmpfs of its own of this many MiB (the backend then has a
     /// file system of that size), unmounted on drop.
     pub tmpfs_mib: Option<u64>,
+    /// Listen only on a Unix socket ([`CorvidBackend::socket_path`]), not on TCP.
+    pub unix_only: bool,
 }
 
 /// A `corvid backend` process.
@@ -85,9 +88,13 @@ impl CorvidBackend {
             .open(self.dir.join("stderr.log"))
             .expect("open the backend's log");
         let mut command = Command::new(env!("CARGO_BIN_EXE_corvid"));
+        command.arg("backend");
+        if self.options.unix_only {
+            command.arg("--listen-unix").arg(self.socket_path());
+        } else {
+            command.args(["--listen", &self.addr()]);
+        }
         command
-            .arg("backend")
-            .args(["--listen", &self.addr()])
             .arg("--data-dir")
             .arg(self.dir.join("data"))
             .args(["--server", &self.options.server])
@@ -106,12 +113,17 @@ impl CorvidBackend {
             .spawn()
             .expect("start corvid backend");
         self.child = Some(child);
-        let addr = self.addr();
+        let (addr, socket) = (self.addr(), self.socket_path());
+        let unix_only = self.options.unix_only;
         let ready = wait_until(Duration::from_secs(20), || {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 panic!("corvid backend exited with {status}:\n{}", self.logs());
             }
-            imap_greets(&addr).then_some(())
+            let greets = match unix_only {
+                true => ImapClient::connect_unix(&socket).is_ok(),
+                false => imap_greets(&addr),
+            };
+            greets.then_some(())
         });
         assert!(
             ready.is_some(),
@@ -148,9 +160,19 @@ impl CorvidBackend {
         }
     }
 
-    /// `127.0.0.1:PORT`, where it listens.
+    /// `127.0.0.1:PORT`, where it listens (unless [`BackendOptions::unix_only`]).
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Its Unix socket's path, with [`BackendOptions::unix_only`].
+    pub fn socket_path(&self) -> PathBuf {
+        self.dir.join("imap.sock")
+    }
+
+    /// Its directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Its log.
@@ -180,24 +202,38 @@ pub fn two_registered(
     users: &[(&str, &str)],
     extra: &[&str],
 ) -> (super::corvid::CorvidMaster, CorvidBackend, CorvidBackend) {
-    let master = super::corvid::CorvidMaster::start_with(&[
+    let master = master_for_two();
+    let backend = |server| CorvidBackend::start(registered(&master, server, users, extra));
+    let (be1, be2) = (backend("be1"), backend("be2"));
+    (master, be1, be2)
+}
+
+/// The options of backend `server` (`be1` or `be2`) registering with a master started as
+/// [`two_registered`] starts it, with `users` and the `extra` flags.
+pub fn registered(
+    master: &super::corvid::CorvidMaster,
+    server: &str,
+    users: &[(&str, &str)],
+    extra: &[&str],
+) -> BackendOptions {
+    BackendOptions {
+        server: server.into(),
+        users: users
+            .iter()
+            .map(|(user, password)| (user.to_string(), password.to_string()))
+            .collect(),
+        master: Some((master.addr(), format!("{server}:{server}-secret"))),
+        extra: extra.iter().map(|flag| flag.to_string()).collect(),
+        ..BackendOptions::default()
+    }
+}
+
+/// The master that [`two_registered`] starts, knowing `be1` and `be2`.
+pub fn master_for_two() -> super::corvid::CorvidMaster {
+    super::corvid::CorvidMaster::start_with(&[
         "--backend",
         "be1:be1-secret:be1",
         "--backend",
         "be2:be2-secret:be2",
-    ]);
-    let backend = |server: &str| {
-        CorvidBackend::start(BackendOptions {
-            server: server.into(),
-            users: users
-                .iter()
-                .map(|(user, password)| (user.to_string(), password.to_string()))
-                .collect(),
-            master: Some((master.addr(), format!("{server}:{server}-secret"))),
-            extra: extra.iter().map(|flag| flag.to_string()).collect(),
-            ..BackendOptions::default()
-        })
-    };
-    let (be1, be2) = (backend("be1"), backend("be2"));
-    (master, be1, be2)
+    ])
 }

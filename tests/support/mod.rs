@@ -344,11 +344,11 @@ pub fn names(records: &[Record]) -> Vec<String> {
         .collect()
 }
 
-/// A blocking IMAP client for driving a backend: LOGIN, then one command at a time.
-#[derive(Debug)]
+/// A blocking IMAP client for driving a backend: LOGIN, then one command at a time, over TCP
+/// or a Unix socket.
 pub struct ImapClient {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    reader: BufReader<Box<dyn Read + Send>>,
+    writer: Box<dyn Write + Send>,
     next_tag: u32,
     /// The greeting line.
     pub greeting: String,
@@ -368,14 +368,35 @@ pub fn imap_quote(s: &str) -> String {
     out
 }
 
+impl std::fmt::Debug for ImapClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapClient")
+            .field("greeting", &self.greeting)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ImapClient {
     /// Connects and reads the greeting, which must be `* OK` (not yet logged in).
     pub fn connect(addr: &str) -> io::Result<Self> {
         let stream = TcpStream::connect(addr)?;
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         let writer = stream.try_clone()?;
+        Self::greeted(Box::new(stream), Box::new(writer))
+    }
+
+    /// [`ImapClient::connect`] to the Unix socket at `path`.
+    pub fn connect_unix(path: &std::path::Path) -> io::Result<Self> {
+        let stream = std::os::unix::net::UnixStream::connect(path)?;
+        stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        let writer = stream.try_clone()?;
+        Self::greeted(Box::new(stream), Box::new(writer))
+    }
+
+    /// A client on a connected stream, once the server's `* OK` greeting was read from it.
+    fn greeted(reader: Box<dyn Read + Send>, writer: Box<dyn Write + Send>) -> io::Result<Self> {
         let mut client = ImapClient {
-            reader: BufReader::new(stream),
+            reader: BufReader::new(reader),
             writer,
             next_tag: 1,
             greeting: String::new(),
@@ -389,10 +410,14 @@ impl ImapClient {
 
     /// Connects, reads the greeting and logs in with LOGIN.
     pub fn login(addr: &str, user: &str, password: &str) -> io::Result<Self> {
-        let mut client = Self::connect(addr)?;
+        Self::connect(addr)?.logged_in(user, password)
+    }
+
+    /// Logs in with LOGIN.
+    pub fn logged_in(mut self, user: &str, password: &str) -> io::Result<Self> {
         let login = format!("LOGIN {} {}", imap_quote(user), imap_quote(password));
-        client.ok(&login)?;
-        Ok(client)
+        self.ok(&login)?;
+        Ok(self)
     }
 
     /// `AUTHENTICATE PLAIN` with the initial response on the command line (SASL-IR): `user`

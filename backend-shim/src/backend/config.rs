@@ -8,6 +8,7 @@
 //!
 //! ```toml
 //! listen = "127.0.0.1:2143"
+//! listen_unix = "/run/corvid/backend.sock"  # for a proxy on this host (unified topology)
 //! data_dir = "/var/lib/corvid/backend"
 //! server = "be1"
 //! partition = "default"
@@ -33,8 +34,10 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
-    /// Where clients connect.
+    /// Where clients connect over TCP.
     pub listen: Option<SocketAddr>,
+    /// The Unix socket a proxy on the same host connects to.
+    pub listen_unix: Option<PathBuf>,
     /// The store's directory.
     pub data_dir: Option<PathBuf>,
     /// This backend's server name, as the master's locations carry it (`be1`).
@@ -79,6 +82,10 @@ mod tests {
             .collect();
         let file: ConfigFile = toml::from_str(&example).unwrap();
         assert_eq!(file.server.as_deref(), Some("be1"));
+        assert_eq!(
+            file.listen_unix.as_deref(),
+            Some(Path::new("/run/corvid/backend.sock"))
+        );
         assert_eq!(file.proxy_users, ["proxy"]);
         assert_eq!(file.max_message, Some(64 << 20));
         assert_eq!(file.mupdate.unwrap().master, "mupdate.example.net:3905");

@@ -1,5 +1,6 @@
 //! The reference backend's I/O driver: one glommio executor that owns the [`Store`], accepts
-//! IMAP connections and moves bytes between each client and its [`Session`].
+//! IMAP connections (over TCP, a Unix socket, or both) and moves bytes between each client and
+//! its [`Session`].
 //!
 //! The backend is single-core by design: the store is one `Rc<RefCell<Store>>` that every
 //! session uses in turn, with no lock and no copy, and a change one session makes is seen by
@@ -17,6 +18,10 @@
 //! does not take its output within [`WRITE_TIMEOUT`] is cut off. A client silent for the idle
 //! timeout is logged out (one timer per connection). SIGTERM or SIGINT stops the backend: no
 //! new connection is accepted, and each open one gets its pending output and a `BYE`.
+//!
+//! The Unix socket serves a proxy on the same host (the unified topology): the same IMAP
+//! without a TCP/IP stack in between. Its file is made at start (a stale one from a crash is
+//! removed first) and removed at a clean stop.
 
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
@@ -32,10 +37,9 @@ use std::time::{Duration, Instant};
 
 use corvid_mupdate::passwords::PasswordFile;
 use corvid_mupdate::runtime;
-use corvid_mupdate::runtime::with_timeout;
+use corvid_mupdate::runtime::{Listener, Stream, with_timeout};
 use event_listener::{Event, EventListener};
 use futures_lite::{AsyncRead, AsyncWriteExt, future};
-use glommio::net::{TcpListener, TcpStream};
 use glommio::timer::Timer;
 use glommio::{LocalExecutorBuilder, Placement};
 
@@ -47,8 +51,10 @@ use crate::shim::AgentConfig;
 /// How the backend runs.
 #[derive(Debug)]
 pub struct BackendConfig {
-    /// Where clients connect.
-    pub listen: SocketAddr,
+    /// Where clients connect over TCP, if they do.
+    pub listen: Option<SocketAddr>,
+    /// The Unix socket a proxy on the same host connects to, if any (mode 0660).
+    pub listen_unix: Option<PathBuf>,
     /// The store's directory.
     pub data_dir: PathBuf,
     /// What every session shares.
@@ -76,6 +82,14 @@ pub enum BackendError {
         /// The error.
         source: io::Error,
     },
+    /// The Unix socket could not be bound.
+    #[error("listening on {}: {source}", path.display())]
+    ListenUnix {
+        /// The socket file's path.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
     /// A thread (the executor, the registrar, the signal watcher) could not start or failed.
     #[error("{what}: {message}")]
     Thread {
@@ -99,12 +113,13 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// At a stop, open connections get this long to take their last output.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
-/// Runs the backend until SIGTERM or SIGINT. Logs `listening on ADDR` once it accepts.
+/// Runs the backend until SIGTERM or SIGINT. Logs `listening on ADDR` (and on the socket's
+/// path) once it accepts.
 pub fn run(config: BackendConfig) -> Result<(), BackendError> {
-    let listener = runtime::bind(config.listen).map_err(|source| BackendError::Listen {
-        addr: config.listen,
-        source,
-    })?;
+    let listener = config
+        .listen
+        .map(|addr| runtime::bind(addr).map_err(|source| BackendError::Listen { addr, source }))
+        .transpose()?;
     let stop = Arc::new(Stop::default());
     watch_signals(stop.clone())?;
     let executor = LocalExecutorBuilder::new(Placement::Unbound)
@@ -191,13 +206,31 @@ struct Shared {
 }
 
 /// The executor: opens the store, starts the registrar, accepts until stopped, then waits for
-/// the connections to finish. Returns the registrar thread for the caller to join.
+/// the connections to finish and removes the Unix socket's file. Returns the registrar thread
+/// for the caller to join.
 async fn serve(
     config: BackendConfig,
-    listener: std::net::TcpListener,
+    tcp: Option<std::net::TcpListener>,
     stop: Arc<Stop>,
 ) -> Result<Option<std::thread::JoinHandle<()>>, BackendError> {
     let store = Store::open(&config.data_dir)?;
+    let mut listeners = Vec::new();
+    if let Some(listener) = tcp {
+        let listener = runtime::into_glommio(listener);
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!("listening on {addr}");
+        }
+        listeners.push(Listener::Tcp(listener));
+    }
+    let unix_path = config.listen_unix.clone();
+    if let Some(path) = &unix_path {
+        let listener = runtime::bind_unix(path).map_err(|source| BackendError::ListenUnix {
+            path: path.clone(),
+            source,
+        })?;
+        tracing::info!("listening on {}", path.display());
+        listeners.push(Listener::Unix(listener));
+    }
     let (registrar, registrar_thread) = match &config.mupdate {
         Some(agent) => {
             let snapshot = registrar::backend_view(&store);
@@ -215,8 +248,6 @@ async fn serve(
             (None, None)
         }
     };
-    let listener = runtime::into_glommio(listener);
-    let addr = listener.local_addr().unwrap_or(config.listen);
     let shared = Rc::new(Shared {
         config,
         store: RefCell::new(store),
@@ -228,8 +259,13 @@ async fn serve(
         all_closed: Event::new(),
         scratch: RefCell::new(vec![0; SCRATCH]),
     });
-    tracing::info!("listening on {addr}");
-    future::or(accept_loop(shared.clone(), listener), stop.wait()).await;
+    let accepting: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| glommio::spawn_local(accept_loop(shared.clone(), listener)))
+        .collect();
+    stop.wait().await;
+    // Dropping the accepting tasks cancels them: no new connection from here on.
+    drop(accepting);
     shared.stopped.set(true);
     shared.stopping.notify(usize::MAX);
     let all_closed = async {
@@ -244,16 +280,21 @@ async fn serve(
     let grace = async { glommio::timer::sleep(STOP_GRACE).await };
     future::or(all_closed, grace).await;
     drop(shared);
+    if let Some(path) = unix_path
+        && let Err(error) = std::fs::remove_file(&path)
+    {
+        tracing::warn!(path = %path.display(), %error, "removing the socket file");
+    }
     Ok(registrar_thread)
 }
 
-async fn accept_loop(shared: Rc<Shared>, listener: TcpListener) {
+async fn accept_loop(shared: Rc<Shared>, listener: Listener) {
     loop {
-        let stream = corvid_mupdate::runtime::accept(&listener).await;
+        let stream = listener.accept().await;
         let shared = shared.clone();
         shared.open.set(shared.open.get() + 1);
         glommio::spawn_local(async move {
-            let peer = stream.peer_addr().ok();
+            let peer = stream.tcp_peer_addr();
             if let Err(error) = Connection::new(&shared, stream).run().await {
                 tracing::debug!(?peer, %error, "connection ended");
             }
@@ -281,7 +322,7 @@ enum Wake {
 /// One client connection.
 struct Connection<'s> {
     shared: &'s Shared,
-    stream: TcpStream,
+    stream: Stream,
     session: Session,
     /// The client's bytes the session has not consumed yet.
     input: Vec<u8>,
@@ -299,7 +340,7 @@ struct Connection<'s> {
 }
 
 impl<'s> Connection<'s> {
-    fn new(shared: &'s Shared, stream: TcpStream) -> Connection<'s> {
+    fn new(shared: &'s Shared, stream: Stream) -> Connection<'s> {
         let session = Session::new(shared.config.session.clone());
         let mut output = Vec::new();
         session.greeting(&mut output);
