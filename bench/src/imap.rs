@@ -155,14 +155,7 @@ fn push_astring(out: &mut Vec<u8>, value: &[u8]) -> Option<()> {
     if !value.iter().all(|&b| is_quotable(b) && b.is_ascii()) {
         return None;
     }
-    out.push(b'"');
-    for &b in value {
-        if b == b'"' || b == b'\\' {
-            out.push(b'\\');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
+    corvid_proto::lex::write_quoted(out, value);
     Some(())
 }
 

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use corvid_proto::imap::framer::{Frame, Framer, FramerLimits, LineEnd};
 use corvid_proto::imap::response::{Response, Status, StatusKind, Untagged, classify};
+use corvid_proto::lex::write_quoted;
 
 /// How many bytes of a response an error message quotes.
 const QUOTED: usize = 120;
@@ -216,9 +217,9 @@ impl ImapClient {
     /// printable ASCII).
     pub fn login(&mut self, user: &str, password: &str) -> Result<(), ImapClientError> {
         let mut command = b"LOGIN ".to_vec();
-        quoted(&mut command, user.as_bytes());
+        write_quoted(&mut command, user.as_bytes());
         command.push(b' ');
-        quoted(&mut command, password.as_bytes());
+        write_quoted(&mut command, password.as_bytes());
         self.run("LOGIN", &command, |_, _| Ok(()))
     }
 
@@ -365,19 +366,6 @@ impl ImapClient {
             _ => ImapClientError::Io { command, source },
         }
     }
-}
-
-/// Appends `value` as a quoted string. For printable ASCII only (checked credentials, names
-/// already valid modified UTF-7).
-pub fn quoted(out: &mut Vec<u8>, value: &[u8]) {
-    out.push(b'"');
-    for &b in value {
-        if b == b'"' || b == b'\\' {
-            out.push(b'\\');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
 }
 
 /// `NO` or `BAD`, as text.

@@ -277,6 +277,20 @@ impl LiteralHeader {
     }
 }
 
+/// Appends `value` as a quoted string, `"` and `\` escaped. The caller has checked that every
+/// byte may stand in one (no CR, LF or NUL; 8-bit only where the peer accepts it).
+pub fn write_quoted(out: &mut Vec<u8>, value: &[u8]) {
+    out.reserve(value.len() + 2);
+    out.push(b'"');
+    for &b in value {
+        if b == b'"' || b == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
 /// Appends `n` in decimal (what a writer of IMAP numbers needs, without formatting machinery).
 pub fn write_decimal(out: &mut Vec<u8>, n: u64) {
     let mut buf = [0u8; 20];

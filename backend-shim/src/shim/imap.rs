@@ -38,7 +38,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use corvid_mupdate::imap_client::{ImapClient, ImapClientError, quoted, refusal, refuse_bye};
+use corvid_mupdate::imap_client::{ImapClient, ImapClientError, refusal, refuse_bye};
 use corvid_proto::acl::{Acl, AclError, Rights};
 use corvid_proto::imap::response::{Response, StatusKind, Untagged, classify};
 use corvid_proto::lex::{self, AString};
@@ -478,7 +478,7 @@ fn getacls<'n>(
             && let Some((index, name)) = names.next()
         {
             let mut command = b"GETACL ".to_vec();
-            quoted(&mut command, name);
+            lex::write_quoted(&mut command, name);
             in_flight.push_back((client.command(&command, &mut commands), index, name));
         }
         client.write("GETACL", &commands)?;

@@ -145,14 +145,7 @@ impl<'o> ResponseWriter<'o> {
             .iter()
             .all(|&b| is_quotable(b) && (self.utf8 || b.is_ascii()))
         {
-            self.out.push(b'"');
-            for &b in value {
-                if b == b'"' || b == b'\\' {
-                    self.out.push(b'\\');
-                }
-                self.out.push(b);
-            }
-            self.out.push(b'"');
+            crate::lex::write_quoted(self.out, value);
         } else {
             let header = LiteralHeader {
                 len: value.len() as u64,

@@ -31,14 +31,7 @@ pub(crate) fn string(out: &mut Vec<u8>, value: &[u8]) {
         literal(out, value);
         return;
     }
-    out.push(b'"');
-    for &b in value {
-        if b == b'"' || b == b'\\' {
-            out.push(b'\\');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
+    crate::lex::write_quoted(out, value);
 }
 
 /// Appends NIL for `None`, else [`string`].
