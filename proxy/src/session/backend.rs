@@ -90,7 +90,7 @@ impl Session {
             login.inbox = None;
         }
         self.transfer_link_lost(id, reason, now);
-        self.create_link_lost(id, reason);
+        self.registration_link_lost(id, reason, now);
     }
 
     /// Takes what it can of link `id`'s `input`; returns how many bytes it consumed.
@@ -295,7 +295,7 @@ impl Session {
             Purpose::Enable | Purpose::Unselect => {}
             Purpose::Subscriptions => self.subscriptions_arrived(ok, table),
             Purpose::Client => self.client_command_done(id, ok, now),
-            Purpose::Create => self.create_answered(&status, collected),
+            Purpose::Register => self.registration_answered(&status, collected, now),
             Purpose::TransferFetch
             | Purpose::TransferAppend
             | Purpose::TransferStore
@@ -335,17 +335,15 @@ impl Session {
                 self.links[id].selected = false;
                 self.selected = None;
             }
-            // The backend registered the mailbox in the master: the next command may name it
-            // once the table has it.
-            CommandKind::Create if ok && !forwarding => {
-                if let Some(name) = command.mailbox {
-                    self.await_mailbox(name);
-                }
-            }
             _ => {}
         }
         self.actions.push(Action::Relayed {
             took: now.saturating_duration_since(command.started),
         });
+        // The backend registered its change in the master: the next command may name the
+        // mailbox once the table shows it.
+        if let (true, false, Some(wait)) = (ok, forwarding, command.wait) {
+            self.await_table(wait);
+        }
     }
 }

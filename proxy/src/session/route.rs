@@ -2,7 +2,9 @@
 //!
 //! SELECT, EXAMINE, STATUS, APPEND, DELETE, RENAME, SETACL, DELETEACL, the quota and metadata
 //! commands go to the server of the mailbox they name ([`View::resolve`]); CREATE to the server
-//! of the nearest existing parent, else, for an administrator's new user INBOX, the server
+//! of the nearest existing parent (where RENAME's new name belongs too: a RENAME whose new
+//! name's parent lives on another backend than the mailbox is refused `NO [CANNOT]`, as
+//! moving a mailbox between backends is not done), else, for an administrator's new user INBOX, the server
 //! the placement policy picks ([`crate::placement`]), else the user's INBOX server; SUBSCRIBE, UNSUBSCRIBE and
 //! server-wide metadata to the INBOX server; COPY and MOVE stay on the selected server when
 //! the destination lives there, and are done by the proxy itself when it lives on another
@@ -12,10 +14,11 @@
 //!
 //! The perimeter checks the table's ACL before a backend is touched, and answers as a backend
 //! would: SELECT, EXAMINE and STATUS need `r`, APPEND `i` (as the COPY and MOVE destinations
-//! of a transfer); a mailbox the user may not see (`l`) does not exist for them
+//! of a transfer), DELETE `x`, RENAME `x` on the mailbox and `k` on the new name's parent
+//! (RFC 4314), and a new name the table has already is `[ALREADYEXISTS]`; a mailbox the user may not see (`l`) does not exist for them
 //! (`[NONEXISTENT]`, `[TRYCREATE]` for APPEND), one they see without the right is `[NOPERM]`.
 
-use corvid_mupdate::table::State;
+use corvid_mupdate::table::{EntryRef, State};
 use corvid_proto::acl::Rights;
 use corvid_proto::imap::command::{Args, CommandHead, CommandKind};
 use corvid_proto::imap::response::Code;
@@ -35,6 +38,12 @@ pub enum Refusal {
     /// The destination of an APPEND, COPY or MOVE does not exist (RFC 3501 asks TRYCREATE).
     #[error("mailbox does not exist")]
     TryCreate,
+    /// The new name of a RENAME exists already.
+    #[error("mailbox already exists")]
+    AlreadyExists,
+    /// The new name of a RENAME belongs on another backend than the mailbox.
+    #[error("the new name belongs on backend {0}: mailboxes are not moved between backends")]
+    AcrossBackends(Box<str>),
 }
 
 /// Where a command the proxy does not answer itself goes.
@@ -53,6 +62,11 @@ impl Refusal {
         let code = match self {
             Refusal::Lookup(error) => error.code(),
             Refusal::TryCreate => Some(Code::TryCreate),
+            Refusal::AlreadyExists => Some(Code::AlreadyExists),
+            Refusal::AcrossBackends(_) => Some(Code::Other {
+                atom: b"CANNOT",
+                argument: None,
+            }),
         };
         (code, self.to_string())
     }
@@ -121,9 +135,10 @@ fn relay_destination(
         (CommandKind::Append, Args::Mailbox(name)) => {
             needing(&name, Rights::INSERT).map_err(missing_is_trycreate)
         }
+        (CommandKind::Delete, Args::Mailbox(name)) => needing(&name, Rights::DELETE_MAILBOX),
         (CommandKind::Subscribe | CommandKind::Unsubscribe, _) => inbox(),
         (_, Args::Mailbox(name)) => server(&name),
-        (_, Args::Rename { from, .. }) => server(&from),
+        (_, Args::Rename { from, to }) => rename_server(view, &from, &to),
         (_, Args::Acl { mailbox, .. }) => server(&mailbox),
         (_, Args::GetMetadata { mailbox, .. }) if mailbox.is_empty() => inbox(),
         (_, Args::GetMetadata { mailbox, .. }) => server(&mailbox),
@@ -159,14 +174,45 @@ fn new_user_server(
 /// The server of the nearest existing parent of the mailbox `name` would create, if any.
 fn parent_server(view: &View<'_>, name: &AString<'_>) -> Option<Box<str>> {
     let internal = view.internal_name(&name.to_vec()).ok()?;
-    let mut parent = internal.as_str();
+    nearest_parent(view, &internal).map(|parent| server_name(parent.server()))
+}
+
+/// The nearest active parent of internal name `internal` in the table, if any.
+fn nearest_parent<'t>(view: &View<'t>, internal: &str) -> Option<EntryRef<'t>> {
+    let mut parent = internal;
     while let Some(dot) = parent.rfind('.') {
         parent = &parent[..dot];
         if let Some(entry) = view.table.get(parent.as_bytes())
             && entry.state == State::Active
         {
-            return Some(server_name(entry.server()));
+            return Some(entry);
         }
     }
     None
+}
+
+/// The server a RENAME of `from` to `to` goes to: the mailbox's, which needs `x` on it, `k`
+/// on the new name's parent, a new name nobody has, and a parent (if any) on the same server.
+fn rename_server(
+    view: &View<'_>,
+    from: &AString<'_>,
+    to: &AString<'_>,
+) -> Result<Box<str>, Refusal> {
+    let source = view.resolve_with(&from.to_vec(), Rights::DELETE_MAILBOX)?;
+    let new = view
+        .internal_name(&to.to_vec())
+        .map_err(LookupError::from)?;
+    if view.table.get(new.as_bytes()).is_some() {
+        return Err(Refusal::AlreadyExists);
+    }
+    let server = server_name(source.server());
+    match nearest_parent(view, &new) {
+        Some(parent) if !view.viewer.rights(&parent).contains(Rights::CREATE) => {
+            Err(LookupError::PermissionDenied.into())
+        }
+        Some(parent) if parent.server() != server.as_bytes() => {
+            Err(Refusal::AcrossBackends(server_name(parent.server())))
+        }
+        _ => Ok(server),
+    }
 }

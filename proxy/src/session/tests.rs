@@ -826,7 +826,7 @@ fn awaited(h: &Harness) -> Vec<&str> {
     h.actions
         .iter()
         .filter_map(|action| match action {
-            Action::AwaitMailbox(name) => Some(&**name),
+            Action::AwaitTable(wait) => wait.active.first().map(|name| &**name),
             _ => None,
         })
         .collect()
@@ -1176,4 +1176,218 @@ fn referrals_are_given_only_to_a_client_that_asked_for_them() {
         assert_eq!(h.connects, ["be1", "be2"]);
         assert_eq!(h.client_text(), "");
     }
+}
+
+/// Adds `(name, location, acl)` entries to the harness's table.
+fn add_mailboxes(h: &mut Harness, entries: &[(&str, &str, &str)]) {
+    for (seq, &(name, location, acl)) in entries.iter().enumerate() {
+        let change = Change::Upsert {
+            name: name.as_bytes().into(),
+            location: location.as_bytes().into(),
+            acl: acl.as_bytes().into(),
+            state: State::Active,
+        };
+        h.table.apply(200 + seq as u64, change);
+    }
+}
+
+fn table_waits(h: &Harness) -> Vec<TableWait> {
+    h.actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::AwaitTable(wait) => Some(wait.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn wait(active: &[&str], gone: &[&str]) -> TableWait {
+    TableWait {
+        active: active.iter().map(|&name| name.into()).collect(),
+        gone: gone.iter().map(|&name| name.into()).collect(),
+    }
+}
+
+#[test]
+fn rename_and_delete_on_a_registering_backend_are_relayed_then_wait_for_the_table() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    h.client(b"a2 RENAME Drafts Old\r\na3 LIST \"\" *\r\n", 4096);
+    assert_eq!(h.link_text(0), "a2 RENAME Drafts Old\r\n");
+    h.backend(0, b"a2 OK Completed\r\n", 4096);
+    assert_eq!(h.client_text(), "a2 OK Completed\r\n");
+    let expected = wait(&["user.alice.Old"], &["user.alice.Drafts"]);
+    assert_eq!(table_waits(&h), [expected.clone()]);
+    assert!(!expected.shown_by(&h.table), "the table still has Drafts");
+    // The pipelined LIST waits until the table has caught up.
+    assert!(!h.session.wants_client_input());
+    h.session.table_caught_up();
+    h.actions.clear();
+    h.client(b"a4 DELETE Drafts\r\n", 4096);
+    assert_eq!(h.link_text(0), "a4 DELETE Drafts\r\n");
+    h.backend(0, b"a4 NO Mailbox has children\r\n", 4096);
+    assert_eq!(h.client_text(), "a4 NO Mailbox has children\r\n");
+    assert!(
+        table_waits(&h).is_empty(),
+        "a refused DELETE waits for nothing"
+    );
+    h.client(b"a5 DELETE Drafts\r\n", 4096);
+    h.backend(0, b"a5 OK Completed\r\n", 4096);
+    assert_eq!(table_waits(&h), [wait(&[], &["user.alice.Drafts"])]);
+}
+
+#[test]
+fn rename_and_delete_are_refused_at_the_perimeter_as_a_backend_would() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    let all = "lrswipkxtecda";
+    add_mailboxes(
+        &mut h,
+        &[
+            ("user.bob", "be1!p", &format!("bob\t{all}\talice\tl\t")),
+            (
+                "user.bob.Shared",
+                "be1!p",
+                &format!("bob\t{all}\talice\tlr\t"),
+            ),
+            ("user.bob.Secret", "be1!p", &format!("bob\t{all}\t")),
+        ],
+    );
+    for (command, answer) in [
+        ("RENAME Drafts Archive", "NO [ALREADYEXISTS]"),
+        ("RENAME Nowhere Elsewhere", "NO [NONEXISTENT]"),
+        ("RENAME \"Other Users/bob/Secret\" Mine", "NO [NONEXISTENT]"),
+        ("RENAME \"Other Users/bob/Shared\" Mine", "NO [NOPERM]"),
+        (
+            "RENAME Drafts \"Other Users/bob/Shared/Mine\"",
+            "NO [NOPERM]",
+        ),
+        ("RENAME Drafts Archive/Drafts", "NO [CANNOT]"),
+        ("DELETE \"Other Users/bob/Shared\"", "NO [NOPERM]"),
+        ("DELETE \"Other Users/bob/Secret\"", "NO [NONEXISTENT]"),
+    ] {
+        h.client(format!("t {command}\r\n").as_bytes(), 4096);
+        let text = h.client_text();
+        assert!(
+            text.starts_with(&format!("t {answer} ")),
+            "{command}: {text}"
+        );
+    }
+    assert_eq!(h.link_text(0), "", "no backend was asked");
+    assert_eq!(h.connects, ["be1"]);
+}
+
+#[test]
+fn rename_on_an_unregistered_backend_moves_the_subtree_in_the_master() {
+    let mut h = logged_in(create_config(&["be1"], &[]));
+    add_mailboxes(
+        &mut h,
+        &[("user.alice.Drafts.2026", "be1!q", "alice\tlr\t")],
+    );
+    h.client(b"a2 RENAME Drafts Sent\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Reserve {
+            name: b"user.alice.Sent".to_vec(),
+            location: b"be1!p".to_vec(),
+        }]
+    );
+    assert_eq!(h.link_text(0), "", "the backend waits for the master");
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.link_text(0), "a2 RENAME Drafts Sent\r\n");
+    h.backend(0, b"a2 OK Renamed\r\n", 4096);
+    let mut published = Vec::new();
+    while let Some(at) = h
+        .actions
+        .iter()
+        .position(|a| matches!(a, Action::Master(_)))
+    {
+        let Action::Master(command) = h.actions.remove(at) else {
+            unreachable!()
+        };
+        assert_eq!(h.client_text(), "", "the OK waits for the master");
+        published.push(command);
+        h.session.master_answered(Ok(()), h.now);
+        h.collect();
+    }
+    let activate = |name: &str, location: &str, acl: &str| MasterCommand::Activate {
+        name: name.as_bytes().to_vec(),
+        location: location.as_bytes().to_vec(),
+        acl: acl.as_bytes().to_vec(),
+    };
+    let delete = |name: &str| MasterCommand::Delete {
+        name: name.as_bytes().to_vec(),
+    };
+    assert_eq!(
+        published,
+        [
+            activate("user.alice.Sent", "be1!p", "alice\tlrswipkxtecda\t"),
+            activate("user.alice.Sent.2026", "be1!q", "alice\tlr\t"),
+            delete("user.alice.Drafts.2026"),
+            delete("user.alice.Drafts"),
+        ]
+    );
+    assert_eq!(h.client_text(), "a2 OK Renamed\r\n");
+    assert_eq!(
+        table_waits(&h),
+        [wait(&["user.alice.Sent"], &["user.alice.Drafts"])]
+    );
+}
+
+#[test]
+fn delete_on_an_unregistered_backend_is_published_and_a_refused_rename_rolled_back() {
+    let mut h = logged_in(create_config(&["be1"], &[]));
+    h.client(b"a2 DELETE Drafts\r\n", 4096);
+    assert!(
+        master_actions(&mut h).is_empty(),
+        "no reservation for DELETE"
+    );
+    assert_eq!(h.link_text(0), "a2 DELETE Drafts\r\n");
+    h.backend(0, b"a2 OK Deleted\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Delete {
+            name: b"user.alice.Drafts".to_vec()
+        }]
+    );
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.client_text(), "a2 OK Deleted\r\n");
+    assert_eq!(table_waits(&h), [wait(&[], &["user.alice.Drafts"])]);
+    h.session.table_caught_up();
+
+    // The backend refuses a RENAME: the new name's reservation goes.
+    h.client(b"a3 RENAME Drafts Junk\r\n", 4096);
+    master_actions(&mut h);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    h.backend(0, b"a3 NO [CANNOT] No\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Delete {
+            name: b"user.alice.Junk".to_vec()
+        }]
+    );
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.client_text(), "a3 NO [CANNOT] No\r\n");
+    assert!(table_waits(&h).is_empty());
+
+    // The master refuses a later change: the client is told the master lags.
+    h.client(b"a4 RENAME Drafts Junk\r\n", 4096);
+    master_actions(&mut h);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    h.backend(0, b"a4 OK Renamed\r\n", 4096);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    let down = crate::master::MasterError::Unreachable("reset".into());
+    h.session.master_answered(Err(down), h.now);
+    h.collect();
+    let answer = h.client_text();
+    assert!(
+        answer.starts_with(
+            "a4 NO [UNAVAILABLE] Done on backend be1, but the mailbox master was not fully updated"
+        ),
+        "{answer}"
+    );
 }
