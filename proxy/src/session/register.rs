@@ -26,8 +26,9 @@
 //!    refused: `NO [UNAVAILABLE]` saying the backend made the change and the master was not
 //!    fully updated.
 //! 5. every successful change ends with [`Action::AwaitTable`]: the client's input waits
-//!    until the routing table shows it ([`TableWait`]: the new name active, the old one gone),
-//!    so a SELECT or LIST right after it sees it.
+//!    until the routing table shows it ([`TableWait`]: every new name active, every old one
+//!    gone, a renamed mailbox's children included, whoever published them), so a SELECT or
+//!    LIST right after it sees it.
 
 use std::collections::VecDeque;
 
@@ -151,13 +152,21 @@ pub(super) fn plan(head: &CommandHead<'_>, view: &View<'_>, server: &str) -> Opt
                     acl: entry.acl.to_vec(),
                 })
                 .collect();
+            let name = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into();
+            let active = moved
+                .iter()
+                .map(|entry| name(renamed(entry.name)))
+                .collect();
             let mut gone = Vec::new();
             if !is_inbox(old.as_bytes()) {
-                // The children first, the renamed mailbox last: once it is gone, all are.
+                // The children first, the renamed mailbox last.
                 publish.extend(moved.iter().rev().map(|entry| MasterCommand::Delete {
                     name: entry.name.to_vec(),
                 }));
-                gone.push(old.as_str().into());
+                gone = moved
+                    .iter()
+                    .map(|entry| name(entry.name.to_vec()))
+                    .collect();
             }
             Some(Plan {
                 reserve: Some(MasterCommand::Reserve {
@@ -165,10 +174,7 @@ pub(super) fn plan(head: &CommandHead<'_>, view: &View<'_>, server: &str) -> Opt
                     location: top.location.to_vec(),
                 }),
                 publish,
-                wait: TableWait {
-                    active: vec![new.into()],
-                    gone,
-                },
+                wait: TableWait { active, gone },
             })
         }
         (CommandKind::Delete, Args::Mailbox(name)) => {

@@ -1329,7 +1329,10 @@ fn rename_on_an_unregistered_backend_moves_the_subtree_in_the_master() {
     assert_eq!(h.client_text(), "a2 OK Renamed\r\n");
     assert_eq!(
         table_waits(&h),
-        [wait(&["user.alice.Sent"], &["user.alice.Drafts"])]
+        [wait(
+            &["user.alice.Sent", "user.alice.Sent.2026"],
+            &["user.alice.Drafts", "user.alice.Drafts.2026"]
+        )]
     );
 }
 
