@@ -53,13 +53,13 @@ pub struct TableWait {
 impl TableWait {
     /// Does `table` show the change?
     pub fn shown_by(&self, table: &MailboxTable) -> bool {
-        let active = |name: &Box<str>| {
+        let active = |name: &str| {
             table
                 .get(name.as_bytes())
                 .is_some_and(|entry| entry.state == State::Active)
         };
-        let gone = |name: &Box<str>| table.get(name.as_bytes()).is_none();
-        self.active.iter().all(active) && self.gone.iter().all(gone)
+        let gone = |name: &str| table.get(name.as_bytes()).is_none();
+        self.active.iter().all(|name| active(name)) && self.gone.iter().all(|name| gone(name))
     }
 }
 

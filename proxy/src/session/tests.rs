@@ -1216,7 +1216,7 @@ fn rename_and_delete_on_a_registering_backend_are_relayed_then_wait_for_the_tabl
     h.backend(0, b"a2 OK Completed\r\n", 4096);
     assert_eq!(h.client_text(), "a2 OK Completed\r\n");
     let expected = wait(&["user.alice.Old"], &["user.alice.Drafts"]);
-    assert_eq!(table_waits(&h), [expected.clone()]);
+    assert_eq!(table_waits(&h), std::slice::from_ref(&expected));
     assert!(!expected.shown_by(&h.table), "the table still has Drafts");
     // The pipelined LIST waits until the table has caught up.
     assert!(!h.session.wants_client_input());
