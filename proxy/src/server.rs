@@ -741,6 +741,13 @@ impl Connection<'_> {
                     Box::pin(await_table(self.core, &wait)).await;
                     self.session.table_caught_up();
                 }
+                Action::Journal(op) => {
+                    let data_dir = self.core.config.follower.state_dir.clone();
+                    let carry_out = glommio::executor()
+                        .spawn_blocking(move || crate::journal::carry_out(data_dir.as_deref(), &op));
+                    let result = Box::pin(carry_out).await.map_err(|error| error.to_string());
+                    self.session.journal_done(result, Instant::now());
+                }
             }
         }
         Ok(Next::Continue)

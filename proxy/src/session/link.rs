@@ -111,6 +111,9 @@ pub enum Purpose {
     /// The client's CREATE, RENAME or DELETE, on a backend the proxy registers it for: its
     /// answer waits for the master (`session/register.rs`).
     Register,
+    /// One of the commands of a RENAME across backends, on its own links
+    /// (`session/relocate.rs`).
+    Relocate,
 }
 
 /// A command sent on a link and not yet answered.

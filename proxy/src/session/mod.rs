@@ -27,8 +27,8 @@
 //! This file holds the state and the client's input; [`link`] is one backend connection,
 //! `backend.rs` the backends' input, `login.rs` logging in, `local.rs` the commands answered
 //! here, `route.rs` where relayed commands go, `transfer.rs` COPY and MOVE between backends,
-//! `register.rs` the master round trips of CREATE, RENAME and DELETE, [`capability`] what
-//! CAPABILITY says.
+//! `register.rs` the master round trips of CREATE, RENAME and DELETE, `relocate.rs` RENAME
+//! across backends, [`capability`] what CAPABILITY says.
 
 mod backend;
 pub mod capability;
@@ -38,6 +38,7 @@ mod login;
 pub mod naming;
 mod referral;
 mod register;
+mod relocate;
 mod route;
 #[cfg(test)]
 mod tests;
@@ -64,6 +65,7 @@ use crate::placement::Placement;
 pub use link::{Link, LinkError, LinkId, LinkLogin, LinkState, Purpose};
 pub use naming::BackendProfile;
 pub use register::TableWait;
+pub use relocate::JournalOp;
 use route::Destination;
 pub use route::Refusal;
 
@@ -197,6 +199,9 @@ pub enum Action {
     /// bounded time has passed, then report with [`Session::table_caught_up`]; the client
     /// output (the command's OK) is written after.
     AwaitTable(TableWait),
+    /// Carry out this operation on the journal of a RENAME across backends (kept in the
+    /// proxy's data directory), off the executor, and report with [`Session::journal_done`].
+    Journal(JournalOp),
     /// Write the client output, then close everything.
     Close,
 }
@@ -246,6 +251,9 @@ enum Client {
     Transferring(Box<transfer::Transfer>),
     /// A CREATE, RENAME or DELETE the proxy registers in the master itself.
     Registering(Box<register::Registration>),
+    /// A RENAME across backends is carried out by the proxy (while its messages are copied,
+    /// the client is [`Client::Transferring`]).
+    Relocating(Box<relocate::Relocation>),
     /// A CREATE, RENAME or DELETE was answered OK: client input waits until the table shows
     /// the change.
     AwaitingTable,
@@ -414,6 +422,7 @@ impl Session {
                 Client::Waiting { .. }
                 | Client::Transferring(_)
                 | Client::Registering(_)
+                | Client::Relocating(_)
                 | Client::AwaitingTable => false,
                 Client::Verifying { .. }
                 | Client::Subscriptions { .. }
@@ -683,6 +692,21 @@ impl Session {
                             command.wait = Some(plan.wait);
                         }
                         self.relay(server, command, &bytes, continues);
+                    }
+                    Ok(Destination::Relocate { source, target }) => {
+                        let Args::Rename { from, to, .. } = head.args else {
+                            return;
+                        };
+                        let selected = self.selected_mailbox.as_deref();
+                        match relocate::prepare(&view, (from, to), selected) {
+                            Ok(names) => {
+                                self.start_relocation(command, names, (source, target));
+                            }
+                            Err(refusal) => {
+                                let (code, text) = refusal.answer();
+                                self.status(head.tag, StatusKind::No, code.as_ref(), &text);
+                            }
+                        }
                     }
                     Ok(Destination::Transfer(target)) => {
                         let may_remove = self.may_remove_from_selected(&view);

@@ -131,7 +131,7 @@ pub(super) fn plan(head: &CommandHead<'_>, view: &View<'_>, server: &str) -> Opt
                 },
             })
         }
-        (CommandKind::Rename, Args::Rename { from, to }) => {
+        (CommandKind::Rename, Args::Rename { from, to, .. }) => {
             let (old, new) = (internal(&from)?, internal(&to)?);
             let top = view.table.get(old.as_bytes())?;
             let moved: Vec<_> = if is_inbox(old.as_bytes()) {
@@ -259,6 +259,9 @@ impl Session {
 
     /// The master's answer to the change asked for with [`Action::Master`].
     pub fn master_answered(&mut self, result: Result<(), MasterError>, now: Instant) {
+        if matches!(self.client, Client::Relocating(_)) {
+            return self.relocation_master_answered(result, now);
+        }
         let Client::Registering(mut registration) =
             std::mem::replace(&mut self.client, Client::Ready)
         else {

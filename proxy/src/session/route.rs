@@ -3,8 +3,9 @@
 //! SELECT, EXAMINE, STATUS, APPEND, DELETE, RENAME, SETACL, DELETEACL, the quota and metadata
 //! commands go to the server of the mailbox they name ([`View::resolve`]); CREATE to the server
 //! of the nearest existing parent (where RENAME's new name belongs too: a RENAME whose new
-//! name's parent lives on another backend than the mailbox is refused `NO [CANNOT]`, as
-//! moving a mailbox between backends is not done), else, for an administrator's new user INBOX, the server
+//! name's parent lives on another backend than the mailbox, or whose third argument, an
+//! administrator's only, names another server, moves the mailbox there,
+//! [`Destination::Relocate`]), else, for an administrator's new user INBOX, the server
 //! the placement policy picks ([`crate::placement`]), else the user's INBOX server; SUBSCRIBE, UNSUBSCRIBE and
 //! server-wide metadata to the INBOX server; COPY and MOVE stay on the selected server when
 //! the destination lives there, and are done by the proxy itself when it lives on another
@@ -41,9 +42,16 @@ pub enum Refusal {
     /// The new name of a RENAME exists already.
     #[error("mailbox already exists")]
     AlreadyExists,
-    /// The new name of a RENAME belongs on another backend than the mailbox.
-    #[error("the new name belongs on backend {0}: mailboxes are not moved between backends")]
-    AcrossBackends(Box<str>),
+    /// A RENAME's third argument (the server to move the mailbox to) from a user who is not an
+    /// administrator: Cyrus's frontend answers so.
+    #[error("Permission denied")]
+    NotAdmin,
+    /// A RENAME's third argument names no backend server the proxy knows.
+    #[error("no backend server is named {0}")]
+    UnknownServer(Box<str>),
+    /// A RENAME to another backend that the proxy does not do (see `session/relocate.rs`).
+    #[error("{0}")]
+    CannotMove(&'static str),
 }
 
 /// Where a command the proxy does not answer itself goes.
@@ -54,6 +62,14 @@ pub(super) enum Destination {
     /// A COPY or MOVE into a mailbox on this server, not the selected mailbox's: the proxy
     /// carries the messages over itself (`session/transfer.rs`).
     Transfer(Box<str>),
+    /// A RENAME that moves the mailbox from the first server to the second: the proxy does it
+    /// (`session/relocate.rs`).
+    Relocate {
+        /// The mailbox's server.
+        source: Box<str>,
+        /// The server its new name goes to.
+        target: Box<str>,
+    },
 }
 
 impl Refusal {
@@ -63,7 +79,8 @@ impl Refusal {
             Refusal::Lookup(error) => error.code(),
             Refusal::TryCreate => Some(Code::TryCreate),
             Refusal::AlreadyExists => Some(Code::AlreadyExists),
-            Refusal::AcrossBackends(_) => Some(Code::Other {
+            Refusal::NotAdmin => None,
+            Refusal::UnknownServer(_) | Refusal::CannotMove(_) => Some(Code::Other {
                 atom: b"CANNOT",
                 argument: None,
             }),
@@ -79,8 +96,12 @@ pub(super) fn destination(
     selected: Option<&str>,
     config: &SessionConfig,
 ) -> Result<Destination, Refusal> {
-    if let (_, Args::Copy { mailbox, .. }) = (head.kind, head.args) {
-        return copy_destination(view, &mailbox, selected);
+    match (head.kind, head.args) {
+        (_, Args::Copy { mailbox, .. }) => return copy_destination(view, &mailbox, selected),
+        (CommandKind::Rename, Args::Rename { from, to, location }) => {
+            return rename_destination(view, &from, &to, location, config);
+        }
+        _ => {}
     }
     relay_destination(head, view, selected, config).map(Destination::Relay)
 }
@@ -138,7 +159,6 @@ fn relay_destination(
         (CommandKind::Delete, Args::Mailbox(name)) => needing(&name, Rights::DELETE_MAILBOX),
         (CommandKind::Subscribe | CommandKind::Unsubscribe, _) => inbox(),
         (_, Args::Mailbox(name)) => server(&name),
-        (_, Args::Rename { from, to }) => rename_server(view, &from, &to),
         (_, Args::Acl { mailbox, .. }) => server(&mailbox),
         (_, Args::GetMetadata { mailbox, .. }) if mailbox.is_empty() => inbox(),
         (_, Args::GetMetadata { mailbox, .. }) => server(&mailbox),
@@ -191,28 +211,52 @@ fn nearest_parent<'t>(view: &View<'t>, internal: &str) -> Option<EntryRef<'t>> {
     None
 }
 
-/// The server a RENAME of `from` to `to` goes to: the mailbox's, which needs `x` on it, `k`
-/// on the new name's parent, a new name nobody has, and a parent (if any) on the same server.
-fn rename_server(
+/// Where a RENAME of `from` to `to` goes: the mailbox's server, which needs `x` on it, `k` on
+/// the new name's parent, and a new name nobody has; or, when the new name's parent lives on
+/// another server, or an administrator's `location` names one, a move there (where the new
+/// name may exist already: an interrupted move is resumed, `session/relocate.rs`).
+fn rename_destination(
     view: &View<'_>,
     from: &AString<'_>,
     to: &AString<'_>,
-) -> Result<Box<str>, Refusal> {
-    let source = view.resolve_with(&from.to_vec(), Rights::DELETE_MAILBOX)?;
+    location: Option<AString<'_>>,
+    config: &SessionConfig,
+) -> Result<Destination, Refusal> {
+    if location.is_some() && !view.viewer.is_admin() {
+        return Err(Refusal::NotAdmin);
+    }
+    let source_entry = view.resolve_with(&from.to_vec(), Rights::DELETE_MAILBOX)?;
+    let source = server_name(source_entry.server());
     let new = view
         .internal_name(&to.to_vec())
         .map_err(LookupError::from)?;
-    if view.table.get(new.as_bytes()).is_some() {
+    let parent = nearest_parent(view, &new);
+    if let Some(parent) = &parent
+        && !view.viewer.rights(parent).contains(Rights::CREATE)
+    {
+        return Err(LookupError::PermissionDenied.into());
+    }
+    let target = match location {
+        Some(location) => {
+            let location = location.to_vec();
+            let server = location.split(|&b| b == b'!').next().unwrap_or_default();
+            let server = server_name(server);
+            if !config.servers.contains(&server) {
+                return Err(Refusal::UnknownServer(server));
+            }
+            server
+        }
+        None => parent.map_or_else(|| source.clone(), |parent| server_name(parent.server())),
+    };
+    let existing = view.table.get(new.as_bytes());
+    if target == source {
+        return match existing {
+            Some(_) => Err(Refusal::AlreadyExists),
+            None => Ok(Destination::Relay(source)),
+        };
+    }
+    if existing.is_some_and(|entry| entry.server() != target.as_bytes()) {
         return Err(Refusal::AlreadyExists);
     }
-    let server = server_name(source.server());
-    match nearest_parent(view, &new) {
-        Some(parent) if !view.viewer.rights(&parent).contains(Rights::CREATE) => {
-            Err(LookupError::PermissionDenied.into())
-        }
-        Some(parent) if parent.server() != server.as_bytes() => {
-            Err(Refusal::AcrossBackends(server_name(parent.server())))
-        }
-        _ => Ok(server),
-    }
+    Ok(Destination::Relocate { source, target })
 }
