@@ -743,8 +743,9 @@ impl Connection<'_> {
                 }
                 Action::Journal(op) => {
                     let data_dir = self.core.config.follower.state_dir.clone();
-                    let carry_out = glommio::executor()
-                        .spawn_blocking(move || crate::journal::carry_out(data_dir.as_deref(), &op));
+                    let carry_out = glommio::executor().spawn_blocking(move || {
+                        crate::journal::carry_out(data_dir.as_deref(), &op)
+                    });
                     let result = Box::pin(carry_out).await.map_err(|error| error.to_string());
                     self.session.journal_done(result, Instant::now());
                 }

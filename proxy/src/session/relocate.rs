@@ -115,10 +115,9 @@ pub(super) fn prepare(
     ) else {
         return Err(Refusal::CannotMove("invalid mailbox name"));
     };
-    let entry = view
-        .table
-        .get(old.as_bytes())
-        .ok_or(Refusal::Lookup(corvid_mupdate::view::LookupError::NonExistent))?;
+    let entry = view.table.get(old.as_bytes()).ok_or(Refusal::Lookup(
+        corvid_mupdate::view::LookupError::NonExistent,
+    ))?;
     if old == new {
         return Err(Refusal::CannotMove(
             "a mailbox is not moved under its own name: rename it",
@@ -135,7 +134,9 @@ pub(super) fn prepare(
         ));
     }
     if selected == Some(&*old) {
-        return Err(Refusal::CannotMove("the mailbox is selected: close it first"));
+        return Err(Refusal::CannotMove(
+            "the mailbox is selected: close it first",
+        ));
     }
     let command_for = |verb: &str, name: &AString<'_>, tail: &str| {
         let mut bytes = verb.as_bytes().to_vec();
@@ -243,12 +244,7 @@ impl Session {
     }
 
     /// One of a move's own commands was answered (`status`) on link `id`.
-    pub(super) fn relocation_answered(
-        &mut self,
-        id: LinkId,
-        status: &Status<'_>,
-        now: Instant,
-    ) {
+    pub(super) fn relocation_answered(&mut self, id: LinkId, status: &Status<'_>, now: Instant) {
         let Client::Relocating(mut relocation) = std::mem::replace(&mut self.client, Client::Ready)
         else {
             return;
@@ -262,7 +258,8 @@ impl Session {
         match relocation.step {
             Step::Examining => match relocation.uid_validity {
                 None => {
-                    let reason = format!("backend {} gave no UIDVALIDITY", relocation.source_server);
+                    let reason =
+                        format!("backend {} gave no UIDVALIDITY", relocation.source_server);
                     return self.relocation_failed(relocation, &reason, now);
                 }
                 Some(_) if relocation.exists == 0 => {
@@ -272,7 +269,8 @@ impl Session {
                 }
                 Some(_) => {
                     relocation.step = Step::Listing;
-                    self.links[relocation.source].send_own(Purpose::Relocate, b"UID FETCH 1:* (UID)");
+                    self.links[relocation.source]
+                        .send_own(Purpose::Relocate, b"UID FETCH 1:* (UID)");
                 }
             },
             Step::Listing => {
@@ -293,7 +291,11 @@ impl Session {
                 self.write_journal(&mut relocation);
             }
             Step::Creating => {
-                if self.config.proxy_registers.contains(&relocation.target_server) {
+                if self
+                    .config
+                    .proxy_registers
+                    .contains(&relocation.target_server)
+                {
                     relocation.step = Step::Activating;
                     self.actions.push(Action::Master(MasterCommand::Activate {
                         name: relocation.names.new.as_bytes().to_vec(),
@@ -309,7 +311,11 @@ impl Session {
                 self.links[relocation.source].send_own(Purpose::Relocate, &relocation.names.delete);
             }
             Step::Deleting => {
-                if self.config.proxy_registers.contains(&relocation.source_server) {
+                if self
+                    .config
+                    .proxy_registers
+                    .contains(&relocation.source_server)
+                {
                     relocation.step = Step::Unregistering;
                     self.actions.push(Action::Master(MasterCommand::Delete {
                         name: relocation.names.old.as_bytes().to_vec(),
@@ -339,8 +345,9 @@ impl Session {
                     atom: b"CANNOT",
                     argument: None,
                 };
-                let text =
-                    format!("RENAME across backends needs the proxy's journal, which it cannot keep: {reason}");
+                let text = format!(
+                    "RENAME across backends needs the proxy's journal, which it cannot keep: {reason}"
+                );
                 self.status(&relocation.command.tag, StatusKind::No, Some(&code), &text);
                 return self.relocation_over(&relocation, now);
             }
@@ -369,7 +376,8 @@ impl Session {
                     (true, Some(journal)) => {
                         relocation.plan = journal.uids;
                         relocation.step = Step::Counting;
-                        self.links[relocation.target].send_own(Purpose::Relocate, &relocation.names.status);
+                        self.links[relocation.target]
+                            .send_own(Purpose::Relocate, &relocation.names.status);
                     }
                     (false, _) => {
                         relocation.committed = 0;
@@ -381,7 +389,11 @@ impl Session {
                 return self.copy_relocated(relocation, now);
             }
             Step::WritingJournal => {
-                if self.config.proxy_registers.contains(&relocation.target_server) {
+                if self
+                    .config
+                    .proxy_registers
+                    .contains(&relocation.target_server)
+                {
                     relocation.step = Step::Reserving;
                     self.actions.push(Action::Master(MasterCommand::Reserve {
                         name: relocation.names.new.as_bytes().to_vec(),
@@ -389,7 +401,8 @@ impl Session {
                     }));
                 } else {
                     relocation.step = Step::Creating;
-                    self.links[relocation.target].send_own(Purpose::Relocate, &relocation.names.create);
+                    self.links[relocation.target]
+                        .send_own(Purpose::Relocate, &relocation.names.create);
                 }
             }
             Step::Forgetting => {
@@ -486,9 +499,17 @@ impl Session {
 
     /// Writes the journal: the committed UIDs first, then every other UID the source has.
     fn write_journal(&mut self, relocation: &mut Relocation) {
-        let committed = relocation.plan.get(..relocation.committed).unwrap_or_default();
+        let committed = relocation
+            .plan
+            .get(..relocation.committed)
+            .unwrap_or_default();
         let mut plan = committed.to_vec();
-        plan.extend(relocation.uids.iter().filter(|uid| !committed.contains(uid)));
+        plan.extend(
+            relocation
+                .uids
+                .iter()
+                .filter(|uid| !committed.contains(uid)),
+        );
         relocation.plan = plan;
         let journal = Journal {
             destination: relocation.names.new.clone(),
@@ -503,7 +524,10 @@ impl Session {
 
     /// Copies the messages of the plan the destination does not have yet.
     fn copy_relocated(&mut self, relocation: Box<Relocation>, now: Instant) {
-        let rest = relocation.plan.get(relocation.committed..).unwrap_or_default();
+        let rest = relocation
+            .plan
+            .get(relocation.committed..)
+            .unwrap_or_default();
         if rest.is_empty() {
             return self.relocation_copied(relocation, 0, None, now);
         }
@@ -651,7 +675,9 @@ impl Journal {
 
 /// The MESSAGES count of a `* STATUS` reply's `(items)`.
 fn status_messages(items: &[u8]) -> Option<u32> {
-    let items = trim_line_end(items).strip_prefix(b"(")?.strip_suffix(b")")?;
+    let items = trim_line_end(items)
+        .strip_prefix(b"(")?
+        .strip_suffix(b")")?;
     let mut words = items.split(|&b| b == b' ');
     while let Some(name) = words.next() {
         let value = words.next()?;

@@ -1260,7 +1260,7 @@ fn rename_and_delete_are_refused_at_the_perimeter_as_a_backend_would() {
             "RENAME Drafts \"Other Users/bob/Shared/Mine\"",
             "NO [NOPERM]",
         ),
-        ("RENAME Drafts Archive/Drafts", "NO [CANNOT]"),
+        ("RENAME Drafts Drafts/Inner be2", "NO Permission"),
         ("DELETE \"Other Users/bob/Shared\"", "NO [NOPERM]"),
         ("DELETE \"Other Users/bob/Secret\"", "NO [NONEXISTENT]"),
     ] {
@@ -1393,4 +1393,278 @@ fn delete_on_an_unregistered_backend_is_published_and_a_refused_rename_rolled_ba
         ),
         "{answer}"
     );
+}
+
+/// Takes the journal operations asked for so far.
+fn journal_ops(h: &mut Harness) -> Vec<JournalOp> {
+    let (ops, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut h.actions)
+        .into_iter()
+        .partition(|action| matches!(action, Action::Journal(_)));
+    h.actions = rest;
+    ops.into_iter()
+        .filter_map(|action| match action {
+            Action::Journal(op) => Some(op),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Answers a journal operation and collects what follows.
+fn journal_answer(h: &mut Harness, result: Result<Option<&[u8]>, &str>) {
+    let result = result
+        .map(|contents| contents.map(<[u8]>::to_vec))
+        .map_err(str::to_string);
+    h.session.journal_done(result, h.now);
+    h.collect();
+}
+
+/// Logs link `id` in (a backend with UIDPLUS and LITERAL+).
+fn link_logs_in(h: &mut Harness, id: LinkId) {
+    h.backend(id, GREETING, 4096);
+    assert!(h.link_text(id).starts_with("Cv1 AUTHENTICATE PLAIN "));
+    h.backend(
+        id,
+        b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS] in\r\n",
+        4096,
+    );
+}
+
+/// alice's `RENAME Drafts Archive/Drafts` (Drafts on be1, Archive on be2) up to the journal
+/// read: the source (link 1) EXAMINEd and listed with `uids`.
+fn relocation_started(h: &mut Harness, uids: &[u32]) {
+    h.client(b"a2 RENAME Drafts Archive/Drafts\r\n", 4096);
+    assert_eq!(h.connects, ["be1", "be1", "be2"], "two links of its own");
+    link_logs_in(h, 1);
+    assert_eq!(h.link_text(1), "", "the EXAMINE waits for both links");
+    link_logs_in(h, 2);
+    assert_eq!(h.link_text(1), "Cv2 EXAMINE Drafts\r\n");
+    let examined = format!(
+        "* {} EXISTS\r\n* OK [UIDVALIDITY 9] x\r\nCv2 OK [READ-ONLY] done\r\n",
+        uids.len()
+    );
+    h.backend(1, examined.as_bytes(), 4096);
+    if !uids.is_empty() {
+        assert_eq!(h.link_text(1), "Cv3 UID FETCH 1:* (UID)\r\n");
+        let mut listed = String::new();
+        for (n, uid) in uids.iter().enumerate() {
+            listed += &format!("* {} FETCH (UID {uid})\r\n", n + 1);
+        }
+        listed += "Cv3 OK done\r\n";
+        h.backend(1, listed.as_bytes(), 4096);
+    }
+    let key = "757365722e616c6963652e447261667473.9";
+    assert_eq!(journal_ops(h), [JournalOp::Read(key.into())]);
+    assert_eq!(h.client_text(), "", "the client waits");
+}
+
+fn journal_write(uids: &str) -> JournalOp {
+    JournalOp::Write {
+        key: "757365722e616c6963652e447261667473.9".into(),
+        contents: format!(
+            "corvid rename journal 1\ndestination user.alice.Archive.Drafts\nuids {uids}\n"
+        )
+        .into_bytes(),
+    }
+}
+
+#[test]
+fn rename_across_backends_copies_then_deletes_the_source_last() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    relocation_started(&mut h, &[4, 7]);
+    journal_answer(&mut h, Ok(None));
+    assert_eq!(journal_ops(&mut h), [journal_write("4,7")]);
+    assert_eq!(
+        h.link_text(2),
+        "",
+        "nothing changes before the journal is written"
+    );
+    journal_answer(&mut h, Ok(None));
+    assert_eq!(h.link_text(2), "Cv2 CREATE Archive/Drafts\r\n");
+    h.backend(2, b"Cv2 OK created\r\n", 4096);
+    assert_eq!(
+        h.link_text(1),
+        "Cv4 UID FETCH 4,7 (UID FLAGS INTERNALDATE BODY.PEEK[])\r\n"
+    );
+    let messages =
+        fetched(1, 4, "\\Seen", "one") + &fetched(2, 7, "\\Seen", "two") + "Cv4 OK done\r\n";
+    h.backend(1, messages.as_bytes(), 4096);
+    assert_eq!(
+        h.link_text(2),
+        format!(
+            "Cv3 APPEND Archive/Drafts{}\r\nCv4 APPEND Archive/Drafts{}\r\n",
+            appended("\\Seen", "one"),
+            appended("\\Seen", "two")
+        )
+    );
+    h.backend(2, b"Cv3 OK [APPENDUID 3 1] ok\r\n", 4096);
+    assert_eq!(
+        h.link_text(1),
+        "",
+        "the source stays until every message is confirmed"
+    );
+    h.backend(2, b"Cv4 OK [APPENDUID 3 2] ok\r\n", 4096);
+    assert_eq!(h.link_text(1), "Cv5 CLOSE\r\n");
+    h.backend(1, b"Cv5 OK closed\r\n", 4096);
+    assert_eq!(h.link_text(1), "Cv6 DELETE Drafts\r\n");
+    h.backend(1, b"Cv6 OK deleted\r\n", 4096);
+    let key = "757365722e616c6963652e447261667473.9";
+    assert_eq!(journal_ops(&mut h), [JournalOp::Remove(key.into())]);
+    assert_eq!(h.client_text(), "");
+    journal_answer(&mut h, Ok(None));
+    assert_eq!(
+        h.client_text(),
+        "a2 OK RENAME completed: 2 messages moved to be2\r\n"
+    );
+    assert_eq!(
+        table_waits(&h),
+        [wait(&["user.alice.Archive.Drafts"], &["user.alice.Drafts"])]
+    );
+    assert!(h.actions.contains(&Action::CloseLink(1)) && h.actions.contains(&Action::CloseLink(2)));
+    assert_eq!(h.link_text(0), "", "the client's own link saw nothing");
+}
+
+#[test]
+fn an_interrupted_rename_across_backends_says_so_and_resumes_from_its_journal() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    relocation_started(&mut h, &[4, 7, 8]);
+    journal_answer(&mut h, Ok(None));
+    journal_ops(&mut h);
+    journal_answer(&mut h, Ok(None));
+    h.backend(2, b"Cv2 OK created\r\n", 4096);
+    h.link_text(1);
+    h.backend(1, fetched(1, 4, "\\Seen", "one").as_bytes(), 4096);
+    h.backend(2, b"Cv3 OK [APPENDUID 3 1] ok\r\n", 4096);
+    h.session.link_failed(2, "connection reset", h.now);
+    h.collect();
+    assert_eq!(
+        h.client_text(),
+        "",
+        "the source's FETCH is read to its end first"
+    );
+    let rest = fetched(2, 7, "", "two") + &fetched(3, 8, "", "three") + "Cv4 OK done\r\n";
+    h.backend(1, rest.as_bytes(), 4096);
+    let answer = h.client_text();
+    assert_eq!(
+        answer,
+        "a2 NO [UNAVAILABLE] 1 of 3 messages at be2 (backend be2 lost: connection reset); \
+         the source mailbox is intact: RENAME again to finish\r\n"
+    );
+    assert!(!h.link_text(1).contains("DELETE"), "the source stays");
+    assert!(h.session.wants_client_input(), "the session goes on");
+
+    // Again: the destination exists now, and the journal says it is this move's.
+    let mut table = crate::fuzzing::table();
+    table.apply(
+        100,
+        Change::Upsert {
+            name: b"user.alice.Archive.Drafts".as_slice().into(),
+            location: b"be2!p".as_slice().into(),
+            acl: b"alice\tlrswipkxtecda\t".as_slice().into(),
+            state: State::Active,
+        },
+    );
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    h.table = table;
+    relocation_started(&mut h, &[4, 7, 8]);
+    journal_answer(
+        &mut h,
+        Ok(Some(
+            b"corvid rename journal 1\ndestination user.alice.Archive.Drafts\nuids 4,7:8\n",
+        )),
+    );
+    assert_eq!(h.link_text(2), "Cv2 STATUS Archive/Drafts (MESSAGES)\r\n");
+    h.backend(
+        2,
+        b"* STATUS Archive/Drafts (MESSAGES 1)\r\nCv2 OK done\r\n",
+        4096,
+    );
+    assert_eq!(journal_ops(&mut h), [journal_write("4,7:8")]);
+    journal_answer(&mut h, Ok(None));
+    assert_eq!(
+        h.link_text(1),
+        "Cv4 UID FETCH 7:8 (UID FLAGS INTERNALDATE BODY.PEEK[])\r\n",
+        "only what the destination does not have"
+    );
+    let messages =
+        fetched(2, 7, "\\Seen", "two") + &fetched(3, 8, "\\Seen", "three") + "Cv4 OK done\r\n";
+    h.backend(1, messages.as_bytes(), 4096);
+    h.backend(2, b"Cv3 OK ok\r\nCv4 OK ok\r\n", 4096);
+    assert_eq!(h.link_text(1), "Cv5 CLOSE\r\n");
+
+    // The destination exists without a journal: ALREADYEXISTS, nothing touched.
+    let mut h2 = logged_in(config(true, Verify::InboxBackend));
+    h2.table = h.table.clone();
+    relocation_started(&mut h2, &[4]);
+    journal_answer(&mut h2, Ok(None));
+    assert!(h2.client_text().starts_with("a2 NO [ALREADYEXISTS]"));
+    assert_eq!(h2.link_text(2), "");
+}
+
+#[test]
+fn rename_across_backends_is_refused_without_a_journal_and_for_a_mailbox_with_children() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    relocation_started(&mut h, &[]);
+    journal_answer(&mut h, Err("the proxy has no data_dir"));
+    let answer = h.client_text();
+    assert!(
+        answer.starts_with("a2 NO [CANNOT] RENAME across backends needs the proxy's journal"),
+        "{answer}"
+    );
+    add_mailboxes(
+        &mut h,
+        &[("user.alice.Drafts.Old", "be1!p", "alice\tlrswipkxtecda\t")],
+    );
+    h.client(b"a3 RENAME Drafts Archive/Drafts\r\n", 4096);
+    let answer = h.client_text();
+    assert!(
+        answer.starts_with("a3 NO [CANNOT] a mailbox with children"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn an_administrator_names_the_server_a_mailbox_moves_to() {
+    let mut h = logged_in(create_config(&["be2"], &["alice"]));
+    h.client(b"a2 RENAME Drafts Moved be2\r\n", 4096);
+    assert_eq!(h.connects, ["be1", "be1", "be2"]);
+    link_logs_in(&mut h, 1);
+    link_logs_in(&mut h, 2);
+    assert_eq!(h.link_text(1), "Cv2 EXAMINE Drafts\r\n");
+    h.backend(
+        1,
+        b"* 0 EXISTS\r\n* OK [UIDVALIDITY 2] x\r\nCv2 OK done\r\n",
+        4096,
+    );
+    journal_ops(&mut h);
+    journal_answer(&mut h, Ok(None));
+    journal_ops(&mut h);
+    journal_answer(&mut h, Ok(None));
+    // be2 does not register its mailboxes: the proxy RESERVEs, then ACTIVATEs with the ACL.
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Reserve {
+            name: b"user.alice.Moved".to_vec(),
+            location: b"be2!default".to_vec(),
+        }]
+    );
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.link_text(2), "Cv2 CREATE Moved\r\n");
+    h.backend(2, b"Cv2 OK\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Activate {
+            name: b"user.alice.Moved".to_vec(),
+            location: b"be2!default".to_vec(),
+            acl: b"alice\tlrswipkxtecda\t".to_vec(),
+        }]
+    );
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.link_text(1), "Cv3 CLOSE\r\n", "nothing to copy");
+
+    let mut h = logged_in(create_config(&[], &["alice"]));
+    h.client(b"a2 RENAME Drafts Moved be9!p\r\n", 4096);
+    let answer = h.client_text();
+    assert_eq!(answer, "a2 NO [CANNOT] no backend server is named be9\r\n");
 }
