@@ -697,7 +697,7 @@ impl Session {
                         let Args::Rename { from, to, .. } = head.args else {
                             return;
                         };
-                        let selected = self.selected_mailbox.as_deref();
+                        let selected = self.selected.and(self.selected_mailbox.as_deref());
                         match relocate::prepare(&view, (from, to), selected) {
                             Ok(names) => {
                                 self.start_relocation(command, names, (source, target));
