@@ -24,7 +24,9 @@
 //! 5. the messages not committed yet are copied by the cross-backend COPY machinery
 //!    (`session/transfer.rs`: `UID FETCH` streamed into APPEND or MULTIAPPEND, flags and
 //!    internal dates kept);
-//! 6. only when the destination confirmed every message: the source is closed and DELETEd on
+//! 6. only when the destination confirmed every message, and the source shows no message that
+//!    arrived meanwhile (`UID FETCH n:* (UID)` past the last one copied; if one did, the move
+//!    stops and the next RENAME copies it too): the source is closed and DELETEd on
 //!    its backend (which unregisters it, or the proxy DELETEs the name in the master), the
 //!    journal is removed, and the OK waits for the table to show the new name and not the old.
 //!
@@ -33,9 +35,9 @@
 //! destination and that the source is intact; the same RENAME again finishes the job from the
 //! journal without duplicating a message. A proxy without a data directory keeps no journal:
 //! it refuses RENAME across backends (`NO [CANNOT]`) rather than move without one. While a
-//! move runs, other sessions changing the source (or appending to the new mailbox) are not
-//! locked out; a message added to the source meanwhile stays there and is copied by the
-//! next RENAME, as the source then still exists.
+//! move runs, other sessions are not locked out of the source: one that expunges a message
+//! of the journal from it, or appends to the new mailbox, makes the destination's count no
+//! longer name the committed messages (a resumed move may then copy one twice).
 
 use corvid_proto::imap::response::Status;
 use corvid_proto::lex::AString;
@@ -189,6 +191,8 @@ enum Step {
     Creating,
     /// The master ACTIVATEs the new name.
     Activating,
+    /// The source is asked for messages that arrived during the copy.
+    Verifying,
     /// The source's link leaves the mailbox.
     Closing,
     /// The source DELETEs the mailbox.
@@ -306,6 +310,16 @@ impl Session {
                     return self.copy_relocated(relocation, now);
                 }
             }
+            Step::Verifying => {
+                // `n:*` names the last message even when its UID is below n.
+                let copied = relocation.plan.iter().max().copied().unwrap_or(0);
+                if relocation.uids.iter().any(|&uid| uid > copied) {
+                    let reason = "messages arrived at the source during the move";
+                    return self.relocation_failed(relocation, reason, now);
+                }
+                relocation.step = Step::Closing;
+                self.links[relocation.source].send_own(Purpose::Relocate, b"CLOSE");
+            }
             Step::Closing => {
                 relocation.step = Step::Deleting;
                 self.links[relocation.source].send_own(Purpose::Relocate, &relocation.names.delete);
@@ -351,6 +365,11 @@ impl Session {
                 self.status(&relocation.command.tag, StatusKind::No, Some(&code), &text);
                 return self.relocation_over(&relocation, now);
             }
+            Err(reason) if relocation.step == Step::Forgetting => {
+                // The move is done; a journal left behind names a source that is gone.
+                tracing::warn!(%reason, "journal of a finished move not removed");
+                None
+            }
             Err(reason) => {
                 let reason = format!("the proxy's journal: {reason}");
                 return self.relocation_failed(relocation, &reason, now);
@@ -360,7 +379,7 @@ impl Session {
             Step::ReadingJournal => {
                 let journal = contents
                     .as_deref()
-                    .and_then(|bytes| Journal::parse(bytes))
+                    .and_then(Journal::parse)
                     .filter(|journal| *journal.destination == *relocation.names.new);
                 match (relocation.names.destination_exists, journal) {
                     (true, None) => {
@@ -490,8 +509,16 @@ impl Session {
         match failure {
             Some(reason) => self.relocation_failed(relocation, &reason, now),
             None => {
-                relocation.step = Step::Closing;
-                self.links[relocation.source].send_own(Purpose::Relocate, b"CLOSE");
+                // Messages that arrived at the source meanwhile would be deleted with it.
+                let next = relocation
+                    .plan
+                    .iter()
+                    .max()
+                    .map_or(1, |uid| uid.saturating_add(1));
+                relocation.uids.clear();
+                relocation.step = Step::Verifying;
+                let command = format!("UID FETCH {next}:* (UID)");
+                self.links[relocation.source].send_own(Purpose::Relocate, command.as_bytes());
                 self.client = Client::Relocating(relocation);
             }
         }
@@ -545,6 +572,19 @@ impl Session {
     /// Ends a move that stopped: `NO` saying what the destination has and that the source is
     /// intact.
     fn relocation_failed(&mut self, relocation: Box<Relocation>, reason: &str, now: Instant) {
+        let reserved = matches!(relocation.step, Step::Creating | Step::Activating)
+            && !relocation.names.destination_exists
+            && self
+                .config
+                .proxy_registers
+                .contains(&relocation.target_server);
+        if reserved {
+            // The proxy's own reservation of the new name goes (a destination the backend
+            // created meanwhile is pushed again by its shim's next reconcile).
+            self.actions.push(Action::Master(MasterCommand::Delete {
+                name: relocation.names.new.as_bytes().to_vec(),
+            }));
+        }
         let text = if relocation.step >= Step::Closing {
             format!(
                 "{} moved to {}, but the source mailbox was not removed ({reason}): RENAME again to finish",
@@ -588,31 +628,30 @@ impl Session {
 impl Relocation {
     /// An untagged response (`line`) to one of a move's own commands.
     pub(super) fn untagged(&mut self, line: &[u8]) -> Result<(), LinkError> {
-        let relocation = self;
-        match (relocation.step, classify(line)) {
+        let Ok((Response::Untagged(untagged), _)) = classify(line) else {
+            return Ok(());
+        };
+        match (self.step, untagged) {
             (
                 Step::Examining,
-                Ok((Response::Untagged(Untagged::Status(Status { code, .. })), _)),
-            ) => {
-                if let Some(Code::UidValidity(uid_validity)) = code {
-                    relocation.uid_validity = Some(uid_validity);
-                }
-            }
-            (Step::Examining, Ok((Response::Untagged(Untagged::Exists(exists)), _))) => {
-                relocation.exists = exists;
-            }
-            (Step::Listing, Ok((Response::Untagged(Untagged::Fetch { .. }), _))) => {
+                Untagged::Status(Status {
+                    code: Some(Code::UidValidity(uid_validity)),
+                    ..
+                }),
+            ) => self.uid_validity = Some(uid_validity),
+            (Step::Examining, Untagged::Exists(exists)) => self.exists = exists,
+            (Step::Listing | Step::Verifying, Untagged::Fetch { .. }) => {
                 let uid = FetchItems::of_response(line)
                     .and_then(|items| items.uid)
                     .ok_or(LinkError::Protocol)?;
-                if relocation.uids.len() >= MAX_MESSAGES {
+                if self.uids.len() >= MAX_MESSAGES {
                     return Err(LinkError::Protocol);
                 }
-                relocation.uids.push(uid);
+                self.uids.push(uid);
             }
-            (Step::Counting, Ok((Response::Untagged(Untagged::MailboxStatus(data)), _))) => {
-                relocation.committed =
-                    status_messages(data.rest).ok_or(LinkError::Protocol)? as usize;
+            (Step::Counting, Untagged::MailboxStatus(data)) => {
+                let messages = status_messages(data.rest).ok_or(LinkError::Protocol)?;
+                self.committed = usize::try_from(messages).map_err(|_| LinkError::Protocol)?;
             }
             _ => {}
         }

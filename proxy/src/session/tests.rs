@@ -1503,10 +1503,13 @@ fn rename_across_backends_copies_then_deletes_the_source_last() {
         "the source stays until every message is confirmed"
     );
     h.backend(2, b"Cv4 OK [APPENDUID 3 2] ok\r\n", 4096);
-    assert_eq!(h.link_text(1), "Cv5 CLOSE\r\n");
-    h.backend(1, b"Cv5 OK closed\r\n", 4096);
-    assert_eq!(h.link_text(1), "Cv6 DELETE Drafts\r\n");
-    h.backend(1, b"Cv6 OK deleted\r\n", 4096);
+    // Nothing arrived at the source meanwhile (`8:*` names the last message, UID 7).
+    assert_eq!(h.link_text(1), "Cv5 UID FETCH 8:* (UID)\r\n");
+    h.backend(1, b"* 2 FETCH (UID 7)\r\nCv5 OK done\r\n", 4096);
+    assert_eq!(h.link_text(1), "Cv6 CLOSE\r\n");
+    h.backend(1, b"Cv6 OK closed\r\n", 4096);
+    assert_eq!(h.link_text(1), "Cv7 DELETE Drafts\r\n");
+    h.backend(1, b"Cv7 OK deleted\r\n", 4096);
     let key = "757365722e616c6963652e447261667473.9";
     assert_eq!(journal_ops(&mut h), [JournalOp::Remove(key.into())]);
     assert_eq!(h.client_text(), "");
@@ -1589,7 +1592,15 @@ fn an_interrupted_rename_across_backends_says_so_and_resumes_from_its_journal() 
         fetched(2, 7, "\\Seen", "two") + &fetched(3, 8, "\\Seen", "three") + "Cv4 OK done\r\n";
     h.backend(1, messages.as_bytes(), 4096);
     h.backend(2, b"Cv3 OK ok\r\nCv4 OK ok\r\n", 4096);
-    assert_eq!(h.link_text(1), "Cv5 CLOSE\r\n");
+    assert_eq!(h.link_text(1), "Cv5 UID FETCH 9:* (UID)\r\n");
+    // A message arrived at the source during the move: it is not deleted with the source.
+    h.backend(1, b"* 4 FETCH (UID 12)\r\nCv5 OK done\r\n", 4096);
+    assert_eq!(
+        h.client_text(),
+        "a2 NO [UNAVAILABLE] 3 of 3 messages at be2 (messages arrived at the source during \
+         the move); the source mailbox is intact: RENAME again to finish\r\n"
+    );
+    assert_eq!(h.link_text(1), "");
 
     // The destination exists without a journal: ALREADYEXISTS, nothing touched.
     let mut h2 = logged_in(config(true, Verify::InboxBackend));
@@ -1661,7 +1672,13 @@ fn an_administrator_names_the_server_a_mailbox_moves_to() {
     );
     h.session.master_answered(Ok(()), h.now);
     h.collect();
-    assert_eq!(h.link_text(1), "Cv3 CLOSE\r\n", "nothing to copy");
+    assert_eq!(
+        h.link_text(1),
+        "Cv3 UID FETCH 1:* (UID)\r\n",
+        "nothing to copy"
+    );
+    h.backend(1, b"Cv3 OK done\r\n", 4096);
+    assert_eq!(h.link_text(1), "Cv4 CLOSE\r\n");
 
     let mut h = logged_in(create_config(&[], &["alice"]));
     h.client(b"a2 RENAME Drafts Moved be9!p\r\n", 4096);
