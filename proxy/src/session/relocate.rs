@@ -191,6 +191,8 @@ enum Step {
     Creating,
     /// The master ACTIVATEs the new name.
     Activating,
+    /// The messages are copied (the client is [`Client::Transferring`] meanwhile).
+    Copying,
     /// The source is asked for messages that arrived during the copy.
     Verifying,
     /// The source's link leaves the mailbox.
@@ -550,7 +552,8 @@ impl Session {
     }
 
     /// Copies the messages of the plan the destination does not have yet.
-    fn copy_relocated(&mut self, relocation: Box<Relocation>, now: Instant) {
+    fn copy_relocated(&mut self, mut relocation: Box<Relocation>, now: Instant) {
+        relocation.step = Step::Copying;
         let rest = relocation
             .plan
             .get(relocation.committed..)

@@ -1685,3 +1685,50 @@ fn an_administrator_names_the_server_a_mailbox_moves_to() {
     let answer = h.client_text();
     assert_eq!(answer, "a2 NO [CANNOT] no backend server is named be9\r\n");
 }
+
+#[test]
+fn a_stopped_move_rolls_back_only_the_proxys_own_reservation() {
+    // be2 does not register its mailboxes: the proxy RESERVEs the new name.
+    let mut h = logged_in(create_config(&["be2"], &[]));
+    relocation_started(&mut h, &[4]);
+    journal_answer(&mut h, Ok(None));
+    journal_ops(&mut h);
+    journal_answer(&mut h, Ok(None));
+    master_actions(&mut h);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.link_text(2), "Cv2 CREATE Archive/Drafts\r\n");
+    h.backend(2, b"Cv2 NO [SERVERBUG] disk\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Delete {
+            name: b"user.alice.Archive.Drafts".to_vec()
+        }]
+    );
+    assert!(
+        h.client_text()
+            .starts_with("a2 NO [UNAVAILABLE] 0 of 1 message at be2")
+    );
+
+    // Created and ACTIVATEd, then the copy stops: the new name stays, for the next RENAME.
+    let mut h = logged_in(create_config(&["be2"], &[]));
+    relocation_started(&mut h, &[4]);
+    journal_answer(&mut h, Ok(None));
+    journal_ops(&mut h);
+    journal_answer(&mut h, Ok(None));
+    master_actions(&mut h);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    h.backend(2, b"Cv2 OK created\r\n", 4096);
+    assert_eq!(master_actions(&mut h).len(), 1, "the ACTIVATE");
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    h.session.link_failed(2, "connection reset", h.now);
+    h.collect();
+    h.backend(1, b"Cv4 OK done\r\n", 4096);
+    assert!(master_actions(&mut h).is_empty(), "nothing rolled back");
+    assert!(
+        h.client_text()
+            .starts_with("a2 NO [UNAVAILABLE] 0 of 1 message at be2")
+    );
+}
