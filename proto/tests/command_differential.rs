@@ -59,7 +59,7 @@ fn our_view(head: &CommandHead<'_>) -> View {
         Args::None | Args::Authenticate { .. } => vec![],
         Args::Mailbox(m) | Args::Copy { mailbox: m, .. } => vec![mailbox_name(m)],
         Args::GetMetadata { mailbox, .. } => vec![mailbox_name(mailbox)],
-        Args::Rename { from, to } => vec![mailbox_name(from), mailbox_name(to)],
+        Args::Rename { from, to, .. } => vec![mailbox_name(from), mailbox_name(to)],
         Args::List(list) => [mailbox_name(list.reference)]
             .into_iter()
             .chain(list.patterns.iter().map(|p| p.to_vec()))

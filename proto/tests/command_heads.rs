@@ -53,9 +53,12 @@ fn render(result: Result<CommandHead<'_>, HeadError<'_>>) -> String {
     match head.args {
         Args::None => {}
         Args::Mailbox(m) => field("mailbox", astring(m)),
-        Args::Rename { from, to } => {
+        Args::Rename { from, to, location } => {
             field("from", astring(from));
             field("to", astring(to));
+            if let Some(location) = location {
+                field("location", astring(location));
+            }
         }
         Args::Copy {
             sequence_set,
@@ -361,7 +364,7 @@ fn routed_values(args: Args<'_>) -> Vec<Vec<u8>> {
     let all: Vec<AString<'_>> = match args {
         Args::None | Args::Authenticate { .. } => vec![],
         Args::Mailbox(m) => vec![m],
-        Args::Rename { from, to } => vec![from, to],
+        Args::Rename { from, to, location } => [from, to].into_iter().chain(location).collect(),
         Args::Copy { mailbox, .. } => vec![mailbox],
         Args::List(list) => [list.reference].into_iter().chain(list.patterns).collect(),
         Args::Acl {

@@ -117,7 +117,8 @@ pub fn fuzz_session(data: &[u8]) {
             match action {
                 Action::Connect { link, .. } => session.link_connected(link),
                 Action::Master(_) => session.master_answered(Ok(()), now),
-                Action::AwaitMailbox(_) => session.table_caught_up(),
+                Action::AwaitTable(_) => session.table_caught_up(),
+                Action::Journal(_) => session.journal_done(Ok(None), now),
                 _ => {}
             }
         }

@@ -9,7 +9,8 @@
 //! * what the table says to one user (name resolution, LIST/LSUB, GETACL, MYRIGHTS,
 //!   LISTRIGHTS) is `corvid_mupdate::view`, shared with the reference backend.
 //! * [`fuzzing`]: the session's fuzz body, replayed by `cargo test`.
-//! * [`failures`]: failed logins counted per source address.
+//! * [`failures`]: failed logins counted per source address; [`journal`]: the files that make
+//!   a RENAME across backends resumable.
 //! * [`placement`]: which backend an administrator's new user goes to, with [`survey`]: the
 //!   backends' free space, asked in the background; [`master`]: the
 //!   proxy's own MUPDATE writes, for CREATEs on backends that do not register themselves.
@@ -24,6 +25,7 @@ pub mod admin;
 pub mod config;
 pub mod failures;
 pub mod fuzzing;
+pub mod journal;
 pub mod master;
 pub mod placement;
 pub mod reload;

@@ -26,7 +26,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use corvid_mupdate::follower::{self, FollowerConfig, Update};
-use corvid_mupdate::table::{Base, Change, MailboxTable, State};
+use corvid_mupdate::table::{Base, Change, MailboxTable};
 use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt, future};
 use futures_rustls::TlsAcceptor;
 use futures_rustls::server::TlsStream;
@@ -41,7 +41,7 @@ use crate::config::BackendAddress;
 use crate::failures::FailedLogins;
 use crate::master::MasterWriter;
 use crate::reload::{Reload, Reloadable, on_sighup};
-use crate::session::{Action, LinkId, Session, SessionConfig};
+use crate::session::{Action, LinkId, Session, SessionConfig, TableWait};
 use crate::stats::{CoreRecorder, Counter, Gauge, Latency, Stats};
 use corvid_mupdate::passwords::PasswordFile;
 use corvid_mupdate::runtime::{Stream, with_timeout};
@@ -428,14 +428,9 @@ async fn apply_updates(core: Rc<Core>, updates: SharedReceiver<TableUpdate>) {
     }
 }
 
-/// Waits until this core's table shows mailbox `name` active, or [`TABLE_WAIT`] has passed.
-async fn await_mailbox(core: &Core, name: &str) {
-    let shown = || {
-        core.table
-            .borrow()
-            .get(name.as_bytes())
-            .is_some_and(|entry| entry.state == State::Active)
-    };
+/// Waits until this core's table shows `wait`, or [`TABLE_WAIT`] has passed.
+async fn await_table(core: &Core, wait: &TableWait) {
+    let shown = || wait.shown_by(&core.table.borrow());
     let appeared = async {
         while !shown() {
             let listener = core.table_changed.listen();
@@ -447,7 +442,7 @@ async fn await_mailbox(core: &Core, name: &str) {
     };
     let timeout = async {
         glommio::timer::sleep(TABLE_WAIT).await;
-        tracing::warn!(mailbox = name, wait = ?TABLE_WAIT, "the table does not show a created mailbox yet; answering anyway");
+        tracing::warn!(?wait, after = ?TABLE_WAIT, "the table does not show a mailbox change yet; answering anyway");
     };
     future::or(appeared, timeout).await;
 }
@@ -759,9 +754,17 @@ impl Connection<'_> {
                     let result = Box::pin(write).await;
                     self.session.master_answered(result, Instant::now());
                 }
-                Action::AwaitMailbox(name) => {
-                    Box::pin(await_mailbox(self.core, &name)).await;
+                Action::AwaitTable(wait) => {
+                    Box::pin(await_table(self.core, &wait)).await;
                     self.session.table_caught_up();
+                }
+                Action::Journal(op) => {
+                    let data_dir = self.core.config.follower.state_dir.clone();
+                    let carry_out = glommio::executor().spawn_blocking(move || {
+                        crate::journal::carry_out(data_dir.as_deref(), &op)
+                    });
+                    let result = Box::pin(carry_out).await.map_err(|error| error.to_string());
+                    self.session.journal_done(result, Instant::now());
                 }
             }
         }

@@ -351,6 +351,17 @@ namespace public {{
         self.lifeline = None;
     }
 
+    /// Starts the (killed) instance again on the same directory and port, its mail kept, and
+    /// waits until it greets.
+    pub fn restart(&mut self) {
+        self.kill();
+        // The killed master may linger as a zombie nobody reaps: Dovecot would take its pid
+        // file for a running instance.
+        let _ = fs::remove_file(self.dir.join("run/master.pid"));
+        self.spawn();
+        self.wait_ready();
+    }
+
     /// Runs `doveadm` with this instance's config, `stdin` as its input; returns its standard
     /// output. Panics, with the logs, if it fails.
     pub fn doveadm(&self, args: &[&str], stdin: &[u8]) -> String {

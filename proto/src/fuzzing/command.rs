@@ -32,7 +32,9 @@ fn spans<'a>(head: &CommandHead<'a>) -> Vec<&'a [u8]> {
     match head.args {
         Args::None => {}
         Args::Mailbox(m) => out.push(raw(m)),
-        Args::Rename { from, to } => out.extend([raw(from), raw(to)]),
+        Args::Rename { from, to, location } => {
+            out.extend([raw(from), raw(to)].into_iter().chain(location.map(raw)));
+        }
         Args::Copy {
             sequence_set,
             mailbox,

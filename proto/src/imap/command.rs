@@ -59,12 +59,15 @@ pub enum Args<'a> {
     /// The mailbox of SELECT, EXAMINE, CREATE, DELETE, SUBSCRIBE, UNSUBSCRIBE, STATUS, APPEND,
     /// GETACL, MYRIGHTS, GETQUOTAROOT and SETMETADATA.
     Mailbox(AString<'a>),
-    /// RENAME's existing and new names.
+    /// RENAME's existing and new names, and the server an administrator moves the mailbox
+    /// to (Cyrus's optional third argument, `server` or `server!partition`).
     Rename {
         /// The mailbox renamed.
         from: AString<'a>,
         /// Its new name.
         to: AString<'a>,
+        /// The third argument, when one was sent.
+        location: Option<AString<'a>>,
     },
     /// COPY and MOVE (plain or `UID`): the messages and where they go.
     Copy {
@@ -802,7 +805,14 @@ fn one_mailbox(i: &[u8]) -> Step<'_, Args<'_>> {
 fn rename(i: &[u8]) -> Step<'_, Args<'_>> {
     let (i, from) = mailbox(space(i)?)?;
     let (i, to) = mailbox(space(i)?)?;
-    Ok((i, Args::Rename { from, to }))
+    // An optional third astring names the server; anything else after the names is left to
+    // the backend.
+    let (i, location) = match space(i).and_then(argument) {
+        Ok((rest, location)) => (rest, Some(location)),
+        Err(HeadError::Incomplete) => return Err(HeadError::Incomplete),
+        Err(_) => (i, None),
+    };
+    Ok((i, Args::Rename { from, to, location }))
 }
 
 fn copy(i: &[u8]) -> Step<'_, Args<'_>> {
@@ -1227,9 +1237,20 @@ mod tests {
             Args::Rename {
                 from: literal(3, true, false, b"old"),
                 to: AString::Atom(b"new"),
+                location: None,
             }
         );
         assert!(!h.complete);
+        let h = head(b"t RENAME old new be2!p\r\n");
+        assert_eq!(
+            h.args,
+            Args::Rename {
+                from: AString::Atom(b"old"),
+                to: AString::Atom(b"new"),
+                location: Some(AString::Atom(b"be2!p")),
+            }
+        );
+        assert!(h.complete);
     }
 
     #[test]

@@ -90,7 +90,8 @@ impl Session {
             login.inbox = None;
         }
         self.transfer_link_lost(id, reason, now);
-        self.create_link_lost(id, reason);
+        self.registration_link_lost(id, reason, now);
+        self.relocation_link_lost(id, reason, now);
     }
 
     /// Takes what it can of link `id`'s `input`; returns how many bytes it consumed.
@@ -194,9 +195,12 @@ impl Session {
                 }
             }
             Some(b'*') => match front {
-                Some(Purpose::Capability | Purpose::Login | Purpose::Subscriptions) => {
-                    Relay::Collect
-                }
+                Some(
+                    Purpose::Capability
+                    | Purpose::Login
+                    | Purpose::Subscriptions
+                    | Purpose::Relocate,
+                ) => Relay::Collect,
                 Some(Purpose::Client) => Relay::ToClient,
                 Some(Purpose::TransferFetch)
                     if matches!(
@@ -256,6 +260,15 @@ impl Session {
                 link.capabilities = atoms.as_bytes().to_vec();
                 None
             }
+            Ok((Response::Untagged(_), _))
+                if relay == Relay::Collect
+                    && link.in_flight.front().map(|f| &f.purpose) == Some(&Purpose::Relocate) =>
+            {
+                if let Client::Relocating(relocation) = &mut self.client {
+                    relocation.untagged(collected)?;
+                }
+                None
+            }
             Ok((Response::Untagged(_), _)) if relay == Relay::Collect => {
                 let wanted =
                     link.in_flight.front().map(|f| &f.purpose) == Some(&Purpose::Subscriptions);
@@ -295,7 +308,8 @@ impl Session {
             Purpose::Enable | Purpose::Unselect => {}
             Purpose::Subscriptions => self.subscriptions_arrived(ok, table),
             Purpose::Client => self.client_command_done(id, ok, now),
-            Purpose::Create => self.create_answered(&status, collected),
+            Purpose::Register => self.registration_answered(&status, collected, now),
+            Purpose::Relocate => self.relocation_answered(id, &status, now),
             Purpose::TransferFetch
             | Purpose::TransferAppend
             | Purpose::TransferStore
@@ -304,6 +318,7 @@ impl Session {
         if self.links[id].state == LinkState::Ready {
             self.link_ready(id, now);
             self.transfer_link_ready(id);
+            self.relocation_link_ready(id);
             self.links[id].keep_relevant_capabilities();
         }
         Ok(())
@@ -335,17 +350,15 @@ impl Session {
                 self.links[id].selected = false;
                 self.selected = None;
             }
-            // The backend registered the mailbox in the master: the next command may name it
-            // once the table has it.
-            CommandKind::Create if ok && !forwarding => {
-                if let Some(name) = command.mailbox {
-                    self.await_mailbox(name);
-                }
-            }
             _ => {}
         }
         self.actions.push(Action::Relayed {
             took: now.saturating_duration_since(command.started),
         });
+        // The backend registered its change in the master: the next command may name the
+        // mailbox once the table shows it.
+        if let (true, false, Some(wait)) = (ok, forwarding, command.wait) {
+            self.await_table(wait);
+        }
     }
 }

@@ -108,9 +108,12 @@ pub enum Purpose {
     TransferStore,
     /// A cross-backend MOVE: the source's `UID EXPUNGE`.
     TransferExpunge,
-    /// The client's CREATE, on a backend the proxy registers it for: its answer waits for
-    /// the master (`session/create.rs`).
-    Create,
+    /// The client's CREATE, RENAME or DELETE, on a backend the proxy registers it for: its
+    /// answer waits for the master (`session/register.rs`).
+    Register,
+    /// One of the commands of a RENAME across backends, on its own links
+    /// (`session/relocate.rs`).
+    Relocate,
 }
 
 /// A command sent on a link and not yet answered.

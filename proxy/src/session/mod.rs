@@ -27,16 +27,18 @@
 //! This file holds the state and the client's input; [`link`] is one backend connection,
 //! `backend.rs` the backends' input, `login.rs` logging in, `local.rs` the commands answered
 //! here, `route.rs` where relayed commands go, `transfer.rs` COPY and MOVE between backends,
-//! `create.rs` CREATE's master round trips, [`capability`] what CAPABILITY says.
+//! `register.rs` the master round trips of CREATE, RENAME and DELETE, `relocate.rs` RENAME
+//! across backends, [`capability`] what CAPABILITY says.
 
 mod backend;
 pub mod capability;
-mod create;
 pub mod link;
 mod local;
 mod login;
 pub mod naming;
 mod referral;
+mod register;
+mod relocate;
 mod route;
 #[cfg(test)]
 mod tests;
@@ -62,6 +64,8 @@ use crate::placement::Placement;
 
 pub use link::{Link, LinkError, LinkId, LinkLogin, LinkState, Purpose};
 pub use naming::BackendProfile;
+pub use register::TableWait;
+pub use relocate::JournalOp;
 use route::Destination;
 pub use route::Refusal;
 
@@ -131,7 +135,8 @@ pub struct SessionConfig {
     /// The backend servers (the candidates for a new user's mailboxes).
     pub servers: Vec<Box<str>>,
     /// The servers that do not register their own mailboxes with the master: the proxy
-    /// RESERVEs and ACTIVATEs a CREATE there itself (`session/create.rs`).
+    /// keeps the master in step with a CREATE, RENAME or DELETE there itself
+    /// (`session/register.rs`).
     pub proxy_registers: Vec<Box<str>>,
     /// Where an administrator's CREATE of a new user's INBOX goes.
     pub placement: Placement,
@@ -186,14 +191,17 @@ pub enum Action {
         /// From the command to the tagged answer.
         took: Duration,
     },
-    /// Make this change in the MUPDATE master (a RESERVE, ACTIVATE or DELETE for a CREATE the
-    /// proxy registers itself), off the executor, and report with
+    /// Make this change in the MUPDATE master (a RESERVE, ACTIVATE or DELETE for a CREATE,
+    /// RENAME or DELETE the proxy registers itself), off the executor, and report with
     /// [`Session::master_answered`].
     Master(MasterCommand),
-    /// Wait until the routing table shows this mailbox (internal name) active, or a bounded
-    /// time has passed, then report with [`Session::table_caught_up`]; the client output
-    /// (the CREATE's OK) is written after.
-    AwaitMailbox(Box<str>),
+    /// Wait until the routing table shows this change ([`TableWait::shown_by`]), or a
+    /// bounded time has passed, then report with [`Session::table_caught_up`]; the client
+    /// output (the command's OK) is written after.
+    AwaitTable(TableWait),
+    /// Carry out this operation on the journal of a RENAME across backends (kept in the
+    /// proxy's data directory), off the executor, and report with [`Session::journal_done`].
+    Journal(JournalOp),
     /// Write the client output, then close everything.
     Close,
 }
@@ -241,9 +249,13 @@ enum Client {
     Delayed { until: Instant, answer: Vec<u8> },
     /// A COPY or MOVE into another backend's mailbox is carried out by the proxy.
     Transferring(Box<transfer::Transfer>),
-    /// A CREATE the proxy registers in the master itself.
-    Creating(Box<create::Create>),
-    /// A CREATE was answered OK: client input waits until the table shows the mailbox.
+    /// A CREATE, RENAME or DELETE the proxy registers in the master itself.
+    Registering(Box<register::Registration>),
+    /// A RENAME across backends is carried out by the proxy (while its messages are copied,
+    /// the client is [`Client::Transferring`]).
+    Relocating(Box<relocate::Relocation>),
+    /// A CREATE, RENAME or DELETE was answered OK: client input waits until the table shows
+    /// the change.
     AwaitingTable,
     /// Over: output is flushed, then everything closes.
     Closed,
@@ -258,8 +270,10 @@ struct InFlight {
     /// The backend answered before the client finished sending the command (an APPEND
     /// refused early): the rest is still forwarded, as the backend reads it anyway.
     answered: bool,
-    /// SELECT, EXAMINE and CREATE: the internal name of the mailbox.
+    /// SELECT and EXAMINE: the internal name of the mailbox.
     mailbox: Option<Box<str>>,
+    /// CREATE, RENAME and DELETE: what the table shows once the backend made the change.
+    wait: Option<TableWait>,
 }
 
 /// The user a logged-in session acts for.
@@ -407,7 +421,8 @@ impl Session {
                 }
                 Client::Waiting { .. }
                 | Client::Transferring(_)
-                | Client::Creating(_)
+                | Client::Registering(_)
+                | Client::Relocating(_)
                 | Client::AwaitingTable => false,
                 Client::Verifying { .. }
                 | Client::Subscriptions { .. }
@@ -624,6 +639,7 @@ impl Session {
             started: now,
             answered: false,
             mailbox: None,
+            wait: None,
         };
         if self.login.is_none() {
             return self.before_login(&head, continues, table, now);
@@ -661,31 +677,36 @@ impl Session {
                         let bytes =
                             naming::command_for_backend(&view, self.profile(&server), &head, bytes);
                         let mut command = command;
-                        if let (
-                            CommandKind::Select | CommandKind::Examine | CommandKind::Create,
-                            Args::Mailbox(name),
-                        ) = (head.kind, head.args)
+                        if let (CommandKind::Select | CommandKind::Examine, Args::Mailbox(name)) =
+                            (head.kind, head.args)
                         {
-                            let name = name.to_vec();
-                            if head.kind == CommandKind::Create
-                                && self.config.proxy_registers.contains(&server)
-                            {
-                                // The session's own view borrows the login: this one, the
-                                // create's, owns its copies.
-                                let (config, viewer) = (self.config.clone(), view.viewer.clone());
-                                let view = View {
-                                    table,
-                                    ns: &config.namespace,
-                                    viewer: &viewer,
-                                    utf8: view.utf8,
-                                };
-                                return self.start_create(
-                                    &command, &name, server, &bytes, continues, &view,
+                            command.mailbox =
+                                view.internal_name(&name.to_vec()).ok().map(Into::into);
+                        }
+                        if let Some(plan) = register::plan(&head, &view, &server) {
+                            if self.config.proxy_registers.contains(&server) {
+                                return self.start_registration(
+                                    &command, server, &bytes, continues, plan, table,
                                 );
                             }
-                            command.mailbox = view.internal_name(&name).ok().map(Into::into);
+                            command.wait = Some(plan.wait);
                         }
                         self.relay(server, command, &bytes, continues);
+                    }
+                    Ok(Destination::Relocate { source, target }) => {
+                        let Args::Rename { from, to, .. } = head.args else {
+                            return;
+                        };
+                        let selected = self.selected.and(self.selected_mailbox.as_deref());
+                        match relocate::prepare(&view, (from, to), selected) {
+                            Ok(names) => {
+                                self.start_relocation(command, names, (source, target));
+                            }
+                            Err(refusal) => {
+                                let (code, text) = refusal.answer();
+                                self.status(head.tag, StatusKind::No, code.as_ref(), &text);
+                            }
+                        }
                     }
                     Ok(Destination::Transfer(target)) => {
                         let may_remove = self.may_remove_from_selected(&view);

@@ -2,7 +2,10 @@
 //!
 //! SELECT, EXAMINE, STATUS, APPEND, DELETE, RENAME, SETACL, DELETEACL, the quota and metadata
 //! commands go to the server of the mailbox they name ([`View::resolve`]); CREATE to the server
-//! of the nearest existing parent, else, for an administrator's new user INBOX, the server
+//! of the nearest existing parent (where RENAME's new name belongs too: a RENAME whose new
+//! name's parent lives on another backend than the mailbox, or whose third argument, an
+//! administrator's only, names another server, moves the mailbox there,
+//! [`Destination::Relocate`]), else, for an administrator's new user INBOX, the server
 //! the placement policy picks ([`crate::placement`]), else the user's INBOX server; SUBSCRIBE, UNSUBSCRIBE and
 //! server-wide metadata to the INBOX server; COPY and MOVE stay on the selected server when
 //! the destination lives there, and are done by the proxy itself when it lives on another
@@ -12,10 +15,11 @@
 //!
 //! The perimeter checks the table's ACL before a backend is touched, and answers as a backend
 //! would: SELECT, EXAMINE and STATUS need `r`, APPEND `i` (as the COPY and MOVE destinations
-//! of a transfer); a mailbox the user may not see (`l`) does not exist for them
+//! of a transfer), DELETE `x`, RENAME `x` on the mailbox and `k` on the new name's parent
+//! (RFC 4314), and a new name the table has already is `[ALREADYEXISTS]`; a mailbox the user may not see (`l`) does not exist for them
 //! (`[NONEXISTENT]`, `[TRYCREATE]` for APPEND), one they see without the right is `[NOPERM]`.
 
-use corvid_mupdate::table::State;
+use corvid_mupdate::table::{EntryRef, State};
 use corvid_proto::acl::Rights;
 use corvid_proto::imap::command::{Args, CommandHead, CommandKind};
 use corvid_proto::imap::response::Code;
@@ -35,6 +39,19 @@ pub enum Refusal {
     /// The destination of an APPEND, COPY or MOVE does not exist (RFC 3501 asks TRYCREATE).
     #[error("mailbox does not exist")]
     TryCreate,
+    /// The new name of a RENAME exists already.
+    #[error("mailbox already exists")]
+    AlreadyExists,
+    /// A RENAME's third argument (the server to move the mailbox to) from a user who is not an
+    /// administrator: Cyrus's frontend answers so.
+    #[error("Permission denied")]
+    NotAdmin,
+    /// A RENAME's third argument names no backend server the proxy knows.
+    #[error("no backend server is named {0}")]
+    UnknownServer(Box<str>),
+    /// A RENAME to another backend that the proxy does not do (see `session/relocate.rs`).
+    #[error("{0}")]
+    CannotMove(&'static str),
 }
 
 /// Where a command the proxy does not answer itself goes.
@@ -45,6 +62,14 @@ pub(super) enum Destination {
     /// A COPY or MOVE into a mailbox on this server, not the selected mailbox's: the proxy
     /// carries the messages over itself (`session/transfer.rs`).
     Transfer(Box<str>),
+    /// A RENAME that moves the mailbox from the first server to the second: the proxy does it
+    /// (`session/relocate.rs`).
+    Relocate {
+        /// The mailbox's server.
+        source: Box<str>,
+        /// The server its new name goes to.
+        target: Box<str>,
+    },
 }
 
 impl Refusal {
@@ -53,6 +78,12 @@ impl Refusal {
         let code = match self {
             Refusal::Lookup(error) => error.code(),
             Refusal::TryCreate => Some(Code::TryCreate),
+            Refusal::AlreadyExists => Some(Code::AlreadyExists),
+            Refusal::NotAdmin => None,
+            Refusal::UnknownServer(_) | Refusal::CannotMove(_) => Some(Code::Other {
+                atom: b"CANNOT",
+                argument: None,
+            }),
         };
         (code, self.to_string())
     }
@@ -65,8 +96,12 @@ pub(super) fn destination(
     selected: Option<&str>,
     config: &SessionConfig,
 ) -> Result<Destination, Refusal> {
-    if let (_, Args::Copy { mailbox, .. }) = (head.kind, head.args) {
-        return copy_destination(view, &mailbox, selected);
+    match (head.kind, head.args) {
+        (_, Args::Copy { mailbox, .. }) => return copy_destination(view, &mailbox, selected),
+        (CommandKind::Rename, Args::Rename { from, to, location }) => {
+            return rename_destination(view, &from, &to, location, config);
+        }
+        _ => {}
     }
     relay_destination(head, view, selected, config).map(Destination::Relay)
 }
@@ -121,9 +156,9 @@ fn relay_destination(
         (CommandKind::Append, Args::Mailbox(name)) => {
             needing(&name, Rights::INSERT).map_err(missing_is_trycreate)
         }
+        (CommandKind::Delete, Args::Mailbox(name)) => needing(&name, Rights::DELETE_MAILBOX),
         (CommandKind::Subscribe | CommandKind::Unsubscribe, _) => inbox(),
         (_, Args::Mailbox(name)) => server(&name),
-        (_, Args::Rename { from, .. }) => server(&from),
         (_, Args::Acl { mailbox, .. }) => server(&mailbox),
         (_, Args::GetMetadata { mailbox, .. }) if mailbox.is_empty() => inbox(),
         (_, Args::GetMetadata { mailbox, .. }) => server(&mailbox),
@@ -159,14 +194,69 @@ fn new_user_server(
 /// The server of the nearest existing parent of the mailbox `name` would create, if any.
 fn parent_server(view: &View<'_>, name: &AString<'_>) -> Option<Box<str>> {
     let internal = view.internal_name(&name.to_vec()).ok()?;
-    let mut parent = internal.as_str();
+    nearest_parent(view, &internal).map(|parent| server_name(parent.server()))
+}
+
+/// The nearest active parent of internal name `internal` in the table, if any.
+fn nearest_parent<'t>(view: &View<'t>, internal: &str) -> Option<EntryRef<'t>> {
+    let mut parent = internal;
     while let Some(dot) = parent.rfind('.') {
         parent = &parent[..dot];
         if let Some(entry) = view.table.get(parent.as_bytes())
             && entry.state == State::Active
         {
-            return Some(server_name(entry.server()));
+            return Some(entry);
         }
     }
     None
+}
+
+/// Where a RENAME of `from` to `to` goes: the mailbox's server, which needs `x` on it, `k` on
+/// the new name's parent, and a new name nobody has; or, when the new name's parent lives on
+/// another server, or an administrator's `location` names one, a move there (where the new
+/// name may exist already: an interrupted move is resumed, `session/relocate.rs`).
+fn rename_destination(
+    view: &View<'_>,
+    from: &AString<'_>,
+    to: &AString<'_>,
+    location: Option<AString<'_>>,
+    config: &SessionConfig,
+) -> Result<Destination, Refusal> {
+    if location.is_some() && !view.viewer.is_admin() {
+        return Err(Refusal::NotAdmin);
+    }
+    let source_entry = view.resolve_with(&from.to_vec(), Rights::DELETE_MAILBOX)?;
+    let source = server_name(source_entry.server());
+    let new = view
+        .internal_name(&to.to_vec())
+        .map_err(LookupError::from)?;
+    let parent = nearest_parent(view, &new);
+    if let Some(parent) = &parent
+        && !view.viewer.rights(parent).contains(Rights::CREATE)
+    {
+        return Err(LookupError::PermissionDenied.into());
+    }
+    let target = match location {
+        Some(location) => {
+            let location = location.to_vec();
+            let server = location.split(|&b| b == b'!').next().unwrap_or_default();
+            let server = server_name(server);
+            if !config.servers.contains(&server) {
+                return Err(Refusal::UnknownServer(server));
+            }
+            server
+        }
+        None => parent.map_or_else(|| source.clone(), |parent| server_name(parent.server())),
+    };
+    let existing = view.table.get(new.as_bytes());
+    if target == source {
+        return match existing {
+            Some(_) => Err(Refusal::AlreadyExists),
+            None => Ok(Destination::Relay(source)),
+        };
+    }
+    if existing.is_some_and(|entry| entry.server() != target.as_bytes()) {
+        return Err(Refusal::AlreadyExists);
+    }
+    Ok(Destination::Relocate { source, target })
 }

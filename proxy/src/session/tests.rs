@@ -826,7 +826,7 @@ fn awaited(h: &Harness) -> Vec<&str> {
     h.actions
         .iter()
         .filter_map(|action| match action {
-            Action::AwaitMailbox(name) => Some(&**name),
+            Action::AwaitTable(wait) => wait.active.first().map(|name| &**name),
             _ => None,
         })
         .collect()
@@ -1176,4 +1176,559 @@ fn referrals_are_given_only_to_a_client_that_asked_for_them() {
         assert_eq!(h.connects, ["be1", "be2"]);
         assert_eq!(h.client_text(), "");
     }
+}
+
+/// Adds `(name, location, acl)` entries to the harness's table.
+fn add_mailboxes(h: &mut Harness, entries: &[(&str, &str, &str)]) {
+    for (seq, &(name, location, acl)) in entries.iter().enumerate() {
+        let change = Change::Upsert {
+            name: name.as_bytes().into(),
+            location: location.as_bytes().into(),
+            acl: acl.as_bytes().into(),
+            state: State::Active,
+        };
+        h.table.apply(200 + seq as u64, change);
+    }
+}
+
+fn table_waits(h: &Harness) -> Vec<TableWait> {
+    h.actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::AwaitTable(wait) => Some(wait.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn wait(active: &[&str], gone: &[&str]) -> TableWait {
+    TableWait {
+        active: active.iter().map(|&name| name.into()).collect(),
+        gone: gone.iter().map(|&name| name.into()).collect(),
+    }
+}
+
+#[test]
+fn rename_and_delete_on_a_registering_backend_are_relayed_then_wait_for_the_table() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    h.client(b"a2 RENAME Drafts Old\r\na3 LIST \"\" *\r\n", 4096);
+    assert_eq!(h.link_text(0), "a2 RENAME Drafts Old\r\n");
+    h.backend(0, b"a2 OK Completed\r\n", 4096);
+    assert_eq!(h.client_text(), "a2 OK Completed\r\n");
+    let expected = wait(&["user.alice.Old"], &["user.alice.Drafts"]);
+    assert_eq!(table_waits(&h), std::slice::from_ref(&expected));
+    assert!(!expected.shown_by(&h.table), "the table still has Drafts");
+    // The pipelined LIST waits until the table has caught up.
+    assert!(!h.session.wants_client_input());
+    h.session.table_caught_up();
+    h.actions.clear();
+    h.client(b"a4 DELETE Drafts\r\n", 4096);
+    assert_eq!(h.link_text(0), "a4 DELETE Drafts\r\n");
+    h.backend(0, b"a4 NO Mailbox has children\r\n", 4096);
+    assert_eq!(h.client_text(), "a4 NO Mailbox has children\r\n");
+    assert!(
+        table_waits(&h).is_empty(),
+        "a refused DELETE waits for nothing"
+    );
+    h.client(b"a5 DELETE Drafts\r\n", 4096);
+    h.backend(0, b"a5 OK Completed\r\n", 4096);
+    assert_eq!(table_waits(&h), [wait(&[], &["user.alice.Drafts"])]);
+}
+
+#[test]
+fn rename_and_delete_are_refused_at_the_perimeter_as_a_backend_would() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    let all = "lrswipkxtecda";
+    add_mailboxes(
+        &mut h,
+        &[
+            ("user.bob", "be1!p", &format!("bob\t{all}\talice\tl\t")),
+            (
+                "user.bob.Shared",
+                "be1!p",
+                &format!("bob\t{all}\talice\tlr\t"),
+            ),
+            ("user.bob.Secret", "be1!p", &format!("bob\t{all}\t")),
+        ],
+    );
+    for (command, answer) in [
+        ("RENAME Drafts Archive", "NO [ALREADYEXISTS]"),
+        ("RENAME Nowhere Elsewhere", "NO [NONEXISTENT]"),
+        ("RENAME \"Other Users/bob/Secret\" Mine", "NO [NONEXISTENT]"),
+        ("RENAME \"Other Users/bob/Shared\" Mine", "NO [NOPERM]"),
+        (
+            "RENAME Drafts \"Other Users/bob/Shared/Mine\"",
+            "NO [NOPERM]",
+        ),
+        ("RENAME Drafts Drafts/Inner be2", "NO Permission"),
+        ("DELETE \"Other Users/bob/Shared\"", "NO [NOPERM]"),
+        ("DELETE \"Other Users/bob/Secret\"", "NO [NONEXISTENT]"),
+    ] {
+        h.client(format!("t {command}\r\n").as_bytes(), 4096);
+        let text = h.client_text();
+        assert!(
+            text.starts_with(&format!("t {answer} ")),
+            "{command}: {text}"
+        );
+    }
+    assert_eq!(h.link_text(0), "", "no backend was asked");
+    assert_eq!(h.connects, ["be1"]);
+}
+
+#[test]
+fn rename_on_an_unregistered_backend_moves_the_subtree_in_the_master() {
+    let mut h = logged_in(create_config(&["be1"], &[]));
+    add_mailboxes(
+        &mut h,
+        &[("user.alice.Drafts.2026", "be1!q", "alice\tlr\t")],
+    );
+    h.client(b"a2 RENAME Drafts Sent\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Reserve {
+            name: b"user.alice.Sent".to_vec(),
+            location: b"be1!p".to_vec(),
+        }]
+    );
+    assert_eq!(h.link_text(0), "", "the backend waits for the master");
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.link_text(0), "a2 RENAME Drafts Sent\r\n");
+    h.backend(0, b"a2 OK Renamed\r\n", 4096);
+    let mut published = Vec::new();
+    while let Some(at) = h
+        .actions
+        .iter()
+        .position(|a| matches!(a, Action::Master(_)))
+    {
+        let Action::Master(command) = h.actions.remove(at) else {
+            unreachable!()
+        };
+        assert_eq!(h.client_text(), "", "the OK waits for the master");
+        published.push(command);
+        h.session.master_answered(Ok(()), h.now);
+        h.collect();
+    }
+    let activate = |name: &str, location: &str, acl: &str| MasterCommand::Activate {
+        name: name.as_bytes().to_vec(),
+        location: location.as_bytes().to_vec(),
+        acl: acl.as_bytes().to_vec(),
+    };
+    let delete = |name: &str| MasterCommand::Delete {
+        name: name.as_bytes().to_vec(),
+    };
+    assert_eq!(
+        published,
+        [
+            activate("user.alice.Sent", "be1!p", "alice\tlrswipkxtecda\t"),
+            activate("user.alice.Sent.2026", "be1!q", "alice\tlr\t"),
+            delete("user.alice.Drafts.2026"),
+            delete("user.alice.Drafts"),
+        ]
+    );
+    assert_eq!(h.client_text(), "a2 OK Renamed\r\n");
+    assert_eq!(
+        table_waits(&h),
+        [wait(
+            &["user.alice.Sent", "user.alice.Sent.2026"],
+            &["user.alice.Drafts", "user.alice.Drafts.2026"]
+        )]
+    );
+}
+
+#[test]
+fn delete_on_an_unregistered_backend_is_published_and_a_refused_rename_rolled_back() {
+    let mut h = logged_in(create_config(&["be1"], &[]));
+    h.client(b"a2 DELETE Drafts\r\n", 4096);
+    assert!(
+        master_actions(&mut h).is_empty(),
+        "no reservation for DELETE"
+    );
+    assert_eq!(h.link_text(0), "a2 DELETE Drafts\r\n");
+    h.backend(0, b"a2 OK Deleted\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Delete {
+            name: b"user.alice.Drafts".to_vec()
+        }]
+    );
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.client_text(), "a2 OK Deleted\r\n");
+    assert_eq!(table_waits(&h), [wait(&[], &["user.alice.Drafts"])]);
+    h.session.table_caught_up();
+
+    // The backend refuses a RENAME: the new name's reservation goes.
+    h.client(b"a3 RENAME Drafts Junk\r\n", 4096);
+    master_actions(&mut h);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    h.backend(0, b"a3 NO [CANNOT] No\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Delete {
+            name: b"user.alice.Junk".to_vec()
+        }]
+    );
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.client_text(), "a3 NO [CANNOT] No\r\n");
+    assert!(table_waits(&h).is_empty());
+
+    // The master refuses a later change: the client is told the master lags.
+    h.client(b"a4 RENAME Drafts Junk\r\n", 4096);
+    master_actions(&mut h);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    h.backend(0, b"a4 OK Renamed\r\n", 4096);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    let down = crate::master::MasterError::Unreachable("reset".into());
+    h.session.master_answered(Err(down), h.now);
+    h.collect();
+    let answer = h.client_text();
+    assert!(
+        answer.starts_with(
+            "a4 NO [UNAVAILABLE] Done on backend be1, but the mailbox master was not fully updated"
+        ),
+        "{answer}"
+    );
+}
+
+/// Takes the journal operations asked for so far.
+fn journal_ops(h: &mut Harness) -> Vec<JournalOp> {
+    let (ops, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut h.actions)
+        .into_iter()
+        .partition(|action| matches!(action, Action::Journal(_)));
+    h.actions = rest;
+    ops.into_iter()
+        .filter_map(|action| match action {
+            Action::Journal(op) => Some(op),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Answers a journal operation and collects what follows.
+fn journal_answer(h: &mut Harness, result: Result<Option<&[u8]>, &str>) {
+    let result = result
+        .map(|contents| contents.map(<[u8]>::to_vec))
+        .map_err(str::to_string);
+    h.session.journal_done(result, h.now);
+    h.collect();
+}
+
+/// Logs link `id` in (a backend with UIDPLUS and LITERAL+).
+fn link_logs_in(h: &mut Harness, id: LinkId) {
+    h.backend(id, GREETING, 4096);
+    assert!(h.link_text(id).starts_with("Cv1 AUTHENTICATE PLAIN "));
+    h.backend(
+        id,
+        b"Cv1 OK [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS] in\r\n",
+        4096,
+    );
+}
+
+/// alice's `RENAME Drafts Archive/Drafts` (Drafts on be1, Archive on be2) up to the journal
+/// read: the source (link 1) EXAMINEd and listed with `uids`.
+fn relocation_started(h: &mut Harness, uids: &[u32]) {
+    h.client(b"a2 RENAME Drafts Archive/Drafts\r\n", 4096);
+    assert_eq!(h.connects, ["be1", "be1", "be2"], "two links of its own");
+    link_logs_in(h, 1);
+    assert_eq!(h.link_text(1), "", "the EXAMINE waits for both links");
+    link_logs_in(h, 2);
+    assert_eq!(h.link_text(1), "Cv2 EXAMINE Drafts\r\n");
+    let examined = format!(
+        "* {} EXISTS\r\n* OK [UIDVALIDITY 9] x\r\nCv2 OK [READ-ONLY] done\r\n",
+        uids.len()
+    );
+    h.backend(1, examined.as_bytes(), 4096);
+    if !uids.is_empty() {
+        assert_eq!(h.link_text(1), "Cv3 UID FETCH 1:* (UID)\r\n");
+        let mut listed = String::new();
+        for (n, uid) in uids.iter().enumerate() {
+            listed += &format!("* {} FETCH (UID {uid})\r\n", n + 1);
+        }
+        listed += "Cv3 OK done\r\n";
+        h.backend(1, listed.as_bytes(), 4096);
+    }
+    let key = "757365722e616c6963652e447261667473.9";
+    assert_eq!(journal_ops(h), [JournalOp::Read(key.into())]);
+    assert_eq!(h.client_text(), "", "the client waits");
+}
+
+fn journal_write(uids: &str) -> JournalOp {
+    JournalOp::Write {
+        key: "757365722e616c6963652e447261667473.9".into(),
+        contents: format!(
+            "corvid rename journal 1\ndestination user.alice.Archive.Drafts\nuids {uids}\n"
+        )
+        .into_bytes(),
+    }
+}
+
+#[test]
+fn rename_across_backends_copies_then_deletes_the_source_last() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    relocation_started(&mut h, &[4, 7]);
+    journal_answer(&mut h, Ok(None));
+    assert_eq!(journal_ops(&mut h), [journal_write("4,7")]);
+    assert_eq!(
+        h.link_text(2),
+        "",
+        "nothing changes before the journal is written"
+    );
+    journal_answer(&mut h, Ok(None));
+    assert_eq!(h.link_text(2), "Cv2 CREATE Archive/Drafts\r\n");
+    h.backend(2, b"Cv2 OK created\r\n", 4096);
+    assert_eq!(
+        h.link_text(1),
+        "Cv4 UID FETCH 4,7 (UID FLAGS INTERNALDATE BODY.PEEK[])\r\n"
+    );
+    let messages =
+        fetched(1, 4, "\\Seen", "one") + &fetched(2, 7, "\\Seen", "two") + "Cv4 OK done\r\n";
+    h.backend(1, messages.as_bytes(), 4096);
+    assert_eq!(
+        h.link_text(2),
+        format!(
+            "Cv3 APPEND Archive/Drafts{}\r\nCv4 APPEND Archive/Drafts{}\r\n",
+            appended("\\Seen", "one"),
+            appended("\\Seen", "two")
+        )
+    );
+    h.backend(2, b"Cv3 OK [APPENDUID 3 1] ok\r\n", 4096);
+    assert_eq!(
+        h.link_text(1),
+        "",
+        "the source stays until every message is confirmed"
+    );
+    h.backend(2, b"Cv4 OK [APPENDUID 3 2] ok\r\n", 4096);
+    // Nothing arrived at the source meanwhile (`8:*` names the last message, UID 7).
+    assert_eq!(h.link_text(1), "Cv5 UID FETCH 8:* (UID)\r\n");
+    h.backend(1, b"* 2 FETCH (UID 7)\r\nCv5 OK done\r\n", 4096);
+    assert_eq!(h.link_text(1), "Cv6 CLOSE\r\n");
+    h.backend(1, b"Cv6 OK closed\r\n", 4096);
+    assert_eq!(h.link_text(1), "Cv7 DELETE Drafts\r\n");
+    h.backend(1, b"Cv7 OK deleted\r\n", 4096);
+    let key = "757365722e616c6963652e447261667473.9";
+    assert_eq!(journal_ops(&mut h), [JournalOp::Remove(key.into())]);
+    assert_eq!(h.client_text(), "");
+    journal_answer(&mut h, Ok(None));
+    assert_eq!(
+        h.client_text(),
+        "a2 OK RENAME completed: 2 messages moved to be2\r\n"
+    );
+    assert_eq!(
+        table_waits(&h),
+        [wait(&["user.alice.Archive.Drafts"], &["user.alice.Drafts"])]
+    );
+    assert!(h.actions.contains(&Action::CloseLink(1)) && h.actions.contains(&Action::CloseLink(2)));
+    assert_eq!(h.link_text(0), "", "the client's own link saw nothing");
+}
+
+#[test]
+fn an_interrupted_rename_across_backends_says_so_and_resumes_from_its_journal() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    relocation_started(&mut h, &[4, 7, 8]);
+    journal_answer(&mut h, Ok(None));
+    journal_ops(&mut h);
+    journal_answer(&mut h, Ok(None));
+    h.backend(2, b"Cv2 OK created\r\n", 4096);
+    h.link_text(1);
+    h.backend(1, fetched(1, 4, "\\Seen", "one").as_bytes(), 4096);
+    h.backend(2, b"Cv3 OK [APPENDUID 3 1] ok\r\n", 4096);
+    h.session.link_failed(2, "connection reset", h.now);
+    h.collect();
+    assert_eq!(
+        h.client_text(),
+        "",
+        "the source's FETCH is read to its end first"
+    );
+    let rest = fetched(2, 7, "", "two") + &fetched(3, 8, "", "three") + "Cv4 OK done\r\n";
+    h.backend(1, rest.as_bytes(), 4096);
+    let answer = h.client_text();
+    assert_eq!(
+        answer,
+        "a2 NO [UNAVAILABLE] 1 of 3 messages at be2 (backend be2 lost: connection reset); \
+         the source mailbox is intact: RENAME again to finish\r\n"
+    );
+    assert!(!h.link_text(1).contains("DELETE"), "the source stays");
+    assert!(h.session.wants_client_input(), "the session goes on");
+
+    // Again: the destination exists now, and the journal says it is this move's.
+    let mut table = crate::fuzzing::table();
+    table.apply(
+        100,
+        Change::Upsert {
+            name: b"user.alice.Archive.Drafts".as_slice().into(),
+            location: b"be2!p".as_slice().into(),
+            acl: b"alice\tlrswipkxtecda\t".as_slice().into(),
+            state: State::Active,
+        },
+    );
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    h.table = table;
+    relocation_started(&mut h, &[4, 7, 8]);
+    journal_answer(
+        &mut h,
+        Ok(Some(
+            b"corvid rename journal 1\ndestination user.alice.Archive.Drafts\nuids 4,7:8\n",
+        )),
+    );
+    assert_eq!(h.link_text(2), "Cv2 STATUS Archive/Drafts (MESSAGES)\r\n");
+    h.backend(
+        2,
+        b"* STATUS Archive/Drafts (MESSAGES 1)\r\nCv2 OK done\r\n",
+        4096,
+    );
+    assert_eq!(journal_ops(&mut h), [journal_write("4,7:8")]);
+    journal_answer(&mut h, Ok(None));
+    assert_eq!(
+        h.link_text(1),
+        "Cv4 UID FETCH 7:8 (UID FLAGS INTERNALDATE BODY.PEEK[])\r\n",
+        "only what the destination does not have"
+    );
+    let messages =
+        fetched(2, 7, "\\Seen", "two") + &fetched(3, 8, "\\Seen", "three") + "Cv4 OK done\r\n";
+    h.backend(1, messages.as_bytes(), 4096);
+    h.backend(2, b"Cv3 OK ok\r\nCv4 OK ok\r\n", 4096);
+    assert_eq!(h.link_text(1), "Cv5 UID FETCH 9:* (UID)\r\n");
+    // A message arrived at the source during the move: it is not deleted with the source.
+    h.backend(1, b"* 4 FETCH (UID 12)\r\nCv5 OK done\r\n", 4096);
+    assert_eq!(
+        h.client_text(),
+        "a2 NO [UNAVAILABLE] 3 of 3 messages at be2 (messages arrived at the source during \
+         the move); the source mailbox is intact: RENAME again to finish\r\n"
+    );
+    assert_eq!(h.link_text(1), "");
+
+    // The destination exists without a journal: ALREADYEXISTS, nothing touched.
+    let mut h2 = logged_in(config(true, Verify::InboxBackend));
+    h2.table = h.table.clone();
+    relocation_started(&mut h2, &[4]);
+    journal_answer(&mut h2, Ok(None));
+    assert!(h2.client_text().starts_with("a2 NO [ALREADYEXISTS]"));
+    assert_eq!(h2.link_text(2), "");
+}
+
+#[test]
+fn rename_across_backends_is_refused_without_a_journal_and_for_a_mailbox_with_children() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    relocation_started(&mut h, &[]);
+    journal_answer(&mut h, Err("the proxy has no data_dir"));
+    let answer = h.client_text();
+    assert!(
+        answer.starts_with("a2 NO [CANNOT] RENAME across backends needs the proxy's journal"),
+        "{answer}"
+    );
+    add_mailboxes(
+        &mut h,
+        &[("user.alice.Drafts.Old", "be1!p", "alice\tlrswipkxtecda\t")],
+    );
+    h.client(b"a3 RENAME Drafts Archive/Drafts\r\n", 4096);
+    let answer = h.client_text();
+    assert!(
+        answer.starts_with("a3 NO [CANNOT] a mailbox with children"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn an_administrator_names_the_server_a_mailbox_moves_to() {
+    let mut h = logged_in(create_config(&["be2"], &["alice"]));
+    h.client(b"a2 RENAME Drafts Moved be2\r\n", 4096);
+    assert_eq!(h.connects, ["be1", "be1", "be2"]);
+    link_logs_in(&mut h, 1);
+    link_logs_in(&mut h, 2);
+    assert_eq!(h.link_text(1), "Cv2 EXAMINE Drafts\r\n");
+    h.backend(
+        1,
+        b"* 0 EXISTS\r\n* OK [UIDVALIDITY 2] x\r\nCv2 OK done\r\n",
+        4096,
+    );
+    journal_ops(&mut h);
+    journal_answer(&mut h, Ok(None));
+    journal_ops(&mut h);
+    journal_answer(&mut h, Ok(None));
+    // be2 does not register its mailboxes: the proxy RESERVEs, then ACTIVATEs with the ACL.
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Reserve {
+            name: b"user.alice.Moved".to_vec(),
+            location: b"be2!default".to_vec(),
+        }]
+    );
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.link_text(2), "Cv2 CREATE Moved\r\n");
+    h.backend(2, b"Cv2 OK\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Activate {
+            name: b"user.alice.Moved".to_vec(),
+            location: b"be2!default".to_vec(),
+            acl: b"alice\tlrswipkxtecda\t".to_vec(),
+        }]
+    );
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(
+        h.link_text(1),
+        "Cv3 UID FETCH 1:* (UID)\r\n",
+        "nothing to copy"
+    );
+    h.backend(1, b"Cv3 OK done\r\n", 4096);
+    assert_eq!(h.link_text(1), "Cv4 CLOSE\r\n");
+
+    let mut h = logged_in(create_config(&[], &["alice"]));
+    h.client(b"a2 RENAME Drafts Moved be9!p\r\n", 4096);
+    let answer = h.client_text();
+    assert_eq!(answer, "a2 NO [CANNOT] no backend server is named be9\r\n");
+}
+
+#[test]
+fn a_stopped_move_rolls_back_only_the_proxys_own_reservation() {
+    // be2 does not register its mailboxes: the proxy RESERVEs the new name.
+    let mut h = logged_in(create_config(&["be2"], &[]));
+    relocation_started(&mut h, &[4]);
+    journal_answer(&mut h, Ok(None));
+    journal_ops(&mut h);
+    journal_answer(&mut h, Ok(None));
+    master_actions(&mut h);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    assert_eq!(h.link_text(2), "Cv2 CREATE Archive/Drafts\r\n");
+    h.backend(2, b"Cv2 NO [SERVERBUG] disk\r\n", 4096);
+    assert_eq!(
+        master_actions(&mut h),
+        [MasterCommand::Delete {
+            name: b"user.alice.Archive.Drafts".to_vec()
+        }]
+    );
+    assert!(
+        h.client_text()
+            .starts_with("a2 NO [UNAVAILABLE] 0 of 1 message at be2")
+    );
+
+    // Created and ACTIVATEd, then the copy stops: the new name stays, for the next RENAME.
+    let mut h = logged_in(create_config(&["be2"], &[]));
+    relocation_started(&mut h, &[4]);
+    journal_answer(&mut h, Ok(None));
+    journal_ops(&mut h);
+    journal_answer(&mut h, Ok(None));
+    master_actions(&mut h);
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    h.backend(2, b"Cv2 OK created\r\n", 4096);
+    assert_eq!(master_actions(&mut h).len(), 1, "the ACTIVATE");
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+    h.session.link_failed(2, "connection reset", h.now);
+    h.collect();
+    h.backend(1, b"Cv4 OK done\r\n", 4096);
+    assert!(master_actions(&mut h).is_empty(), "nothing rolled back");
+    assert!(
+        h.client_text()
+            .starts_with("a2 NO [UNAVAILABLE] 0 of 1 message at be2")
+    );
 }

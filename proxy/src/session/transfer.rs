@@ -23,6 +23,7 @@ use corvid_proto::acl::Rights;
 use corvid_proto::imap::response::Status;
 use corvid_proto::lex;
 
+use super::relocate::Relocation;
 use super::*;
 
 /// A cross-backend COPY or MOVE under way: the client's state while it lasts.
@@ -57,6 +58,9 @@ pub(super) struct Transfer {
     source_failure: Option<String>,
     /// The source's answer to the removal of moved messages, when it was not OK.
     removal_failure: Option<String>,
+    /// The RENAME across backends this copy is part of (`session/relocate.rs`): it gets the
+    /// outcome instead of the client.
+    relocation: Option<Box<Relocation>>,
 }
 
 /// Where a transfer is.
@@ -110,7 +114,7 @@ enum Current {
 
 /// The largest number of messages one COPY or MOVE carries across backends (the per-message
 /// state is a few bytes, so this bounds a session's memory).
-const MAX_MESSAGES: usize = 1_000_000;
+pub(super) const MAX_MESSAGES: usize = 1_000_000;
 
 impl Session {
     /// Starts a COPY or MOVE of the selected mailbox's messages into a mailbox on `target`
@@ -160,7 +164,6 @@ impl Session {
             b"FETCH ".to_vec()
         };
         fetch.extend_from_slice(sequence_set);
-        fetch.extend_from_slice(b" (UID FLAGS INTERNALDATE BODY.PEEK[])");
         let target = match self.link_to(&target) {
             Some(link) => link,
             None => {
@@ -168,23 +171,15 @@ impl Session {
                 self.open_link(target, login)
             }
         };
-        self.client = Client::Transferring(Box::new(Transfer {
-            command,
-            moving,
-            source,
-            target,
-            fetch,
-            append,
-            multiappend: false,
-            stage: Stage::Connecting,
-            messages: Vec::new(),
-            current: Current::Between,
-            open_append: false,
-            uid_validity: None,
-            target_failure: None,
-            source_failure: None,
-            removal_failure: None,
-        }));
+        let mut transfer = Transfer::new(command, (source, target), fetch, append);
+        transfer.moving = moving;
+        self.begin_transfer(Box::new(transfer));
+    }
+
+    /// Starts `transfer`: the FETCH goes to the source once the destination's link is ready.
+    pub(super) fn begin_transfer(&mut self, transfer: Box<Transfer>) {
+        let target = transfer.target;
+        self.client = Client::Transferring(transfer);
         self.transfer_link_ready(target);
     }
 
@@ -227,11 +222,14 @@ impl Session {
                 let items = FetchItems::of_response(bytes).ok_or(LinkError::Protocol)?;
                 let Some(body) = items.body else {
                     // Not one of the transfer's messages (a flag change): the client's, when
-                    // it is one line (no literal of an item the proxy cannot relay whole).
+                    // it is one line (no literal of an item the proxy cannot relay whole),
+                    // and when the source is the client's selected mailbox.
                     if then != LineEnd::EndOfMessage {
                         return Err(LinkError::Protocol);
                     }
-                    self.output.extend_from_slice(bytes);
+                    if transfer.relocation.is_none() {
+                        self.output.extend_from_slice(bytes);
+                    }
                     return Ok(());
                 };
                 let (Some(flags), Some(date)) = (items.flags, items.date) else {
@@ -343,15 +341,28 @@ impl Session {
     }
 
     /// Link `id` was lost: if it is the destination of the transfer, what was not confirmed
-    /// was not copied.
+    /// was not copied. A lost source ends the session, but for a RENAME across backends
+    /// (whose source link is its own): its destination's link is closed with it, as an
+    /// APPEND cut in the middle of a message can never be completed.
     pub(super) fn transfer_link_lost(&mut self, id: LinkId, reason: &str, now: Instant) {
         let Client::Transferring(transfer) = &mut self.client else {
             return;
         };
+        let server = self.links[id].server.clone();
+        if id == transfer.source && transfer.relocation.is_some() {
+            transfer.source_failure = Some(format!("backend {server} lost: {reason}"));
+            transfer.current = Current::Between;
+            transfer.open_append = false;
+            let target = &mut self.links[transfer.target];
+            if target.state != LinkState::Closed {
+                target.state = LinkState::Closed;
+                self.actions.push(Action::CloseLink(transfer.target));
+            }
+            return self.finish_transfer(now);
+        }
         if id != transfer.target {
             return;
         }
-        let server = self.links[id].server.clone();
         if transfer.stage == Stage::Connecting {
             let Client::Transferring(transfer) = std::mem::replace(&mut self.client, Client::Ready)
             else {
@@ -446,10 +457,18 @@ impl Session {
     /// Answers the client: OK with COPYUID when everything was copied (and, for MOVE,
     /// removed), else NO saying what was and was not.
     fn finish_transfer(&mut self, now: Instant) {
-        let Client::Transferring(transfer) = std::mem::replace(&mut self.client, Client::Ready)
+        let Client::Transferring(mut transfer) = std::mem::replace(&mut self.client, Client::Ready)
         else {
             return;
         };
+        if let Some(relocation) = transfer.relocation.take() {
+            let copied = transfer.copied_uids().len();
+            let failure = transfer
+                .target_failure
+                .take()
+                .or(transfer.source_failure.take());
+            return self.relocation_copied(relocation, copied, failure, now);
+        }
         let answer = transfer.answer();
         let code = match (&answer.copy_uid, transfer.moving) {
             (Some((uid_validity, source, destination)), false) => Some(Code::CopyUid {
@@ -482,6 +501,41 @@ struct Answer {
 }
 
 impl Transfer {
+    /// A COPY (not yet started) of the messages `fetch` (`[UID] FETCH set`) names from link
+    /// `source` into the mailbox `append` (`APPEND mailbox`) names on link `target`.
+    pub(super) fn new(
+        command: InFlight,
+        (source, target): (LinkId, LinkId),
+        mut fetch: Vec<u8>,
+        append: Vec<u8>,
+    ) -> Transfer {
+        fetch.extend_from_slice(b" (UID FLAGS INTERNALDATE BODY.PEEK[])");
+        Transfer {
+            command,
+            moving: false,
+            source,
+            target,
+            fetch,
+            append,
+            multiappend: false,
+            stage: Stage::Connecting,
+            messages: Vec::new(),
+            current: Current::Between,
+            open_append: false,
+            uid_validity: None,
+            target_failure: None,
+            source_failure: None,
+            removal_failure: None,
+            relocation: None,
+        }
+    }
+
+    /// This transfer as the copy of a RENAME across backends, which gets its outcome.
+    pub(super) fn for_relocation(mut self, relocation: Box<Relocation>) -> Box<Transfer> {
+        self.relocation = Some(relocation);
+        Box::new(self)
+    }
+
     /// Ends a line of a FETCH response: the response ends, or a literal follows (the body's,
     /// or one of an item not asked for, whose chunks are dropped).
     fn end_of_line(&mut self, then: LineEnd) {
@@ -627,7 +681,8 @@ impl Transfer {
     }
 }
 
-fn plural(n: usize) -> String {
+/// `1 message`, `n messages`.
+pub(super) fn plural(n: usize) -> String {
     if n == 1 {
         "1 message".into()
     } else {
@@ -661,7 +716,7 @@ fn write_append_message(out: &mut Vec<u8>, flags: &[u8], date: &[u8], len: u64) 
 }
 
 /// A UID list as a compact set, in its order: ascending runs become ranges (`1:3,7,5`).
-fn uid_set(uids: &[u32]) -> String {
+pub(super) fn uid_set(uids: &[u32]) -> String {
     let mut out = String::new();
     let mut at = 0;
     while let Some(&first) = uids.get(at) {
@@ -685,7 +740,7 @@ fn uid_set(uids: &[u32]) -> String {
 
 /// The UIDs of an APPENDUID set (`5`, `5:7`, `5,9:10`), at most `most` of them (a range
 /// larger than the messages it answers for is not expanded).
-fn parse_uid_set(set: &[u8], most: usize) -> Vec<u32> {
+pub(super) fn parse_uid_set(set: &[u8], most: usize) -> Vec<u32> {
     let mut uids = Vec::new();
     for part in set.split(|&b| b == b',') {
         let mut ends = part.splitn(2, |&b| b == b':').map(parse_uid);
@@ -731,9 +786,9 @@ enum Body {
 
 /// What a FETCH response line says about the items a transfer asked for.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct FetchItems<'a> {
+pub(super) struct FetchItems<'a> {
     /// `UID`.
-    uid: Option<u32>,
+    pub(super) uid: Option<u32>,
     /// The flags between the parentheses.
     flags: Option<&'a [u8]>,
     /// The internal date, quoted as sent.
@@ -744,7 +799,7 @@ struct FetchItems<'a> {
 
 impl<'a> FetchItems<'a> {
     /// The first line of `* n FETCH (...)`; `None` when it is not one or cannot be read.
-    fn of_response(line: &'a [u8]) -> Option<FetchItems<'a>> {
+    pub(super) fn of_response(line: &'a [u8]) -> Option<FetchItems<'a>> {
         let Ok((Response::Untagged(Untagged::Fetch { rest, .. }), _)) = classify(line) else {
             return None;
         };
