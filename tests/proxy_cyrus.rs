@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use support::corvid::{CorvidMaster, CorvidProxy};
-use support::cyrus::{CyrusBackend, CyrusNamespace, password, proxy_user};
+use support::cyrus::{CyrusBackend, password, proxy_user, two_registered};
 use support::{Entry, ImapClient, MupdateMaster, table, wait_until};
 
 /// How long a change made on a backend may take to reach the proxy through the master.
@@ -38,14 +38,7 @@ fn message(subject: &str, body: &str) -> String {
 impl CyrusMurder {
     fn start() -> CyrusMurder {
         let master = CorvidMaster::start();
-        let endpoint = master.endpoint();
-        let start_backend = || CyrusBackend::start_with(Some(&endpoint), CyrusNamespace::Alternate);
-        // Each Cyrus start takes seconds: both at once.
-        let (be1, be2) = std::thread::scope(|scope| {
-            let be1 = scope.spawn(start_backend);
-            let be2 = start_backend();
-            (be1.join().unwrap(), be2)
-        });
+        let [be1, be2] = two_registered(&master.endpoint());
         // An admin names users' mailboxes `user/NAME/...`; each CREATE and SETACL is
         // registered with the master by the backend before it answers. (Cyrus refuses a
         // user's folder on a backend that lacks the user's INBOX, so alice's mailboxes on be2
