@@ -16,6 +16,9 @@
 //!    reservation, this session's own, is DELETEd (rolled back), then the answer relayed;
 //! 5. every successful CREATE ends with [`Action::AwaitMailbox`]: the client's input waits
 //!    until the routing table shows the new mailbox, so a SELECT right after it is routed.
+//!
+//! A registering backend's `NO` without a response code to a CREATE of a name that exists gets
+//! `[ALREADYEXISTS]`, as the proxy's own refusal in step 1 has it (Cyrus leaves it out).
 
 use corvid_proto::imap::response::Status;
 use corvid_proto::mailbox::name::owner_of;
@@ -51,6 +54,9 @@ enum Step {
     /// The reservation is DELETEd; `answer` then goes to the client.
     RollingBack { answer: Vec<u8> },
 }
+
+/// Cyrus's text for a CREATE of a name that exists (`IMAP_MAILBOX_EXISTS`), with no code.
+const CYRUS_EXISTS: &[u8] = b"Mailbox already exists";
 
 /// All rights, the owner's on a new mailbox of their own.
 const OWNER_RIGHTS: &str = "lrswipkxtecda";
@@ -188,6 +194,47 @@ impl Session {
         let text = format!("Backend {server} unavailable: {reason}");
         let answer = tagged_answer(&create.tag, Code::Unavailable, &text);
         self.roll_back(create, answer);
+    }
+
+    /// A backend's tagged `NO` without a response code to a CREATE relayed to it (a backend
+    /// that registers its own mailboxes), rewritten with `[ALREADYEXISTS]` (RFC 5530), the
+    /// answer the proxy gives itself (step 1 above), when the name exists: the routing table
+    /// has it, or the backend says so in Cyrus's words ([`CYRUS_EXISTS`]; a Cyrus backend
+    /// that lost a race reserves the name locally before the master hears of it, so the
+    /// table may not have the winner's mailbox yet).
+    pub(super) fn create_refusal_for_client(
+        &self,
+        id: LinkId,
+        frame: Frame<'_>,
+        table: &MailboxTable,
+    ) -> Option<Vec<u8>> {
+        let Client::Waiting { link, command } = &self.client else {
+            return None;
+        };
+        let Frame::Line {
+            bytes,
+            first: true,
+            then: LineEnd::EndOfMessage,
+        } = frame
+        else {
+            return None;
+        };
+        let Ok((Response::Tagged { tag, status }, _)) = classify(bytes) else {
+            return None;
+        };
+        let refused = *link == id
+            && command.kind == CommandKind::Create
+            && tag == command.tag
+            && status.kind == StatusKind::No
+            && status.code.is_none();
+        let name = command.mailbox.as_deref().filter(|_| refused)?;
+        let exists =
+            status.text.eq_ignore_ascii_case(CYRUS_EXISTS) || table.get(name.as_bytes()).is_some();
+        if !exists {
+            return None;
+        }
+        let text = String::from_utf8_lossy(status.text);
+        Some(tagged_answer(tag, Code::AlreadyExists, &text))
     }
 
     /// The routing table shows the mailbox [`Action::AwaitMailbox`] waited for (or the wait
