@@ -111,11 +111,12 @@ impl Murder {
             .unwrap();
         admin.logout();
         let backends = [("be1", be1.addr()), ("be2", be2.addr())];
+        // The proxy registers what is created through it (the measurement's mailboxes).
         let proxy = CorvidProxy::start(
             &master.addr(),
             &backends,
             &format!("{MASTER_USER}:{MASTER_PASSWORD}"),
-            &[],
+            &["--unregistered", "be1", "--unregistered", "be2"],
         );
         Murder {
             backends: Backends::Dovecot([be1, be2]),
@@ -505,17 +506,18 @@ fn copy_and_move_between_two_cyrus_backends() {
     an_interrupted_move_loses_nothing(&mut murder);
 }
 
-/// Cross-backend COPY against same-backend COPY through the proxy, two corvid backends,
-/// messages of 1 KiB and 1 MiB; prints messages/s and MB/s of each and their ratio. A
-/// measurement, not a check: `cargo test --test proxy_murder measure -- --ignored --nocapture`
-/// (docs/benchmarking.md).
-#[test]
-#[ignore = "a measurement, run by hand (docs/benchmarking.md)"]
-fn measure_copy_throughput() {
-    let murder = Murder::corvid();
+/// The messages each measured COPY carries: 1,000 of 1 KiB, then 100 of 1 MiB, from john's
+/// mailbox on be1 of that name.
+const MEASURED: [(&str, usize, u32); 2] = [("Small", 1024, 1000), ("Large", 1 << 20, 100)];
+
+/// Creates john's measured mailboxes and `Same` on be1 through the proxy and fills them
+/// (APPENDs one at a time; printed as the reference for what one APPEND costs at a backend,
+/// each synced there).
+#[allow(clippy::print_stdout)]
+fn fill_measured(murder: &Murder) {
     let mut john = murder.login(JOHN.0).unwrap();
     john.create("Same").unwrap();
-    for (source, size, count) in [("Small", 1024, 1000), ("Large", 1 << 20, 100)] {
+    for (source, size, count) in MEASURED {
         john.create(source).unwrap();
         let selected = wait_until(Duration::from_secs(20), || {
             john.ok(&format!("SELECT {source}")).ok()
@@ -526,31 +528,70 @@ fn measure_copy_throughput() {
         for _ in 0..count {
             append(&mut john, source, "", "01-Jan-2025 12:00:00 +0000", &body);
         }
-        // The reference for what one APPEND costs at a backend (each is synced there).
         let took = started.elapsed().as_secs_f64();
         println!(
             "{size:>8} B x {count}: APPEND one at a time {took:>7.3} s, {:>8.0} msg/s",
             f64::from(count) / took
         );
-        john.ok(&format!("SELECT {source}")).unwrap();
+    }
+    john.logout();
+}
+
+/// COPYs each measured mailbox whole through the frontend at `front` (as john) to `Same`
+/// (on be1: the backend copies) and to jane's shared mailbox (on be2: the frontend copies);
+/// prints a table row for each, `label` naming the frontend and the backends.
+#[allow(clippy::print_stdout)]
+fn measure_copies(murder: &Murder, label: &str, front: &str) {
+    let mut john = ImapClient::login(front, JOHN.0, &(murder.password)(JOHN.0)).unwrap();
+    for (source, size, count) in MEASURED {
+        let selected = wait_until(Duration::from_secs(20), || {
+            john.ok(&format!("SELECT {source}")).ok()
+        });
+        assert_eq!(selected.as_deref().map(exists), Some(count), "{label}");
+        let bytes = (message("measured", size).len() as f64) * f64::from(count);
         let mut rates = Vec::new();
         for destination in ["Same", murder.shared] {
             let started = Instant::now();
             john.ok(&format!("COPY 1:* {}", imap_quote(destination)))
-                .unwrap();
+                .unwrap_or_else(|error| panic!("{label}: {error}"));
             let took = started.elapsed().as_secs_f64();
-            let messages = f64::from(count) / took;
-            let megabytes = (body.len() as f64 * f64::from(count)) / took / 1e6;
-            println!(
-                "{size:>8} B x {count}: COPY to {destination:<16} {took:>7.3} s, \
-                 {messages:>8.0} msg/s, {megabytes:>7.1} MB/s"
-            );
-            rates.push(messages);
+            rates.push((f64::from(count) / took, bytes / took / 1e6));
         }
+        let [(same, same_mb), (cross, cross_mb)] = [rates[0], rates[1]];
         println!(
-            "{size:>8} B: cross-backend / same-backend = {:.2}",
-            rates[1] / rates[0]
+            "| {label} | {count} × {} | {same:.0} msg/s ({same_mb:.1} MB/s) | \
+             {cross:.0} msg/s ({cross_mb:.1} MB/s) | {:.3} |",
+            if size < 1 << 20 { "1 KiB" } else { "1 MiB" },
+            cross / same
         );
     }
     john.logout();
+}
+
+/// Cross-backend COPY against same-backend COPY, messages of 1 KiB and 1 MiB, through `corvid
+/// proxy` in front of two corvid, two Dovecot and two Cyrus backends, and through a Cyrus
+/// murder frontend (Cyrus's own proxy, following the same master) in front of the same two
+/// Cyrus backends; prints messages/s and MB/s of each and their ratio as table rows. A
+/// measurement, not a check: `cargo test --release --test proxy_murder measure -- --ignored
+/// --nocapture` (docs/benchmarking.md).
+#[test]
+#[ignore = "a measurement, run by hand (docs/benchmarking.md)"]
+fn measure_copy_throughput() {
+    for (backends, start) in [
+        ("corvid", Murder::corvid as fn() -> Murder),
+        ("Dovecot", Murder::dovecot),
+    ] {
+        let murder = start();
+        fill_measured(&murder);
+        measure_copies(
+            &murder,
+            &format!("corvid proxy | {backends}"),
+            &murder.proxy.addr(),
+        );
+    }
+    let murder = Murder::cyrus();
+    let frontend = cyrus::CyrusFrontend::start(&murder.master.endpoint());
+    fill_measured(&murder);
+    measure_copies(&murder, "corvid proxy | Cyrus", &murder.proxy.addr());
+    measure_copies(&murder, "Cyrus frontend | Cyrus", &frontend.addr());
 }
