@@ -387,6 +387,35 @@ fn shared_folders_are_cyrus_top_level_mailboxes() {
     assert!(list.is_some(), "{:?}", alice.ok("LIST \"\" \"*\"").unwrap());
     let (selected, tagged) = alice.command("SELECT \"Shared Folders/Team\"").unwrap();
     assert_eq!(exists(&selected), Some(1), "{tagged}");
+    alice.ok("UNSELECT").unwrap();
+
+    // alice's subscriptions live on be1, her INBOX backend, mailboxes on be2 included.
+    let subscribed = ["Other Users/bob/Projects", "Shared Folders/Team"];
+    for mailbox in subscribed {
+        alice
+            .ok(&format!("SUBSCRIBE \"{mailbox}\""))
+            .unwrap_or_else(|error| panic!("{mailbox}: {error}\n{}", murder.logs()));
+    }
+    let lsub = alice.ok("LSUB \"\" \"*\"").unwrap();
+    let expected: Vec<String> = subscribed
+        .iter()
+        .map(|mailbox| format!("* LSUB () \"/\" \"{mailbox}\""))
+        .collect();
+    assert_eq!(lsub, expected);
+    // Once Team is deleted (by alice, who may), its subscription is `\NonExistent`, and can
+    // be removed.
+    alice.delete("Shared Folders/Team").unwrap();
+    let marked = wait_until(PROPAGATION, || {
+        let list = alice.ok("LIST (SUBSCRIBED) \"\" \"*\"").unwrap();
+        list.contains(
+            &"* LIST (\\NonExistent \\Subscribed) \"/\" \"Shared Folders/Team\"".to_owned(),
+        )
+        .then_some(list)
+    });
+    assert!(marked.is_some(), "{}", murder.logs());
+    alice.ok("UNSUBSCRIBE \"Shared Folders/Team\"").unwrap();
+    assert_eq!(alice.ok("LSUB \"\" \"*\"").unwrap(), expected[..1]);
+    alice.logout();
 }
 
 /// A tagged `NO`'s response code (`NOPERM`), if any, and its text in lower case.

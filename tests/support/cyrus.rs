@@ -25,7 +25,9 @@
 //! realm named by `servername`; by default `altnamespace: no` and `unixhierarchysep: no`, so an
 //! admin's IMAP names are Cyrus's internal names (`user.alice.Sent`), while a backend behind
 //! corvid's proxy runs with [`CyrusNamespace::Alternate`], the view the proxy gives its clients;
-//! a backend has both `mupdate_server` (as `host:port`) and `proxyservers`; a slave has
+//! a backend has both `mupdate_server` (as `host:port`) and `proxyservers` (and, in a murder,
+//! `allowallsubscribe`, for subscriptions to other backends' mailboxes); a frontend
+//! ([`CyrusFrontend`]) has `mupdate_server` and its own slave `mupdate`; a slave has
 //! `mupdate_server` and no `proxyservers`; the master lets in only its `admins`.
 
 use std::collections::BTreeMap;
@@ -620,8 +622,11 @@ impl CyrusBackend {
         let servername = format!("127.0.0.1:{port}");
         let mut extra = String::from("proxyservers: mailproxy\nlmtp_admins: mailproxy\n");
         if let Some(m) = master {
+            // In a murder a user's subscriptions, kept on the INBOX backend, name mailboxes of
+            // other backends too, which this backend's mailboxes.db does not hold.
             extra.push_str(&format!(
-                "mupdate_server: {}\nmupdate_authname: {}\nmupdate_password: {}\n",
+                "mupdate_server: {}\nmupdate_authname: {}\nmupdate_password: {}\n\
+                 allowallsubscribe: yes\n",
                 m.addr(),
                 m.user,
                 m.password
