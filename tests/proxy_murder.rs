@@ -1,13 +1,15 @@
 //! Murder semantics through `corvid proxy`: COPY and MOVE between backends, with two corvid
-//! reference backends (each registering its mailboxes with a `corvid mupdate` master) and with
-//! two real Dovecot backends (the master told by hand).
+//! reference backends and two real Cyrus 3.6 backends (each registering its mailboxes with a
+//! `corvid mupdate` master), and with two real Dovecot backends (the master told by hand).
 //!
 //! john's INBOX is on be1; jane's mailbox on be2 is shared with him (`lrsi`): her INBOX on the
-//! corvid backends, her `Drop` on Dovecot (whose shared namespace names another user's INBOX
-//! `Other Users/jane/INBOX`, which the proxy's namespace does not). Each murder runs the
+//! corvid and Cyrus backends, her `Drop` on Dovecot (whose shared namespace names another user's
+//! INBOX `Other Users/jane/INBOX`, which the proxy's namespace does not). Each murder runs the
 //! seed's story (john MOVEs a message to jane, who sees it with its flags and date), a COPY of
 //! several messages, one of 10 MB, checked against the destination's UIDs, and a 20-message
 //! MOVE whose destination is killed half-way: no message lost, and john told what happened.
+//! The ignored `measure_copy_throughput` measures cross-backend COPY against same-backend COPY
+//! with each, and against a real Cyrus murder frontend (docs/benchmarking.md).
 
 #![allow(clippy::unwrap_used)]
 
