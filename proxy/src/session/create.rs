@@ -17,8 +17,9 @@
 //! 5. every successful CREATE ends with [`Action::AwaitMailbox`]: the client's input waits
 //!    until the routing table shows the new mailbox, so a SELECT right after it is routed.
 //!
-//! A registering backend's `NO` without a response code to a CREATE of a name that exists gets
-//! `[ALREADYEXISTS]`, as the proxy's own refusal in step 1 has it (Cyrus leaves it out).
+//! A registering backend's `NO` without a response code to a CREATE of a name that is taken
+//! gets `[ALREADYEXISTS]`, as the proxy's own refusals in steps 1 and 2 have it (Cyrus leaves it
+//! out).
 
 use corvid_proto::imap::response::Status;
 use corvid_proto::mailbox::name::owner_of;
@@ -55,8 +56,14 @@ enum Step {
     RollingBack { answer: Vec<u8> },
 }
 
-/// Cyrus's text for a CREATE of a name that exists (`IMAP_MAILBOX_EXISTS`), with no code.
-const CYRUS_EXISTS: &[u8] = b"Mailbox already exists";
+/// Cyrus's texts, with no code, for a CREATE of a name that is taken: it exists on this
+/// backend (`IMAP_MAILBOX_EXISTS`), or the master refused its RESERVE (`MUPDATE_FAIL_RESERVE`:
+/// another backend holds or is creating it, which the proxy's own step 2 answers
+/// `[ALREADYEXISTS]` too).
+const CYRUS_TAKEN: [&[u8]; 2] = [
+    b"Mailbox already exists",
+    b"unable to reserve mailbox on mupdate server",
+];
 
 /// All rights, the owner's on a new mailbox of their own.
 const OWNER_RIGHTS: &str = "lrswipkxtecda";
@@ -198,10 +205,10 @@ impl Session {
 
     /// A backend's tagged `NO` without a response code to a CREATE relayed to it (a backend
     /// that registers its own mailboxes), rewritten with `[ALREADYEXISTS]` (RFC 5530), the
-    /// answer the proxy gives itself (step 1 above), when the name exists: the routing table
-    /// has it, or the backend says so in Cyrus's words ([`CYRUS_EXISTS`]; a Cyrus backend
-    /// that lost a race reserves the name locally before the master hears of it, so the
-    /// table may not have the winner's mailbox yet).
+    /// answer the proxy gives itself (steps 1 and 2 above), when the name is taken: the
+    /// routing table has it, or the backend says so in Cyrus's words ([`CYRUS_TAKEN`]; the
+    /// NO of a Cyrus backend that lost a race can come before the table has the winner's
+    /// name).
     pub(super) fn create_refusal_for_client(
         &self,
         id: LinkId,
@@ -228,8 +235,10 @@ impl Session {
             && status.kind == StatusKind::No
             && status.code.is_none();
         let name = command.mailbox.as_deref().filter(|_| refused)?;
-        let exists =
-            status.text.eq_ignore_ascii_case(CYRUS_EXISTS) || table.get(name.as_bytes()).is_some();
+        let exists = CYRUS_TAKEN
+            .iter()
+            .any(|taken| status.text.eq_ignore_ascii_case(taken))
+            || table.get(name.as_bytes()).is_some();
         if !exists {
             return None;
         }

@@ -867,6 +867,17 @@ fn a_registering_backends_codeless_refusal_of_an_existing_name_gets_alreadyexist
         h.client_text(),
         "a2 NO [ALREADYEXISTS] Mailbox already exists\r\n"
     );
+    // Cyrus, whose RESERVE the master refused (another backend won).
+    h.client(b"a6 CREATE Plans\r\n", 4096);
+    h.backend(
+        0,
+        b"a6 NO unable to reserve mailbox on mupdate server\r\n",
+        4096,
+    );
+    assert_eq!(
+        h.client_text(),
+        "a6 NO [ALREADYEXISTS] unable to reserve mailbox on mupdate server\r\n"
+    );
     // Any backend's codeless NO for a name the table has.
     h.client(b"a3 CREATE Drafts\r\n", 4096);
     h.backend(0, b"a3 NO Cannot do that\r\n", 4096);
