@@ -19,7 +19,7 @@ use corvid_proto::mupdate::Record;
 use support::backend::{CorvidBackend, two_registered};
 use support::corvid::{CorvidMaster, CorvidProxy};
 use support::dovecot::{Dovecot, MASTER_PASSWORD, MASTER_USER};
-use support::{ImapClient, MupdateMaster, imap_quote, wait_until};
+use support::{ImapClient, MupdateMaster, imap_quote, one_winner, race, wait_until};
 
 const JOHN: (&str, &str) = ("john", "john-pw");
 const JANE: (&str, &str) = ("jane", "jane-pw");
@@ -65,35 +65,6 @@ fn counts(master: &CorvidMaster) -> [usize; 2] {
             .count()
     };
     [on("be1"), on("be2")]
-}
-
-/// Runs `command` in two logged-in sessions at once; returns both tagged answers.
-fn race(clients: [ImapClient; 2], command: &str) -> Vec<String> {
-    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
-    let threads: Vec<_> = clients
-        .into_iter()
-        .map(|mut client| {
-            let (barrier, command) = (barrier.clone(), command.to_string());
-            std::thread::spawn(move || {
-                barrier.wait();
-                let (_, tagged) = client.command(&command).unwrap();
-                client.logout();
-                tagged
-            })
-        })
-        .collect();
-    threads.into_iter().map(|t| t.join().unwrap()).collect()
-}
-
-/// Exactly one answer is OK and the other `NO [ALREADYEXISTS]`; the index of the OK.
-fn one_winner(answers: &[String]) -> usize {
-    let ok: Vec<usize> = (0..answers.len())
-        .filter(|&at| answers[at].split_whitespace().nth(1) == Some("OK"))
-        .collect();
-    assert_eq!(ok.len(), 1, "exactly one CREATE succeeds: {answers:?}");
-    let loser = &answers[1 - ok[0]];
-    assert!(loser.contains("NO [ALREADYEXISTS]"), "{answers:?}");
-    ok[0]
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 //! `corvid proxy` end to end in front of two real Cyrus 3.6 backends (`proxyservers`), which
 //! register their mailboxes with a `corvid mupdate` master themselves: logins verified by the
 //! user's INBOX backend, SELECT and FETCH across backends byte for byte as direct, LIST from the
-//! master's table, and CREATE, APPEND and DELETE whose effects reach the proxy through the
-//! master's update stream.
+//! master's table, CREATE, APPEND and DELETE whose effects reach the proxy through the
+//! master's update stream, two sessions racing to CREATE one name (one OK, one
+//! `NO [ALREADYEXISTS]`), and the perimeter: what the table's ACL denies is refused with
+//! Cyrus's own words and no connection to a backend.
 
 #![allow(clippy::unwrap_used)]
 
@@ -12,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use support::corvid::{CorvidMaster, CorvidProxy};
-use support::cyrus::{CyrusBackend, CyrusNamespace, password, proxy_user};
-use support::{Entry, ImapClient, MupdateMaster, table, wait_until};
+use support::cyrus::{CyrusBackend, password, proxy_user, two_registered};
+use support::{Entry, ImapClient, MupdateMaster, one_winner, race, table, wait_until};
 
 /// How long a change made on a backend may take to reach the proxy through the master.
 const PROPAGATION: Duration = Duration::from_secs(10);
@@ -38,14 +40,7 @@ fn message(subject: &str, body: &str) -> String {
 impl CyrusMurder {
     fn start() -> CyrusMurder {
         let master = CorvidMaster::start();
-        let endpoint = master.endpoint();
-        let start_backend = || CyrusBackend::start_with(Some(&endpoint), CyrusNamespace::Alternate);
-        // Each Cyrus start takes seconds: both at once.
-        let (be1, be2) = std::thread::scope(|scope| {
-            let be1 = scope.spawn(start_backend);
-            let be2 = start_backend();
-            (be1.join().unwrap(), be2)
-        });
+        let [be1, be2] = two_registered(&master.endpoint());
         // An admin names users' mailboxes `user/NAME/...`; each CREATE and SETACL is
         // registered with the master by the backend before it answers. (Cyrus refuses a
         // user's folder on a backend that lacks the user's INBOX, so alice's mailboxes on be2
@@ -406,4 +401,120 @@ fn shared_folders_are_cyrus_top_level_mailboxes() {
     assert!(list.is_some(), "{:?}", alice.ok("LIST \"\" \"*\"").unwrap());
     let (selected, tagged) = alice.command("SELECT \"Shared Folders/Team\"").unwrap();
     assert_eq!(exists(&selected), Some(1), "{tagged}");
+    alice.ok("UNSELECT").unwrap();
+
+    // alice's subscriptions live on be1, her INBOX backend, mailboxes on be2 included.
+    let subscribed = ["Other Users/bob/Projects", "Shared Folders/Team"];
+    for mailbox in subscribed {
+        alice
+            .ok(&format!("SUBSCRIBE \"{mailbox}\""))
+            .unwrap_or_else(|error| panic!("{mailbox}: {error}\n{}", murder.logs()));
+    }
+    let lsub = alice.ok("LSUB \"\" \"*\"").unwrap();
+    let expected: Vec<String> = subscribed
+        .iter()
+        .map(|mailbox| format!("* LSUB () \"/\" \"{mailbox}\""))
+        .collect();
+    assert_eq!(lsub, expected);
+    // Once Team is deleted (by alice, who may), its subscription is `\NonExistent`, and can
+    // be removed.
+    alice.delete("Shared Folders/Team").unwrap();
+    let marked = wait_until(PROPAGATION, || {
+        let list = alice.ok("LIST (SUBSCRIBED) \"\" \"*\"").unwrap();
+        list.contains(
+            &"* LIST (\\NonExistent \\Subscribed) \"/\" \"Shared Folders/Team\"".to_owned(),
+        )
+        .then_some(list)
+    });
+    assert!(marked.is_some(), "{}", murder.logs());
+    alice.ok("UNSUBSCRIBE \"Shared Folders/Team\"").unwrap();
+    assert_eq!(alice.ok("LSUB \"\" \"*\"").unwrap(), expected[..1]);
+    alice.logout();
+}
+
+/// A tagged `NO`'s response code (`NOPERM`), if any, and its text in lower case.
+fn refusal(tagged: &str) -> (Option<&str>, String) {
+    let rest = tagged
+        .split_once(" NO ")
+        .map_or("", |(_, rest)| rest)
+        .trim_end();
+    match rest
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once("] "))
+    {
+        Some((code, text)) => (Some(code), text.to_lowercase()),
+        None => (None, rest.to_lowercase()),
+    }
+}
+
+#[test]
+fn concurrent_creates_and_the_perimeter() {
+    let murder = CyrusMurder::start();
+
+    // Two of alice's sessions race to create one name: be1 has it once, and the master too.
+    for round in 0..4 {
+        let name = format!("Race{round}");
+        let clients = [
+            murder.login("alice").unwrap(),
+            murder.login("alice").unwrap(),
+        ];
+        one_winner(&race(clients, &format!("CREATE {name}")));
+        assert_eq!(
+            murder
+                .table()
+                .get(&format!("user.alice.{name}"))
+                .map(|entry| entry.location.clone()),
+            Some(murder.be1.location())
+        );
+    }
+    let mut direct = murder.be1.imap("alice");
+    let list = direct.ok("LIST \"\" \"Race*\"").unwrap();
+    assert_eq!(listed(&list), names(&["Race0", "Race1", "Race2", "Race3"]));
+    direct.logout();
+
+    // bob's Peek, which alice may only see listed, and his Private, which she may not see
+    // (each starts with the ACL of bob's INBOX, where alice has `lr`).
+    let mut bob = murder.be2.imap("bob");
+    bob.create("Peek").unwrap();
+    bob.create("Private").unwrap();
+    bob.setacl("Peek", "alice", "l").unwrap();
+    bob.ok("DELETEACL Private alice").unwrap();
+    bob.logout();
+    let mut alice = murder.login("alice").unwrap();
+    let visible = wait_until(PROPAGATION, || {
+        alice.ok("MYRIGHTS \"Other Users/bob/Peek\"").ok()
+    });
+    assert!(visible.is_some(), "the proxy never saw alice's l on Peek");
+    // The proxy refuses with be2's words (which carry no response code; the proxy adds the
+    // RFC 5530 one), but without a connection to be2.
+    let mut direct = murder.be2.imap("alice");
+    let before = murder.proxy.metric_total("backend_connects");
+    for (command, code) in [
+        ("SELECT \"Other Users/bob/Peek\"", "NOPERM"),
+        ("EXAMINE \"Other Users/bob/Peek\"", "NOPERM"),
+        ("STATUS \"Other Users/bob/Peek\" (MESSAGES)", "NOPERM"),
+        ("SELECT \"Other Users/bob/Private\"", "NONEXISTENT"),
+        (
+            "STATUS \"Other Users/bob/Private\" (MESSAGES)",
+            "NONEXISTENT",
+        ),
+        ("APPEND \"Other Users/bob/Private\" {1+}\r\nx", "TRYCREATE"),
+    ] {
+        let (_, proxied) = alice.command(command).unwrap();
+        let (_, at_be2) = direct.command(command).unwrap();
+        let (proxied_code, proxied_text) = refusal(&proxied);
+        assert_eq!(proxied_code, Some(code), "{command}: {proxied}");
+        assert_eq!(
+            (None, proxied_text),
+            refusal(&at_be2),
+            "{command}: {proxied} / {at_be2}"
+        );
+    }
+    assert_eq!(
+        murder.proxy.metric_total("backend_connects"),
+        before,
+        "no connection to be2 was opened for the refused commands"
+    );
+    alice.logout();
+    direct.logout();
 }

@@ -25,7 +25,9 @@
 //! realm named by `servername`; by default `altnamespace: no` and `unixhierarchysep: no`, so an
 //! admin's IMAP names are Cyrus's internal names (`user.alice.Sent`), while a backend behind
 //! corvid's proxy runs with [`CyrusNamespace::Alternate`], the view the proxy gives its clients;
-//! a backend has both `mupdate_server` (as `host:port`) and `proxyservers`; a slave has
+//! a backend has both `mupdate_server` (as `host:port`) and `proxyservers` (and, in a murder,
+//! `allowallsubscribe`, for subscriptions to other backends' mailboxes); a frontend
+//! ([`CyrusFrontend`]) has `mupdate_server` and its own slave `mupdate`; a slave has
 //! `mupdate_server` and no `proxyservers`; the master lets in only its `admins`.
 
 use std::collections::BTreeMap;
@@ -57,7 +59,7 @@ pub const TOOL_BOUND: Duration = Duration::from_secs(30);
 /// The admin of a [`CyrusMaster`], which backends and slaves log in as too.
 pub const MUPDATE_ADMIN: &str = "mupduser";
 /// The users every [`CyrusBackend`] has: `admin` is its IMAP admin, `mailproxy` its proxy user.
-pub const BACKEND_USERS: [&str; 4] = ["alice", "bob", "admin", "mailproxy"];
+pub const BACKEND_USERS: [&str; 6] = ["alice", "bob", "john", "jane", "admin", "mailproxy"];
 
 /// The proxy user of every [`CyrusBackend`] (in its `proxyservers`), as `corvid proxy
 /// --proxy-user` takes it: `NAME:PASSWORD`.
@@ -321,11 +323,25 @@ impl CyrusInstance {
 
     /// Writes `cyrus.conf` with one service: `cmd` listening on 127.0.0.1:`port`.
     fn write_cyrus_conf(&self, service: &str, cmd: &str, port: u16, prefork: u32) {
+        self.write_cyrus_services(&[(service, cmd, port, prefork)]);
+    }
+
+    /// Writes `cyrus.conf` with `services`: each `(name, cmd, port, prefork)` is `cmd`
+    /// listening on 127.0.0.1:`port`.
+    fn write_cyrus_services(&self, services: &[(&str, &str, u16, u32)]) {
         let conf = self.imapd_conf();
         let conf = conf.display();
+        let services: String = services
+            .iter()
+            .map(|(service, cmd, port, prefork)| {
+                format!(
+                    "  {service} cmd=\"{cmd} -C {conf}\" listen=\"127.0.0.1:{port}\" prefork={prefork}\n"
+                )
+            })
+            .collect();
         let text = format!(
             "START {{\n  recover cmd=\"ctl_cyrusdb -r -C {conf}\"\n}}\n\
-             SERVICES {{\n  {service} cmd=\"{cmd} -C {conf}\" listen=\"127.0.0.1:{port}\" prefork={prefork}\n}}\n\
+             SERVICES {{\n{services}}}\n\
              EVENTS {{\n}}\n"
         );
         fs::write(self.dir.join("cyrus.conf"), text).expect("write cyrus.conf");
@@ -460,18 +476,10 @@ impl CyrusInstance {
 
     /// Stops master: SIGTERM, up to [`STOP_BOUND`], then SIGKILL to its process group.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.master.take() else {
+        let Some(child) = self.master.as_mut() else {
             return;
         };
-        let pid = child.id().to_string();
-        let signal = |args: &[&str]| {
-            let _ = Command::new("kill")
-                .args(args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        };
-        signal(&["-TERM", &pid]);
+        signal(&["-TERM", &child.id().to_string()]);
         let deadline = Instant::now() + STOP_BOUND;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
@@ -480,7 +488,16 @@ impl CyrusInstance {
             std::thread::sleep(Duration::from_millis(20));
         }
         // Services that outlived master, or master itself if it did not stop.
-        signal(&["-KILL", "--", &format!("-{pid}")]);
+        self.kill();
+    }
+
+    /// Kills master and every service it runs at once (SIGKILL to its process group), as a
+    /// crash would; [`CyrusInstance::start`] may run it again on the same directory.
+    pub fn kill(&mut self) {
+        let Some(mut child) = self.master.take() else {
+            return;
+        };
+        signal(&["-KILL", "--", &format!("-{}", child.id())]);
         let _ = child.kill();
         let _ = child.wait();
     }
@@ -496,6 +513,15 @@ impl Drop for CyrusInstance {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Runs `kill` with `args`, quietly.
+fn signal(args: &[&str]) {
+    let _ = Command::new("kill")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 fn mupdate_ready(addr: &str) -> bool {
@@ -596,8 +622,11 @@ impl CyrusBackend {
         let servername = format!("127.0.0.1:{port}");
         let mut extra = String::from("proxyservers: mailproxy\nlmtp_admins: mailproxy\n");
         if let Some(m) = master {
+            // In a murder a user's subscriptions, kept on the INBOX backend, name mailboxes of
+            // other backends too, which this backend's mailboxes.db does not hold.
             extra.push_str(&format!(
-                "mupdate_server: {}\nmupdate_authname: {}\nmupdate_password: {}\n",
+                "mupdate_server: {}\nmupdate_authname: {}\nmupdate_password: {}\n\
+                 allowallsubscribe: yes\n",
                 m.addr(),
                 m.user,
                 m.password
@@ -615,6 +644,13 @@ impl CyrusBackend {
             port,
             servername,
         }
+    }
+
+    /// Starts it again on its directory and port after [`CyrusInstance::kill`] (or
+    /// [`CyrusInstance::stop`]), and waits for its greeting.
+    pub fn start_again(&mut self) {
+        let addr = self.addr();
+        self.instance.start(|| imap_greets(&addr));
     }
 
     /// `127.0.0.1:PORT`.
@@ -680,6 +716,72 @@ impl CyrusBackend {
     /// Its mailboxes.db as the master should hold it: name → location and ACL string.
     pub fn table(&self) -> BTreeMap<String, Entry> {
         dump_table(&self.instance.dump(), &self.servername)
+    }
+}
+
+/// Two backends registering with `master`, in the [`CyrusNamespace::Alternate`] that corvid's
+/// proxy shows its clients, started at once (each start takes seconds).
+pub fn two_registered(master: &MupdateEndpoint) -> [CyrusBackend; 2] {
+    let start = || CyrusBackend::start_with(Some(master), CyrusNamespace::Alternate);
+    std::thread::scope(|scope| {
+        let be1 = scope.spawn(start);
+        let be2 = start();
+        [be1.join().expect("start be1"), be2]
+    })
+}
+
+/// A Cyrus murder frontend: `imapd` with `mupdate_server` and no `proxyservers`, which
+/// holds no mail and proxies each session to the backends its mailboxes live on, with its
+/// own `mupdate` in slave mode keeping its mailboxes.db in step with the master. It checks
+/// the users' passwords itself ([`BACKEND_USERS`] but the proxy user, [`password`]) and logs
+/// in to the backends as their proxy user `mailproxy` for them; its IMAP names are
+/// [`CyrusNamespace::Alternate`], as the backends behind it must have too.
+#[derive(Debug)]
+pub struct CyrusFrontend {
+    /// The instance.
+    pub instance: CyrusInstance,
+    port: u16,
+}
+
+impl CyrusFrontend {
+    /// Starts one following `master` and waits for its IMAP greeting and its slave's banner
+    /// (a slave sends it once its first sync is done).
+    pub fn start(master: &MupdateEndpoint) -> Self {
+        let (port, slave_port) = (free_port(), free_port());
+        let mut instance = CyrusInstance::new("frontend");
+        let servername = format!("127.0.0.1:{port}");
+        let extra = format!(
+            "mupdate_server: {}\nmupdate_authname: {}\nmupdate_password: {}\n\
+             mupdate_config: standard\nproxy_authname: mailproxy\nproxy_password: {}\n",
+            master.addr(),
+            master.user,
+            master.password,
+            password("mailproxy"),
+        );
+        instance.write_imapd_conf(
+            &servername,
+            MUPDATE_ADMIN,
+            CyrusNamespace::Alternate,
+            &extra,
+        );
+        instance.write_cyrus_services(&[
+            ("mupdate", "mupdate", slave_port, 1),
+            ("imap", "imapd", port, 1),
+        ]);
+        for user in BACKEND_USERS.iter().filter(|user| **user != "mailproxy") {
+            instance.add_user(&servername, user, &password(user));
+        }
+        let (addr, slave) = (
+            format!("127.0.0.1:{port}"),
+            format!("127.0.0.1:{slave_port}"),
+        );
+        instance.start(|| mupdate_ready(&slave) && imap_greets(&addr));
+        CyrusFrontend { instance, port }
+    }
+
+    /// `127.0.0.1:PORT`, its IMAP service.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
     }
 }
 

@@ -13,7 +13,8 @@
 //! * [`MupdateEndpoint`]: where a MUPDATE master listens and the admin that may log in to it.
 //!   Tests are written against this, so that they can be pointed at Cyrus's master or ours.
 //! * [`MupdateClient`]: a tiny blocking MUPDATE client on `corvid_proto::mupdate`.
-//! * [`ImapClient`]: a tiny blocking IMAP client (LOGIN, then one command at a time).
+//! * [`ImapClient`]: a tiny blocking IMAP client (LOGIN, then one command at a time);
+//!   [`race`] runs one command in two sessions at once, [`one_winner`] checks a CREATE race.
 //! * [`run_bounded`], [`free_port`], [`wait_until`]: process and polling helpers; everything
 //!   here is bounded in time.
 //!
@@ -515,6 +516,38 @@ impl ImapClient {
     pub fn logout(mut self) {
         let _ = self.command("LOGOUT");
     }
+}
+
+/// Runs `command` in two logged-in sessions at once; returns both tagged answers.
+pub fn race(clients: [ImapClient; 2], command: &str) -> Vec<String> {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let threads: Vec<_> = clients
+        .into_iter()
+        .map(|mut client| {
+            let (barrier, command) = (barrier.clone(), command.to_string());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let (_, tagged) = client.command(&command).expect("a racing command");
+                client.logout();
+                tagged
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .map(|thread| thread.join().expect("a racing session"))
+        .collect()
+}
+
+/// Exactly one answer is OK and the other `NO [ALREADYEXISTS]`; the index of the OK.
+pub fn one_winner(answers: &[String]) -> usize {
+    let ok: Vec<usize> = (0..answers.len())
+        .filter(|&at| answers[at].split_whitespace().nth(1) == Some("OK"))
+        .collect();
+    assert_eq!(ok.len(), 1, "exactly one CREATE succeeds: {answers:?}");
+    let loser = &answers[1 - ok[0]];
+    assert!(loser.contains("NO [ALREADYEXISTS]"), "{answers:?}");
+    ok[0]
 }
 
 /// SASL PLAIN's message `authzid NUL authcid NUL password` in base64, as sent on the wire.

@@ -152,7 +152,10 @@ impl Session {
         );
         match relay {
             Relay::ToClient => {
-                match self.status_for_client(id, frame, table) {
+                let rewritten = self
+                    .status_for_client(id, frame, table)
+                    .or_else(|| self.create_refusal_for_client(id, frame, table));
+                match rewritten {
                     Some(line) => self.output.extend_from_slice(&line),
                     None => self.output.extend_from_slice(frame.bytes()),
                 }

@@ -29,6 +29,10 @@
 //!    until the routing table shows it ([`TableWait`]: every new name active, every old one
 //!    gone, a renamed mailbox's children included, whoever published them), so a SELECT or
 //!    LIST right after it sees it.
+//!
+//! A registering backend's `NO` without a response code to a CREATE of a name that is taken
+//! gets `[ALREADYEXISTS]`, as the proxy's own refusals in steps 1 and 2 have it (Cyrus leaves it
+//! out).
 
 use std::collections::VecDeque;
 
@@ -104,6 +108,15 @@ enum Step {
 
 /// All rights, the owner's on a new mailbox of their own.
 const OWNER_RIGHTS: &str = "lrswipkxtecda";
+
+/// Cyrus's texts, with no code, for a CREATE of a name that is taken: it exists on this
+/// backend (`IMAP_MAILBOX_EXISTS`), or the master refused its RESERVE (`MUPDATE_FAIL_RESERVE`:
+/// another backend holds or is creating it, which the proxy's own step 1 answers
+/// `[ALREADYEXISTS]` too).
+const CYRUS_TAKEN: [&[u8]; 2] = [
+    b"Mailbox already exists",
+    b"unable to reserve mailbox on mupdate server",
+];
 
 /// The plan for a CREATE, RENAME or DELETE on `server` (`None` for any other command, or
 /// names the table cannot take: the backend then answers).
@@ -356,6 +369,48 @@ impl Session {
         let text = format!("Backend {server} unavailable: {reason}");
         let answer = tagged_answer(&registration.tag, Code::Unavailable, &text);
         self.roll_back(registration, answer, now);
+    }
+
+    /// A backend's tagged `NO` without a response code to a CREATE relayed to it (a backend
+    /// that registers its own mailboxes), rewritten with `[ALREADYEXISTS]` (RFC 5530), the
+    /// answer the proxy gives itself (step 1 above), when the name is taken: the routing table
+    /// has it, or the backend says so in Cyrus's words ([`CYRUS_TAKEN`]; the NO of a Cyrus
+    /// backend that lost a race can come before the table has the winner's name).
+    pub(super) fn create_refusal_for_client(
+        &self,
+        id: LinkId,
+        frame: Frame<'_>,
+        table: &MailboxTable,
+    ) -> Option<Vec<u8>> {
+        let Client::Waiting { link, command } = &self.client else {
+            return None;
+        };
+        let Frame::Line {
+            bytes,
+            first: true,
+            then: LineEnd::EndOfMessage,
+        } = frame
+        else {
+            return None;
+        };
+        let Ok((Response::Tagged { tag, status }, _)) = classify(bytes) else {
+            return None;
+        };
+        let refused = *link == id
+            && command.kind == CommandKind::Create
+            && tag == command.tag
+            && status.kind == StatusKind::No
+            && status.code.is_none();
+        let name = command.mailbox.as_deref().filter(|_| refused)?;
+        let exists = CYRUS_TAKEN
+            .iter()
+            .any(|taken| status.text.eq_ignore_ascii_case(taken))
+            || table.get(name.as_bytes()).is_some();
+        if !exists {
+            return None;
+        }
+        let text = String::from_utf8_lossy(status.text);
+        Some(tagged_answer(tag, Code::AlreadyExists, &text))
     }
 
     /// The routing table shows what [`Action::AwaitTable`] waited for (or the wait is over):

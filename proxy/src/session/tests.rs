@@ -858,6 +858,41 @@ fn create_on_a_registering_backend_is_relayed_then_waits_for_the_table() {
 }
 
 #[test]
+fn a_registering_backends_codeless_refusal_of_an_existing_name_gets_alreadyexists() {
+    let mut h = logged_in(config(true, Verify::InboxBackend));
+    // Cyrus, having lost a race for a name the table does not have yet.
+    h.client(b"a2 CREATE Projects\r\n", 4096);
+    h.backend(0, b"a2 NO Mailbox already exists\r\n", 4096);
+    assert_eq!(
+        h.client_text(),
+        "a2 NO [ALREADYEXISTS] Mailbox already exists\r\n"
+    );
+    // Cyrus, whose RESERVE the master refused (another backend won).
+    h.client(b"a6 CREATE Plans\r\n", 4096);
+    h.backend(
+        0,
+        b"a6 NO unable to reserve mailbox on mupdate server\r\n",
+        4096,
+    );
+    assert_eq!(
+        h.client_text(),
+        "a6 NO [ALREADYEXISTS] unable to reserve mailbox on mupdate server\r\n"
+    );
+    // Any backend's codeless NO for a name the table has.
+    h.client(b"a3 CREATE Drafts\r\n", 4096);
+    h.backend(0, b"a3 NO Cannot do that\r\n", 4096);
+    assert_eq!(h.client_text(), "a3 NO [ALREADYEXISTS] Cannot do that\r\n");
+    // Other refusals stay as the backend gave them.
+    h.client(b"a4 CREATE Notes\r\n", 4096);
+    h.backend(0, b"a4 NO Permission denied\r\n", 4096);
+    assert_eq!(h.client_text(), "a4 NO Permission denied\r\n");
+    h.client(b"a5 CREATE Drafts\r\n", 4096);
+    h.backend(0, b"a5 NO [NOPERM] Permission denied\r\n", 4096);
+    assert_eq!(h.client_text(), "a5 NO [NOPERM] Permission denied\r\n");
+    assert!(awaited(&h).is_empty(), "a refused CREATE waits for nothing");
+}
+
+#[test]
 fn create_on_an_unregistered_backend_reserves_creates_then_activates() {
     let mut h = logged_in(create_config(&["be1"], &[]));
     h.client(b"a2 CREATE Projects (USE (\\Archive))\r\n", 4096);
