@@ -401,7 +401,9 @@ impl Session {
             && tag == command.tag
             && status.kind == StatusKind::No
             && status.code.is_none();
-        let name = command.mailbox.as_deref().filter(|_| refused)?;
+        // The name a CREATE makes is the one its table wait expects.
+        let wait = command.wait.as_ref().filter(|_| refused)?;
+        let name = wait.active.first()?;
         let exists = CYRUS_TAKEN
             .iter()
             .any(|taken| status.text.eq_ignore_ascii_case(taken))
