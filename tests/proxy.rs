@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use support::corvid::{CorvidMaster, CorvidProxy};
 use support::dovecot::{Dovecot, MASTER_PASSWORD, MASTER_USER};
-use support::{ImapClient, MupdateMaster, RawClient, wait_until};
+use support::{ImapClient, MupdateMaster, RawClient, exists, wait_until};
 
 /// Two backends, a master, a proxy: alice's INBOX on be1 and her Archive on be2; bob on be2.
 struct Murder {
@@ -97,15 +97,6 @@ impl Murder {
         let password = USERS.iter().find(|(u, _)| *u == user).unwrap().1;
         ImapClient::login(&self.proxy.addr(), user, password)
     }
-}
-
-fn exists(untagged: &[String]) -> Option<u32> {
-    untagged.iter().find_map(|line| {
-        line.strip_prefix("* ")?
-            .strip_suffix(" EXISTS")?
-            .parse()
-            .ok()
-    })
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use support::corvid::{CorvidMaster, CorvidProxy};
 use support::cyrus::{CyrusBackend, password, proxy_user, two_registered};
-use support::{Entry, ImapClient, MupdateMaster, one_winner, race, table, wait_until};
+use support::{Entry, ImapClient, MupdateMaster, exists, one_winner, race, table, wait_until};
 
 /// How long a change made on a backend may take to reach the proxy through the master.
 const PROPAGATION: Duration = Duration::from_secs(10);
@@ -104,15 +104,6 @@ impl CyrusMurder {
             self.be2.instance.logs()
         )
     }
-}
-
-fn exists(untagged: &[String]) -> Option<u32> {
-    untagged.iter().find_map(|line| {
-        line.strip_prefix("* ")?
-            .strip_suffix(" EXISTS")?
-            .parse()
-            .ok()
-    })
 }
 
 /// The mailboxes of LIST responses (`* LIST (flags) "/" name`), unquoted; not the `\Noselect`

@@ -246,17 +246,9 @@ fn append(client: &mut ImapClient, mailbox: &str, flags: &str, date: &str, messa
     client.ok(&command).unwrap();
 }
 
-/// The number in `* n EXISTS`.
+/// The number in `* n EXISTS` (there must be one).
 fn exists(untagged: &[String]) -> u32 {
-    untagged
-        .iter()
-        .find_map(|line| {
-            line.strip_prefix("* ")?
-                .strip_suffix(" EXISTS")?
-                .parse()
-                .ok()
-        })
-        .unwrap()
+    support::exists(untagged).unwrap()
 }
 
 /// The subjects of the messages in `mailbox`.

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use support::backend::{BackendOptions, CorvidBackend, master_for_two, registered};
 use support::corvid::CorvidProxy;
-use support::{ImapClient, imap_quote, wait_until};
+use support::{ImapClient, exists, imap_quote, wait_until};
 
 const JOHN: (&str, &str) = ("john", "john-pw");
 const JANE: (&str, &str) = ("jane", "jane-pw");
@@ -36,16 +36,6 @@ fn connections_at(path: &Path) -> usize {
             fields.len() == 8 && fields[7] == path && fields[3] != "00010000" && fields[5] == "03"
         })
         .count()
-}
-
-/// The `n` of `* n EXISTS`.
-fn exists(untagged: &[String]) -> Option<u32> {
-    untagged.iter().find_map(|line| {
-        line.strip_prefix("* ")?
-            .strip_suffix(" EXISTS")?
-            .parse()
-            .ok()
-    })
 }
 
 #[test]

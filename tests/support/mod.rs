@@ -15,6 +15,7 @@
 //! * [`MupdateClient`]: a tiny blocking MUPDATE client on `corvid_proto::mupdate`.
 //! * [`ImapClient`]: a tiny blocking IMAP client (LOGIN, then one command at a time);
 //!   [`race`] runs one command in two sessions at once, [`one_winner`] checks a CREATE race.
+//! * [`exists`]: the `* n EXISTS` of a SELECT's answer.
 //! * [`run_bounded`], [`free_port`], [`wait_until`]: process and polling helpers; everything
 //!   here is bounded in time.
 //!
@@ -723,3 +724,13 @@ impl XorShift {
 // Not every test binary reads memory, and `dead_code` does not cover re-exports.
 #[allow(unused_imports)]
 pub use corvid_bench::procfs::rss_kib;
+
+/// The number in the `* n EXISTS` line of `untagged` (a SELECT's or EXAMINE's answer).
+pub fn exists(untagged: &[String]) -> Option<u32> {
+    untagged.iter().find_map(|line| {
+        line.strip_prefix("* ")?
+            .strip_suffix(" EXISTS")?
+            .parse()
+            .ok()
+    })
+}
