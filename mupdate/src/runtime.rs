@@ -1,6 +1,7 @@
 //! What corvid's glommio servers share: how much io_uring memory each executor may lock, how a
 //! single-listener server binds its port (TCP) or its socket file (Unix), how every server
-//! accepts a connection, and how a write to a peer that stopped reading is bounded in time.
+//! accepts a connection, and how a write to a peer that stopped reading is bounded in time;
+//! and the coarse deadlines (idle limits) that cost an executor no timer ([`deadlines`]).
 //!
 //! glommio locks each executor's io_uring buffers in memory, and a process may lock only up to
 //! RLIMIT_MEMLOCK (8 MiB on many hosts): an executor asking for more fails to start.
@@ -16,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncRead, AsyncWrite};
 use glommio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+
+pub mod deadlines;
 
 /// io_uring memory per executor, at most: small, since every executor's is locked memory.
 pub const IO_MEMORY: usize = 256 << 10;

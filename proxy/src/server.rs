@@ -44,6 +44,7 @@ use crate::reload::{Reload, Reloadable, on_sighup};
 use crate::session::{Action, LinkId, Session, SessionConfig, TableWait};
 use crate::stats::{CoreRecorder, Counter, Gauge, Latency, Stats};
 use corvid_mupdate::passwords::PasswordFile;
+use corvid_mupdate::runtime::deadlines::{Deadlines, Expiry};
 use corvid_mupdate::runtime::{Stream, with_timeout};
 
 /// How the proxy runs.
@@ -350,6 +351,8 @@ struct Core {
     master: Arc<MasterWriter>,
     /// Notified whenever the table changed.
     table_changed: event_listener::Event,
+    /// The connections' idle limits (no executor timer: see [`Connection::wait`]).
+    deadlines: Deadlines,
 }
 
 /// What a core is given by the process.
@@ -381,6 +384,7 @@ async fn serve_core(
         failures: RefCell::new(FailedLogins::new(FAILURES_PER_SOURCE, FAILURE_WINDOW)),
         master,
         table_changed: event_listener::Event::new(),
+        deadlines: Deadlines::start(),
         config,
     });
     let mut listeners = Vec::new();
@@ -536,7 +540,7 @@ enum Wake {
     Link(LinkId, io::Result<usize>),
     /// The session's own deadline passed.
     Deadline,
-    /// The idle timer fired (the client may have been active since it was armed).
+    /// The idle limit passed (the client may have been active since it was armed).
     Idle,
 }
 
@@ -573,8 +577,8 @@ struct Connection<'c> {
     links: Vec<Option<LinkStream>>,
     /// The client's address, for failed-login accounting.
     source: Option<IpAddr>,
-    /// Fires at the idle limit after it was armed (see [`Connection::wait`]).
-    idle: Option<Timer>,
+    /// Passes at the idle limit after it was armed (see [`Connection::wait`]).
+    idle: Option<Expiry>,
     /// When the client last sent something.
     active: Instant,
 }
@@ -824,9 +828,10 @@ impl Connection<'_> {
     /// Waits for a socket, the session's own deadline, or the idle limit, and hands over what
     /// happened.
     ///
-    /// The idle limit is one timer per connection, armed once per idle period rather than on
-    /// every wait: when it fires after activity, it is armed again for what remains. (A timer
-    /// made and dropped on every wait costs io_uring timeout operations per command.)
+    /// The idle limit is one coarse expiry per connection ([`Deadlines`]), armed once per idle
+    /// period rather than on every wait: when it passes after activity, it is armed again for
+    /// what remains. It is no executor timer: while any timer is pending, glommio arms and
+    /// cancels an io_uring timeout on every park, which a relayed command pays twice.
     async fn wait(&mut self) -> io::Result<Next> {
         let config = &self.core.config;
         let limit = config.session.limits.max_line + READ_HEADROOM;
@@ -843,7 +848,9 @@ impl Connection<'_> {
                 &mut self.input,
                 &mut self.links,
             );
-            let idle = self.idle.get_or_insert_with(|| Timer::new(idle_limit));
+            let idle = self
+                .idle
+                .get_or_insert_with(|| core.deadlines.after(idle_limit));
             // A session deadline (a failed login's delay) is rare: its timer is made only then.
             let mut deadline = self
                 .session
@@ -878,7 +885,7 @@ impl Connection<'_> {
             Wake::Idle => {
                 let idle_for = now.saturating_duration_since(self.active);
                 if idle_for < idle_limit {
-                    self.idle = Some(Timer::new(idle_limit - idle_for));
+                    self.idle = Some(self.core.deadlines.at(self.active + idle_limit));
                 } else {
                     self.session
                         .client_output()

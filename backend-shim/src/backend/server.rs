@@ -16,8 +16,10 @@
 //! bounded (a session consumes what it gathers; a client whose unconsumed input reaches
 //! [`READ_LIMIT`] is cut off), output is written before more input is read, and a client that
 //! does not take its output within [`WRITE_TIMEOUT`] is cut off. A client silent for the idle
-//! timeout is logged out (one timer per connection). SIGTERM or SIGINT stops the backend: no
-//! new connection is accepted, and each open one gets its pending output and a `BYE`.
+//! timeout is logged out (one coarse [`Deadlines`] expiry per connection, no executor timer:
+//! a pending timer would cost every park of the executor a kernel timeout). SIGTERM or
+//! SIGINT stops the backend: no new connection is accepted, and each open one gets its
+//! pending output and a `BYE`.
 //!
 //! The Unix socket serves a proxy on the same host (the unified topology): the same IMAP
 //! without a TCP/IP stack in between. Its file is made at start (a stale one from a crash is
@@ -37,10 +39,10 @@ use std::time::{Duration, Instant};
 
 use corvid_mupdate::passwords::PasswordFile;
 use corvid_mupdate::runtime;
+use corvid_mupdate::runtime::deadlines::{Deadlines, Expiry};
 use corvid_mupdate::runtime::{Listener, Stream, with_timeout};
 use event_listener::{Event, EventListener};
 use futures_lite::{AsyncRead, AsyncWriteExt, future};
-use glommio::timer::Timer;
 use glommio::{LocalExecutorBuilder, Placement};
 
 use super::registrar::{self, Registrar};
@@ -203,6 +205,8 @@ struct Shared {
     open: Cell<usize>,
     all_closed: Event,
     scratch: RefCell<Vec<u8>>,
+    /// The connections' idle limits.
+    deadlines: Deadlines,
 }
 
 /// The executor: opens the store, starts the registrar, accepts until stopped, then waits for
@@ -258,6 +262,7 @@ async fn serve(
         open: Cell::new(0),
         all_closed: Event::new(),
         scratch: RefCell::new(vec![0; SCRATCH]),
+        deadlines: Deadlines::start(),
     });
     let accepting: Vec<_> = listeners
         .into_iter()
@@ -315,7 +320,7 @@ enum Wake {
     Changed,
     /// The backend is stopping.
     Stopping,
-    /// The idle timer fired (the client may have been active since it was armed).
+    /// The idle limit passed (the client may have been active since it was armed).
     Idle,
 }
 
@@ -330,8 +335,8 @@ struct Connection<'s> {
     output: Vec<u8>,
     /// The store's version this session was last told about.
     seen: u64,
-    /// Fires at the idle limit after it was armed.
-    idle: Option<Timer>,
+    /// Passes at the idle limit after it was armed.
+    idle: Option<Expiry>,
     /// Registered for the next change of the store and for the stop; kept from one wait to the
     /// next until they fire, so that a command costs no listener of its own.
     listeners: Option<(EventListener, EventListener)>,
@@ -384,9 +389,8 @@ impl<'s> Connection<'s> {
                 }
                 Wake::Idle => {
                     let limit = self.shared.config.idle_timeout;
-                    let idle_for = self.active.elapsed();
-                    if idle_for < limit {
-                        self.idle = Some(Timer::new(limit - idle_for));
+                    if self.active.elapsed() < limit {
+                        self.idle = Some(self.shared.deadlines.at(self.active + limit));
                     } else {
                         self.output
                             .extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
@@ -478,8 +482,8 @@ impl<'s> Connection<'s> {
 
     /// Waits for input, a change of the store, the stop, or the idle limit.
     ///
-    /// The idle limit is one timer per connection, armed once per idle period rather than on
-    /// every wait: when it fires after activity, it is armed again for what remains.
+    /// The idle limit is one expiry per connection, armed once per idle period rather than on
+    /// every wait: when it passes after activity, it is armed again for what remains.
     async fn wait(&mut self) -> Wake {
         let shared = self.shared;
         // Listening before the checks below, so that no notification falls between them.
@@ -493,7 +497,9 @@ impl<'s> Connection<'s> {
             return Wake::Changed;
         }
         let limit = shared.config.idle_timeout;
-        let idle = self.idle.get_or_insert_with(|| Timer::new(limit));
+        let idle = self
+            .idle
+            .get_or_insert_with(|| shared.deadlines.after(limit));
         let (stream, input) = (&mut self.stream, &mut self.input);
         let reading = input.len() < READ_LIMIT;
         let wake = poll_fn(|cx| {
