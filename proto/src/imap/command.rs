@@ -805,12 +805,14 @@ fn one_mailbox(i: &[u8]) -> Step<'_, Args<'_>> {
 fn rename(i: &[u8]) -> Step<'_, Args<'_>> {
     let (i, from) = mailbox(space(i)?)?;
     let (i, to) = mailbox(space(i)?)?;
-    // An optional third astring names the server; anything else after the names is left to
-    // the backend.
-    let (i, location) = match space(i).and_then(argument) {
-        Ok((rest, location)) => (rest, Some(location)),
-        Err(HeadError::Incomplete) => return Err(HeadError::Incomplete),
-        Err(_) => (i, None),
+    // After a space: RFC 4466 rename parameters, read whole and left to the backend, or a
+    // third argument naming the server (Cyrus's form). Either is read through, so what the
+    // head decides never hangs on a byte it did not take.
+    let (i, location) = match i {
+        [] => return Err(HeadError::Incomplete),
+        [b' ', b'(', ..] => (parenthesised(space(i)?)?.0, None),
+        [b' ', rest @ ..] => argument(rest).map(|(rest, location)| (rest, Some(location)))?,
+        _ => (i, None),
     };
     Ok((i, Args::Rename { from, to, location }))
 }
@@ -1240,7 +1242,13 @@ mod tests {
                 location: None,
             }
         );
-        assert!(!h.complete);
+        assert!(
+            h.complete,
+            "RFC 4466 parameters are read whole (and relayed as sent)"
+        );
+        check_prefixes(b"t RENAME old new (X)\r\n");
+        check_prefixes(b"t RENAME old new be2!p\r\n");
+        assert_eq!(bad(b"t RENAME old new \"\r\n").1, Reason::Argument);
         let h = head(b"t RENAME old new be2!p\r\n");
         assert_eq!(
             h.args,
