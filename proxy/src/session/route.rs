@@ -52,6 +52,9 @@ pub enum Refusal {
     /// A RENAME to another backend that the proxy does not do (see `session/relocate.rs`).
     #[error("{0}")]
     CannotMove(&'static str),
+    /// A command only a frontend sends a backend (LOCALCREATE, LOCALDELETE).
+    #[error("{0} is the frontend's own command")]
+    FrontendOnly(&'static str),
 }
 
 /// Where a command the proxy does not answer itself goes.
@@ -80,10 +83,12 @@ impl Refusal {
             Refusal::TryCreate => Some(Code::TryCreate),
             Refusal::AlreadyExists => Some(Code::AlreadyExists),
             Refusal::NotAdmin => None,
-            Refusal::UnknownServer(_) | Refusal::CannotMove(_) => Some(Code::Other {
-                atom: b"CANNOT",
-                argument: None,
-            }),
+            Refusal::UnknownServer(_) | Refusal::CannotMove(_) | Refusal::FrontendOnly(_) => {
+                Some(Code::Other {
+                    atom: b"CANNOT",
+                    argument: None,
+                })
+            }
         };
         (code, self.to_string())
     }
@@ -100,6 +105,9 @@ pub(super) fn destination(
         (_, Args::Copy { mailbox, .. }) => return copy_destination(view, &mailbox, selected),
         (CommandKind::Rename, Args::Rename { from, to, location }) => {
             return rename_destination(view, &from, &to, location, config);
+        }
+        (CommandKind::LocalCreate | CommandKind::LocalDelete, _) => {
+            return Err(Refusal::FrontendOnly(head.kind.as_str()));
         }
         _ => {}
     }
@@ -236,6 +244,7 @@ fn rename_destination(
     {
         return Err(LookupError::PermissionDenied.into());
     }
+    let location_given = location.is_some();
     let target = match location {
         Some(location) => {
             let location = location.to_vec();
@@ -248,6 +257,12 @@ fn rename_destination(
         }
         None => parent.map_or_else(|| source.clone(), |parent| server_name(parent.server())),
     };
+    // An administrator's `RENAME old old server`: the tree moves under its own name (and
+    // may be at the target in part or whole already: an interrupted move is resumed).
+    let same_name = view.internal_name(&from.to_vec()).is_ok_and(|old| old == new);
+    if same_name && location_given {
+        return Ok(Destination::Relocate { source, target });
+    }
     let existing = view.table.get(new.as_bytes());
     if target == source {
         return match existing {
