@@ -233,13 +233,19 @@ fn rename_destination(
     if location.is_some() && !view.viewer.is_admin() {
         return Err(Refusal::NotAdmin);
     }
-    let source_entry = view.resolve_with(&from.to_vec(), Rights::DELETE_MAILBOX)?;
+    // An administrator moving a mailbox to a server needs no right on it (Cyrus's XFER).
+    let source_entry = match location {
+        Some(_) => view.resolve(&from.to_vec())?,
+        None => view.resolve_with(&from.to_vec(), Rights::DELETE_MAILBOX)?,
+    };
     let source = server_name(source_entry.server());
     let new = view
         .internal_name(&to.to_vec())
         .map_err(LookupError::from)?;
+    let same_name = view.internal_name(&from.to_vec()).is_ok_and(|old| old == new);
     let parent = nearest_parent(view, &new);
     if let Some(parent) = &parent
+        && !(same_name && location.is_some())
         && !view.viewer.rights(parent).contains(Rights::CREATE)
     {
         return Err(LookupError::PermissionDenied.into());
@@ -259,8 +265,14 @@ fn rename_destination(
     };
     // An administrator's `RENAME old old server`: the tree moves under its own name (and
     // may be at the target in part or whole already: an interrupted move is resumed).
-    let same_name = view.internal_name(&from.to_vec()).is_ok_and(|old| old == new);
     if same_name && location_given {
+        // The root may have been moved already, the rest of the tree not.
+        let source = view
+            .table
+            .subtree(new.as_bytes())
+            .map(|entry| server_name(entry.server()))
+            .find(|server| *server != target)
+            .unwrap_or(source);
         return Ok(Destination::Relocate { source, target });
     }
     let existing = view.table.get(new.as_bytes());
