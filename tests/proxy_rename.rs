@@ -204,7 +204,9 @@ impl Murder {
             Backends::Dovecot(_) => {
                 let mut admin = self.master.endpoint().connect().unwrap();
                 let acl = "john\tlrswipkxtecda\tjane\tlr\t";
-                admin.activate("user.john.Sent", "be1!default", acl).unwrap();
+                admin
+                    .activate("user.john.Sent", "be1!default", acl)
+                    .unwrap();
                 admin.logout();
             }
         }
@@ -512,7 +514,13 @@ fn move_a_user(murder: &mut Murder) {
     .into_iter()
     .enumerate()
     {
-        append(&mut john, "INBOX", flags, date, &message(&format!("in {n}"), 500));
+        append(
+            &mut john,
+            "INBOX",
+            flags,
+            date,
+            &message(&format!("in {n}"), 500),
+        );
     }
     append(
         &mut john,
@@ -569,7 +577,14 @@ fn move_a_user(murder: &mut Murder) {
         "{answer}"
     );
     let entries = murder.entries("user.john");
-    let at = |name: &str| entries[name].location.split('!').next().unwrap().to_string();
+    let at = |name: &str| {
+        entries[name]
+            .location
+            .split('!')
+            .next()
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(at("user.john.Sent.2026"), "be1", "{entries:?}");
     assert!(entries["user.john.Sent.2026"].acl.is_some(), "still active");
 
@@ -592,14 +607,23 @@ fn move_a_user(murder: &mut Murder) {
 
     let entries = murder.entries("user.john");
     let names: Vec<&str> = entries.keys().map(String::as_str).collect();
-    assert_eq!(names, ["user.john", "user.john.Sent", "user.john.Sent.2026"]);
+    assert_eq!(
+        names,
+        ["user.john", "user.john.Sent", "user.john.Sent.2026"]
+    );
     for (name, entry) in &entries {
         assert!(
             entry.location.starts_with("be2!") && entry.acl.is_some(),
             "{name}: {entry:?}"
         );
     }
-    assert!(entries["user.john.Sent"].acl.as_deref().unwrap().contains("jane\tlr\t"));
+    assert!(
+        entries["user.john.Sent"]
+            .acl
+            .as_deref()
+            .unwrap()
+            .contains("jane\tlr\t")
+    );
 
     // be1 has none of it any more (Dovecot keeps john's INBOX, emptied).
     let mut direct = ImapClient::login(&murder.be1_addr(), JOHN.0, JOHN.1).unwrap();

@@ -516,9 +516,7 @@ impl CommandKind {
             Login => (Shape::Login, Tail::Closed),
             Select | Examine | Create => (Shape::Mailbox, Tail::Open),
             Delete | Subscribe | Unsubscribe | GetAcl | MyRights | GetQuotaRoot | LocalCreate
-            | LocalDelete => {
-                (Shape::Mailbox, Tail::Closed)
-            }
+            | LocalDelete => (Shape::Mailbox, Tail::Closed),
             Status | Append | SetMetadata => (Shape::Mailbox, Tail::Required),
             Rename => (Shape::Rename, Tail::Open),
             List | Rlist => (Shape::List, Tail::Closed),

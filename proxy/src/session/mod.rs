@@ -701,7 +701,8 @@ impl Session {
                         let selected = self.selected.and(self.selected_mailbox.as_deref());
                         let root = view.internal_name(&from.to_vec()).ok();
                         if let Some(root) = root.filter(|old| {
-                            view.internal_name(&to.to_vec()).is_ok_and(|new| new == *old)
+                            view.internal_name(&to.to_vec())
+                                .is_ok_and(|new| new == *old)
                         }) {
                             let servers = (&*source, &*target);
                             let tree = match &self.config.backend_login {

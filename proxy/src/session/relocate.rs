@@ -186,9 +186,8 @@ impl Names {
         acl: Vec<u8>,
         destination_exists: bool,
     ) -> Names {
-        let command = |verb: &str, name: &[u8], tail: &str| {
-            [verb.as_bytes(), name, tail.as_bytes()].concat()
-        };
+        let command =
+            |verb: &str, name: &[u8], tail: &str| [verb.as_bytes(), name, tail.as_bytes()].concat();
         Names {
             old,
             new,
@@ -284,7 +283,13 @@ impl Session {
         let target = self.open_link(target_server.clone(), login);
         let relocation = Box::new(Relocation {
             command,
-            names: Names::new((tree.root.clone(), tree.root.clone()), (b"", b""), ("", ""), Vec::new(), true),
+            names: Names::new(
+                (tree.root.clone(), tree.root.clone()),
+                (b"", b""),
+                ("", ""),
+                Vec::new(),
+                true,
+            ),
             source_server,
             target_server,
             source,
@@ -381,8 +386,7 @@ impl Session {
                 {
                     let reason = format!(
                         "{} holds {} messages in it already, which this move did not copy",
-                        relocation.target_server,
-                        relocation.committed
+                        relocation.target_server, relocation.committed
                     );
                     return self.relocation_failed(relocation, &reason, now);
                 }
@@ -440,7 +444,9 @@ impl Session {
                 None => return self.switch_member(relocation),
             },
             Step::Removing => match relocation.queued.pop_front() {
-                Some(removal) => self.links[relocation.source].send_own(Purpose::Relocate, &removal),
+                Some(removal) => {
+                    self.links[relocation.source].send_own(Purpose::Relocate, &removal)
+                }
                 None => {
                     relocation.step = Step::Forgetting;
                     self.actions
@@ -777,7 +783,8 @@ impl Session {
                     .iter()
                     .find(|j| !tree.members.iter().any(|member| member.name == j.name))
                 {
-                    let reason = format!("{} of this move is gone from the mailbox table", gone.name);
+                    let reason =
+                        format!("{} of this move is gone from the mailbox table", gone.name);
                     return self.relocation_failed(relocation, &reason, now);
                 }
                 tree.resumed = true;

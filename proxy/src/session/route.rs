@@ -242,7 +242,9 @@ fn rename_destination(
     let new = view
         .internal_name(&to.to_vec())
         .map_err(LookupError::from)?;
-    let same_name = view.internal_name(&from.to_vec()).is_ok_and(|old| old == new);
+    let same_name = view
+        .internal_name(&from.to_vec())
+        .is_ok_and(|old| old == new);
     let parent = nearest_parent(view, &new);
     if let Some(parent) = &parent
         && !(same_name && location.is_some())

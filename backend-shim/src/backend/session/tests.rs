@@ -610,7 +610,9 @@ fn localcreate_and_localdelete_change_only_this_server_and_only_for_a_proxy_or_a
 
     // The proxy, acting for jane (whose INBOX the master holds elsewhere: the RESERVE of
     // her login is refused), makes and removes her mailboxes here alone.
-    backend.refusals.push_back(Some("mailbox already exists".into()));
+    backend
+        .refusals
+        .push_back(Some("mailbox already exists".into()));
     let mut session = backend.session();
     let plain = base64::engine::general_purpose::STANDARD.encode(b"jane\0proxy\0pw");
     let answer = backend.send(&mut session, &format!("l AUTHENTICATE PLAIN {plain}\r\n"));
