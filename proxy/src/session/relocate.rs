@@ -4,9 +4,10 @@
 //! A RENAME whose new name's parent lives on another backend than the mailbox, or whose third
 //! argument (an administrator's only, as in Cyrus: `RENAME old new be2` or `be2!partition`)
 //! names another server, comes here ([`super::route::Destination::Relocate`]). A mailbox with
-//! children, an INBOX, the selected mailbox and a move under the mailbox's own name are
-//! refused `NO [CANNOT]`: only a leaf mailbox moves. The steps, on two links of the session's
-//! own (the client's selected mailbox is not disturbed):
+//! children, an INBOX and the selected mailbox are refused `NO [CANNOT]`: under a new name
+//! only a leaf mailbox moves (an administrator's move under the mailbox's own name moves its
+//! whole tree by these steps, with the differences `session/xfer.rs` describes). The steps,
+//! on two links of the session's own (the client's selected mailbox is not disturbed):
 //!
 //! 1. the source link EXAMINEs the mailbox (its UIDVALIDITY) and lists its UIDs
 //!    (`UID FETCH 1:* (UID)`, one short line per message);

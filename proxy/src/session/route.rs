@@ -9,7 +9,8 @@
 //! the placement policy picks ([`crate::placement`]), else the user's INBOX server; SUBSCRIBE, UNSUBSCRIBE and
 //! server-wide metadata to the INBOX server; COPY and MOVE stay on the selected server when
 //! the destination lives there, and are done by the proxy itself when it lives on another
-//! ([`Destination::Transfer`], after the table's ACL granted `i` on it); everything else goes to the selected server, or the INBOX server when nothing is selected
+//! ([`Destination::Transfer`], after the table's ACL granted `i` on it); LOCALCREATE and
+//! LOCALDELETE, a frontend's own commands to a backend, are refused; everything else goes to the selected server, or the INBOX server when nothing is selected
 //! (so a FETCH with no mailbox gets the backend's own answer). LIST, LSUB and the ACL reads
 //! are answered from the table and never come here.
 //!
