@@ -47,7 +47,7 @@ use corvid_proto::mailbox::name::is_inbox;
 use std::collections::VecDeque;
 
 use super::transfer::{FetchItems, MAX_MESSAGES, Transfer, parse_uid_set, plural, uid_set};
-use super::xfer::{Tree, TreeJournal, grants};
+use super::xfer::{Tree, TreeJournal, grants, refusal_is_harmless};
 use super::*;
 use crate::master::MasterError;
 
@@ -92,6 +92,8 @@ pub(super) struct Relocation {
     tree: Option<Box<Tree>>,
     /// Commands still to send in this step (a tree's SETACLs, or its removals).
     queued: VecDeque<Vec<u8>>,
+    /// The removal of a source copy in flight.
+    removal: Vec<u8>,
 }
 
 /// What a move needs of the table and the client's command, taken when it starts.
@@ -268,6 +270,7 @@ impl Session {
             step: Step::Connecting,
             tree: None,
             queued: VecDeque::new(),
+            removal: Vec::new(),
         }));
     }
 
@@ -303,6 +306,7 @@ impl Session {
             step: Step::ReadingJournal,
             tree: Some(Box::new(tree)),
             queued: VecDeque::new(),
+            removal: Vec::new(),
         });
         self.actions
             .push(Action::Journal(JournalOp::Read(relocation.key())));
@@ -339,12 +343,13 @@ impl Session {
         else {
             return;
         };
+        let sent = match relocation.step {
+            Step::Creating => &relocation.names.create,
+            _ => &relocation.removal,
+        };
         let tolerated = relocation.tree.is_some()
-            && matches!(
-                (relocation.step, &status.code),
-                (Step::Creating, Some(Code::AlreadyExists))
-                    | (Step::Removing, Some(Code::NonExistent))
-            );
+            && matches!(relocation.step, Step::Creating | Step::Removing)
+            && refusal_is_harmless(sent, status);
         if status.kind != StatusKind::Ok && !tolerated {
             let server = self.links[id].server.clone();
             let text = String::from_utf8_lossy(status.text);
@@ -444,16 +449,7 @@ impl Session {
                 Some(grant) => self.links[relocation.target].send_own(Purpose::Relocate, &grant),
                 None => return self.switch_member(relocation),
             },
-            Step::Removing => match relocation.queued.pop_front() {
-                Some(removal) => {
-                    self.links[relocation.source].send_own(Purpose::Relocate, &removal)
-                }
-                None => {
-                    relocation.step = Step::Forgetting;
-                    self.actions
-                        .push(Action::Journal(JournalOp::Remove(relocation.key())));
-                }
-            },
+            Step::Removing => return self.next_removal(relocation),
             Step::Closing => {
                 relocation.step = Step::Deleting;
                 self.links[relocation.source].send_own(Purpose::Relocate, &relocation.names.delete);
@@ -833,18 +829,7 @@ impl Session {
             };
             relocation.queued = removals.into();
             relocation.step = Step::Removing;
-            return match relocation.queued.pop_front() {
-                Some(removal) => {
-                    self.links[relocation.source].send_own(Purpose::Relocate, &removal);
-                    self.client = Client::Relocating(relocation);
-                }
-                None => {
-                    relocation.step = Step::Forgetting;
-                    self.actions
-                        .push(Action::Journal(JournalOp::Remove(relocation.key())));
-                    self.client = Client::Relocating(relocation);
-                }
-            };
+            return self.next_removal(relocation);
         };
         tree.current = current;
         let member = &tree.members[current];
@@ -876,6 +861,22 @@ impl Session {
         relocation.committed = 0;
         relocation.step = Step::Examining;
         self.links[relocation.source].send_own(Purpose::Relocate, &relocation.names.examine);
+        self.client = Client::Relocating(relocation);
+    }
+
+    /// Sends a moved tree's next removal at the source; after the last, removes the journal.
+    fn next_removal(&mut self, mut relocation: Box<Relocation>) {
+        match relocation.queued.pop_front() {
+            Some(removal) => {
+                self.links[relocation.source].send_own(Purpose::Relocate, &removal);
+                relocation.removal = removal;
+            }
+            None => {
+                relocation.step = Step::Forgetting;
+                self.actions
+                    .push(Action::Journal(JournalOp::Remove(relocation.key())));
+            }
+        }
         self.client = Client::Relocating(relocation);
     }
 

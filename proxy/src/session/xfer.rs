@@ -22,8 +22,11 @@
 //!    the master at its own location); the journal then marks the mailbox switched;
 //! 4. when every mailbox is switched, the sources are removed, children first, without
 //!    touching the master: `LOCALDELETE` on a registering backend, `DELETE` on one the proxy
-//!    registers for (whose INBOX, which Dovecot does not delete, is emptied instead); one
-//!    already gone (a resumed move) is fine; then the journal goes.
+//!    registers for; an INBOX is emptied first (`UID STORE 1:* +FLAGS.SILENT (\Deleted)`,
+//!    `CLOSE`), since Dovecot never deletes one and Cyrus deletes one only for its own
+//!    administrator (who would delete the whole user), and its `LOCALDELETE` may be refused
+//!    (Cyrus's next `ctl_mboxlist -m` removes the empty INBOX the master places elsewhere);
+//!    one already gone (a resumed move) is fine; then the journal goes.
 //!
 //! One journal keeps the whole move (`<data_dir>/renames/<root in hex>`): the source, the
 //! target, and per mailbox its UIDVALIDITY, the source UIDs it copies, and whether it is
@@ -37,6 +40,7 @@
 //! INBOX moves has to subscribe again at the new one (the proxy answers LSUB there).
 
 use corvid_mupdate::view::View;
+use corvid_proto::imap::response::{Code, Status};
 use corvid_proto::imap::writer::ResponseWriter;
 use corvid_proto::lex::write_quoted;
 use corvid_proto::mailbox::Namespace;
@@ -222,17 +226,43 @@ impl Tree {
         for member in self.members.iter().rev() {
             let mailbox = self.mailbox_argument(ns, &member.name)?;
             let command = |verb: &[u8]| [verb, &mailbox].concat();
-            if source_registers {
-                commands.push(command(b"LOCALDELETE "));
-            } else if is_inbox(member.name.as_bytes()) {
+            let inbox = is_inbox(member.name.as_bytes());
+            if inbox {
                 commands.push(command(b"SELECT "));
                 commands.push(b"UID STORE 1:* +FLAGS.SILENT (\\Deleted)".to_vec());
                 commands.push(b"CLOSE".to_vec());
-            } else {
+            }
+            if source_registers {
+                commands.push(command(b"LOCALDELETE "));
+            } else if !inbox {
                 commands.push(command(b"DELETE "));
             }
         }
         Some(commands)
+    }
+}
+
+/// Cyrus's texts, with no response code, for a name that exists (`IMAP_MAILBOX_EXISTS`) and
+/// one that does not (`IMAP_MAILBOX_NONEXISTENT`).
+const CYRUS_EXISTS: &[u8] = b"Mailbox already exists";
+const CYRUS_NONEXISTENT: &[u8] = b"Mailbox does not exist";
+
+/// The `LOCALDELETE` of an INBOX, which a backend may refuse (see the module doc).
+const INBOX_REMOVAL: &[u8] = b"LOCALDELETE INBOX";
+
+/// Whether a backend's refusal of a tree move's `command` leaves the move on course: a
+/// destination made already (`[ALREADYEXISTS]`, Cyrus's bare text), a source copy gone
+/// already (`[NONEXISTENT]`, Cyrus's), or an emptied INBOX the backend keeps.
+pub(super) fn refusal_is_harmless(command: &[u8], status: &Status<'_>) -> bool {
+    let says = |text: &[u8]| status.text.starts_with(text);
+    if command.starts_with(b"LOCALCREATE ") || command.starts_with(b"CREATE ") {
+        status.code == Some(Code::AlreadyExists) || says(CYRUS_EXISTS)
+    } else if command.starts_with(b"LOCALDELETE ") || command.starts_with(b"DELETE ") {
+        command == INBOX_REMOVAL
+            || status.code == Some(Code::NonExistent)
+            || says(CYRUS_NONEXISTENT)
+    } else {
+        false
     }
 }
 
