@@ -1835,10 +1835,19 @@ mailbox 0 switched - user.alice.Archive\nmailbox 2 switched - user.alice.Drafts\
     // may keep it (Cyrus does, for its own administrator only deletes a user).
     h.backend(1, b"Cv9 NO Mailbox does not exist\r\n", 4096);
     own_command(&mut h, 1, (10, "SELECT INBOX"), "");
-    own_command(&mut h, 1, (11, "UID STORE 1:* +FLAGS.SILENT (\\Deleted)"), "");
+    own_command(
+        &mut h,
+        1,
+        (11, "UID STORE 1:* +FLAGS.SILENT (\\Deleted)"),
+        "",
+    );
     own_command(&mut h, 1, (12, "CLOSE"), "");
     assert_eq!(h.link_text(1), "Cv13 LOCALDELETE INBOX\r\n");
-    h.backend(1, b"Cv13 NO Operation is not supported on mailbox\r\n", 4096);
+    h.backend(
+        1,
+        b"Cv13 NO Operation is not supported on mailbox\r\n",
+        4096,
+    );
     assert_eq!(journal_ops(&mut h), [JournalOp::Remove(key)]);
     assert!(master_actions(&mut h).is_empty());
     journal_answer(&mut h, Ok(None));

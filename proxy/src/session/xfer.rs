@@ -10,8 +10,9 @@
 //!    authorization id) and name the mailboxes as the owner does (`INBOX`, `Sent`); a tree of
 //!    no user (`Shared Folders/…`) is moved under the administrator's own login;
 //! 2. the destination is made with `LOCALCREATE` on a backend that registers its own
-//!    mailboxes (which must take it from a frontend: corvid's backend does for a proxy
-//!    identity or an administrator) and with `CREATE` on one the proxy registers for (Dovecot);
+//!    mailboxes (which must take it from a frontend: corvid's backend and Cyrus 3.6 do for a
+//!    proxy identity acting for the user) and with `CREATE` on one the proxy registers for
+//!    (Dovecot);
 //!    one that exists already (a resumed move, Dovecot's INBOX) is used if it holds no message
 //!    the journal does not account for;
 //! 3. the source stays active in the master while its messages are copied; once the
