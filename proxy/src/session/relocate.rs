@@ -287,6 +287,7 @@ impl Session {
         let target = self.open_link(target_server.clone(), login);
         let relocation = Box::new(Relocation {
             command,
+            // Each member's names replace these when its turn comes.
             names: Names::new(
                 (tree.root.clone(), tree.root.clone()),
                 (b"", b""),
@@ -633,13 +634,11 @@ impl Session {
                 {
                     return self.switch_member(relocation);
                 }
-                let mailbox = relocation
-                    .names
-                    .status
-                    .strip_prefix(b"STATUS ")
-                    .and_then(|rest| rest.strip_suffix(b" (MESSAGES)"))
-                    .unwrap_or_default();
-                relocation.queued = grants(mailbox, &relocation.names.acl).into();
+                let mailbox = relocation.tree.as_ref().and_then(|tree| {
+                    tree.mailbox_argument(&self.config.namespace, &relocation.names.old)
+                });
+                let grants = grants(&mailbox.unwrap_or_default(), &relocation.names.acl);
+                relocation.queued = grants.into();
                 relocation.step = Step::Granting;
                 match relocation.queued.pop_front() {
                     Some(grant) => {
@@ -784,7 +783,6 @@ impl Session {
                         format!("{} of this move is gone from the mailbox table", gone.name);
                     return self.relocation_failed(relocation, &reason, now);
                 }
-                tree.resumed = true;
                 if journal.source != relocation.source_server {
                     // The tree's root is at the target already: the source is the journal's.
                     self.links[relocation.source].state = LinkState::Closed;

@@ -61,8 +61,6 @@ pub(super) struct Tree {
     pub(super) members: Vec<Member>,
     /// The member being moved.
     pub(super) current: usize,
-    /// Whether the journal came from an earlier attempt.
-    pub(super) resumed: bool,
 }
 
 /// One mailbox of a tree move.
@@ -197,7 +195,6 @@ pub(super) fn prepare_tree(
         login: login.into(),
         members,
         current: 0,
-        resumed: false,
     })
 }
 
