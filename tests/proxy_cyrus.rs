@@ -4,7 +4,8 @@
 //! master's table, CREATE, APPEND and DELETE whose effects reach the proxy through the
 //! master's update stream, two sessions racing to CREATE one name (one OK, one
 //! `NO [ALREADYEXISTS]`), and the perimeter: what the table's ACL denies is refused with
-//! Cyrus's own words and no connection to a backend.
+//! Cyrus's own words and no connection to a backend. An administrator moves a user to the
+//! other backend under its own name (`LOCALCREATE`, copy, switch, `LOCALDELETE`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -508,4 +509,92 @@ fn concurrent_creates_and_the_perimeter() {
     );
     alice.logout();
     direct.logout();
+}
+
+#[test]
+fn an_administrator_moves_a_user_to_another_cyrus_backend() {
+    // alice (INBOX and Sent, shared with jane) on be1; jane, the proxy's administrator, on be2.
+    let master = CorvidMaster::start();
+    let [be1, be2] = two_registered(&master.endpoint());
+    let mut admin = be1.imap("admin");
+    admin.create("user/alice").unwrap();
+    admin.logout();
+    let mut admin = be2.imap("admin");
+    admin.create("user/jane").unwrap();
+    admin.logout();
+    let mut alice = be1.imap("alice");
+    alice.create("Sent").unwrap();
+    alice.setacl("Sent", "jane", "lr").unwrap();
+    alice.logout();
+    be1.append("alice", "INBOX", &message("one", "first on be1"));
+    be1.append("alice", "INBOX", &message("two", "second on be1"));
+    be1.append("alice", "Sent", &message("sent", "alice's own"));
+    let proxy = CorvidProxy::start(
+        &master.addr(),
+        &[
+            (be1.servername(), be1.addr()),
+            (be2.servername(), be2.addr()),
+        ],
+        &proxy_user(),
+        &["--admin", "jane"],
+    );
+    let login = |user: &str| ImapClient::login(&proxy.addr(), user, &password(user));
+    let ready = wait_until(PROPAGATION, || login("jane").ok());
+    let mut jane = ready.unwrap_or_else(|| panic!("no login:\n{}", proxy.logs()));
+
+    let rename = format!(
+        "RENAME \"Other Users/alice\" \"Other Users/alice\" {}",
+        be2.servername()
+    );
+    let (_, tagged) = jane.command(&rename).unwrap();
+    assert!(
+        tagged.contains("OK RENAME completed: 2 mailboxes"),
+        "{tagged}\n{}\n{}",
+        proxy.logs(),
+        be2.instance.logs()
+    );
+    let entries = table(&master.endpoint().list(None));
+    for name in ["user.alice", "user.alice.Sent"] {
+        assert_eq!(
+            entries[name].location,
+            be2.location(),
+            "{name}: {entries:?}"
+        );
+    }
+    let shared = entries["user.alice.Sent"]
+        .acl
+        .as_deref()
+        .unwrap_or_default();
+    assert!(shared.contains("jane\tlr\t"), "{shared}");
+    // jane reads the shared Sent at be2 (which took its ACL).
+    let (untagged, tagged) = jane.command("EXAMINE \"Other Users/alice/Sent\"").unwrap();
+    assert!(tagged.contains("OK"), "{tagged}");
+    assert_eq!(exists(&untagged), Some(1));
+    jane.logout();
+
+    // alice logs in (checked by be2 now) and has her messages there.
+    let mut alice = login("alice").unwrap();
+    for (mailbox, count) in [("INBOX", 2), ("Sent", 1)] {
+        let (untagged, tagged) = alice.command(&format!("EXAMINE {mailbox}")).unwrap();
+        assert!(tagged.contains("OK"), "{mailbox}: {tagged}");
+        assert_eq!(exists(&untagged), Some(count), "{mailbox}");
+    }
+    alice.logout();
+    let mut direct = be2.imap("alice");
+    let (untagged, _) = direct.command("EXAMINE INBOX").unwrap();
+    assert_eq!(exists(&untagged), Some(2), "at be2 itself");
+    direct.logout();
+
+    // be1 keeps at most alice's INBOX, emptied (Cyrus deletes a user only for its admin).
+    let mut admin = be1.imap("admin");
+    let (untagged, _) = admin.command("LIST \"\" \"user/alice*\"").unwrap();
+    let left = listed(&untagged);
+    assert!(left.iter().all(|name| name == "user/alice"), "{left:?}");
+    admin.logout();
+    if !left.is_empty() {
+        let mut direct = be1.imap("alice");
+        let (untagged, tagged) = direct.command("EXAMINE INBOX").unwrap();
+        assert_eq!(exists(&untagged), Some(0), "{tagged}");
+        direct.logout();
+    }
 }

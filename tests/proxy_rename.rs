@@ -30,6 +30,8 @@ use support::{Entry, ImapClient, MupdateMaster, imap_quote, wait_until};
 const JOHN: (&str, &str) = ("john", "john-pw");
 const JANE: (&str, &str) = ("jane", "jane-pw");
 const PROXY: (&str, &str) = ("proxy", "proxy-pw");
+/// An administrator (of the proxy and of the corvid backends), his INBOX on be1.
+const BOSS: (&str, &str) = ("boss", "boss-pw");
 
 /// The rights john has on jane's INBOX: he sees it and may create below it.
 const JOHN_ON_JANE: &str = "lrk";
@@ -50,10 +52,15 @@ enum Backends {
 impl Murder {
     /// Two corvid backends: john's INBOX on be1, jane's on be2, shared with john.
     fn corvid() -> Murder {
-        let (master, be1, be2) = two_registered(&[JOHN, JANE, PROXY], &["--proxy-user", PROXY.0]);
-        ImapClient::login(&be1.addr(), JOHN.0, JOHN.1)
-            .unwrap()
-            .logout();
+        let (master, be1, be2) = two_registered(
+            &[JOHN, JANE, BOSS, PROXY],
+            &["--proxy-user", PROXY.0, "--admin", BOSS.0],
+        );
+        for user in [JOHN, BOSS] {
+            ImapClient::login(&be1.addr(), user.0, user.1)
+                .unwrap()
+                .logout();
+        }
         let mut jane = ImapClient::login(&be2.addr(), JANE.0, JANE.1).unwrap();
         jane.setacl("INBOX", JOHN.0, JOHN_ON_JANE).unwrap();
         jane.logout();
@@ -61,7 +68,7 @@ impl Murder {
             &master.addr(),
             &[("be1", be1.addr()), ("be2", be2.addr())],
             &format!("{}:{}", PROXY.0, PROXY.1),
-            &[],
+            &["--admin", BOSS.0],
         );
         Murder {
             master,
@@ -73,7 +80,7 @@ impl Murder {
 
     /// Two Dovecot backends the proxy registers for; the master told of the INBOXes by hand.
     fn dovecot() -> Murder {
-        let users = [JOHN, JANE];
+        let users = [JOHN, JANE, BOSS];
         let be1 = Dovecot::start("be1", &users);
         let be2 = Dovecot::start("be2", &users);
         let master = CorvidMaster::start();
@@ -86,12 +93,22 @@ impl Murder {
         admin
             .activate("user.jane", "be2!default", &jane_acl)
             .unwrap();
+        admin
+            .activate("user.boss", "be1!default", &format!("boss\t{all}\t"))
+            .unwrap();
         admin.logout();
         let proxy = CorvidProxy::start(
             &master.addr(),
             &[("be1", be1.addr()), ("be2", be2.addr())],
             &format!("{MASTER_USER}:{MASTER_PASSWORD}"),
-            &["--unregistered", "be1", "--unregistered", "be2"],
+            &[
+                "--unregistered",
+                "be1",
+                "--unregistered",
+                "be2",
+                "--admin",
+                BOSS.0,
+            ],
         );
         Murder {
             master,
@@ -166,6 +183,32 @@ impl Murder {
         match &mut self.backends {
             Backends::Corvid(backends) => backends[1].start_again(),
             Backends::Dovecot(backends) => backends[1].restart(),
+        }
+    }
+
+    /// be1's address.
+    fn be1_addr(&self) -> String {
+        match &self.backends {
+            Backends::Corvid(backends) => backends[0].addr(),
+            Backends::Dovecot(backends) => backends[0].addr(),
+        }
+    }
+
+    /// Lets jane read john's `Sent`: as john says so through the proxy (corvid), or in the
+    /// master (Dovecot, whose backends keep no ACL here: the proxy's perimeter decides).
+    fn share_sent_with_jane(&self, john: &mut ImapClient) {
+        match &self.backends {
+            Backends::Corvid(_) => {
+                john.ok("SETACL Sent jane lr").unwrap();
+            }
+            Backends::Dovecot(_) => {
+                let mut admin = self.master.endpoint().connect().unwrap();
+                let acl = "john\tlrswipkxtecda\tjane\tlr\t";
+                admin
+                    .activate("user.john.Sent", "be1!default", acl)
+                    .unwrap();
+                admin.logout();
+            }
         }
     }
 
@@ -452,4 +495,175 @@ fn corvid_rename_across_backends_moves_the_messages_and_resumes_when_interrupted
 fn dovecot_rename_across_backends_moves_the_messages_and_resumes_when_interrupted() {
     let mut murder = Murder::dovecot();
     rename_across_backends(&mut murder);
+}
+
+/// john's mailboxes and what a move must carry of each.
+const JOHNS: [&str; 3] = ["INBOX", "Sent", "Sent/2026"];
+
+/// The story of an administrator moving john to be2 both murders run: a non-admin is
+/// refused, a move whose destination is killed half-way leaves what it did not switch at be1
+/// and loses nothing, the same RENAME finishes it, and john and jane see everything after.
+fn move_a_user(murder: &mut Murder) {
+    let mut john = murder.login(JOHN).unwrap();
+    john.create("Sent").unwrap();
+    john.create("Sent/2026").unwrap();
+    for (n, (flags, date)) in [
+        ("\\Seen", "01-Mar-2024 09:15:00 +0100"),
+        ("\\Flagged $Work", "12-Jun-2025 18:00:00 +0000"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        append(
+            &mut john,
+            "INBOX",
+            flags,
+            date,
+            &message(&format!("in {n}"), 500),
+        );
+    }
+    append(
+        &mut john,
+        "Sent",
+        "\\Seen \\Answered",
+        "31-Dec-2025 23:59:59 -0500",
+        &message("sent", 700),
+    );
+    for n in 1..=12 {
+        append(
+            &mut john,
+            "Sent/2026",
+            if n % 2 == 0 { "\\Seen" } else { "" },
+            "02-Feb-2026 08:00:00 +0000",
+            &message(&format!("big {n}"), 1 << 20),
+        );
+    }
+    murder.share_sent_with_jane(&mut john);
+    let before: Vec<Vec<String>> = JOHNS.iter().map(|m| messages(&mut john, m)).collect();
+    assert_eq!(before.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1, 12]);
+    let (_, tagged) = john
+        .command("RENAME \"Other Users/john\" \"Other Users/john\" be2")
+        .unwrap();
+    assert!(tagged.contains("NO Permission denied"), "{tagged}");
+    let (_, tagged) = john.command("RENAME INBOX INBOX be2").unwrap();
+    assert!(tagged.contains("NO Permission denied"), "{tagged}");
+    john.logout();
+
+    // Interrupted: be2 killed while the 12 MB of Sent/2026 go.
+    let mut boss = murder.login(BOSS).unwrap();
+    let written = murder.proxy.metric_total("backend_written_bytes");
+    let rename = "RENAME \"Other Users/john\" \"Other Users/john\" be2";
+    let moving = std::thread::spawn(move || {
+        let answer = boss.command(rename).unwrap().1;
+        (boss, answer)
+    });
+    let started = Instant::now();
+    while murder.proxy.metric_total("backend_written_bytes") < written + (5 << 20) {
+        if moving.is_finished() {
+            let (_, answer) = moving.join().unwrap();
+            panic!("the move ended early: {answer}\n{}", murder.proxy.logs());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the move never got going:\n{}",
+            murder.proxy.logs()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    murder.kill_be2();
+    let (mut boss, answer) = moving.join().unwrap();
+    assert!(
+        answer.contains("NO") && answer.contains("intact at be1"),
+        "{answer}"
+    );
+    let entries = murder.entries("user.john");
+    let at = |name: &str| {
+        entries[name]
+            .location
+            .split('!')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(at("user.john.Sent.2026"), "be1", "{entries:?}");
+    assert!(entries["user.john.Sent.2026"].acl.is_some(), "still active");
+
+    murder.restart_be2();
+    let mut answers = Vec::new();
+    let finished = wait_until(Duration::from_secs(30), || {
+        let (_, tagged) = boss.command(rename).unwrap();
+        answers.push(tagged.clone());
+        tagged.contains("OK").then_some(tagged)
+    });
+    assert!(
+        finished.is_some(),
+        "the move never finished: {answers:#?}\n{}",
+        murder.proxy.logs()
+    );
+    // Again: nothing left to move.
+    let (_, tagged) = boss.command(rename).unwrap();
+    assert!(tagged.contains("NO [CANNOT]"), "{tagged}");
+    boss.logout();
+
+    let entries = murder.entries("user.john");
+    let names: Vec<&str> = entries.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["user.john", "user.john.Sent", "user.john.Sent.2026"]
+    );
+    for (name, entry) in &entries {
+        assert!(
+            entry.location.starts_with("be2!") && entry.acl.is_some(),
+            "{name}: {entry:?}"
+        );
+    }
+    assert!(
+        entries["user.john.Sent"]
+            .acl
+            .as_deref()
+            .unwrap()
+            .contains("jane\tlr\t")
+    );
+
+    // be1 has none of it any more (Dovecot keeps john's INBOX, emptied).
+    let mut direct = ImapClient::login(&murder.be1_addr(), JOHN.0, JOHN.1).unwrap();
+    let left: Vec<String> = listed(&mut direct, "*")
+        .into_iter()
+        .filter(|name| name != "INBOX")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let (_, tagged) = direct.command("EXAMINE INBOX").unwrap();
+    if tagged.contains("OK") {
+        assert_eq!(messages(&mut direct, "INBOX"), Vec::<String>::new());
+    }
+    direct.logout();
+
+    // john logs in (checked by his INBOX's new backend) and finds everything, once.
+    let mut john = murder.login(JOHN).unwrap();
+    let after: Vec<Vec<String>> = JOHNS.iter().map(|m| messages(&mut john, m)).collect();
+    assert_eq!(after, before);
+    let mut subjects_2026 = subjects(&mut john, "Sent/2026");
+    subjects_2026.sort();
+    subjects_2026.dedup();
+    assert_eq!(subjects_2026.len(), 12);
+    john.logout();
+    let mut jane = murder.login(JANE).unwrap();
+    let rights = jane.ok("MYRIGHTS \"Other Users/john/Sent\"").unwrap();
+    assert!(rights.iter().any(|line| line.contains("lr")), "{rights:?}");
+    if let Backends::Corvid(_) = murder.backends {
+        assert_eq!(messages(&mut jane, "Other Users/john/Sent"), before[1]);
+    }
+    jane.logout();
+}
+
+#[test]
+fn corvid_an_admin_moves_a_user_to_another_backend_resuming_when_interrupted() {
+    let mut murder = Murder::corvid();
+    move_a_user(&mut murder);
+}
+
+#[test]
+fn dovecot_an_admin_moves_a_user_to_another_backend_resuming_when_interrupted() {
+    let mut murder = Murder::dovecot();
+    move_a_user(&mut murder);
 }

@@ -1,6 +1,6 @@
 //! The proxy's write connection to the MUPDATE master: RESERVE, ACTIVATE and DELETE for the
 //! mailboxes the proxy registers itself (CREATE on a backend that does not register its own,
-//! `registers = false`).
+//! `registers = false`, and the switch of a mailbox moved under its own name).
 //!
 //! A RESERVE is made only for a name the master does not have at all: a FIND first, under the
 //! same lock, so that two sessions of this proxy never both hold one name. (The master itself
@@ -11,7 +11,8 @@
 //! rare: one CREATE is three of them) and used from a blocking thread
 //! (glommio's `spawn_blocking` in the driver). It logs in with the follower's
 //! credentials, which then need a role allowed to write those servers' entries (an admin, or
-//! the backend role of the one server). A connection idle for a while is checked with a `NOOP`
+//! the backend role of the one server; an administrator's move of a user to another backend,
+//! `session/xfer.rs`, ACTIVATEs entries of any server: the admin role). A connection idle for a while is checked with a `NOOP`
 //! before it carries a write; a write whose connection fails is not retried (it may have been
 //! applied), and the session answers `NO [UNAVAILABLE]`.
 

@@ -436,6 +436,8 @@ command_kinds! {
     SetQuota => "SETQUOTA",
     GetMetadata => "GETMETADATA",
     SetMetadata => "SETMETADATA",
+    LocalCreate => "LOCALCREATE",
+    LocalDelete => "LOCALDELETE",
 }
 
 /// What may follow the arguments a command's head parser reads.
@@ -513,9 +515,8 @@ impl CommandKind {
             Authenticate => (Shape::Authenticate, Tail::Closed),
             Login => (Shape::Login, Tail::Closed),
             Select | Examine | Create => (Shape::Mailbox, Tail::Open),
-            Delete | Subscribe | Unsubscribe | GetAcl | MyRights | GetQuotaRoot => {
-                (Shape::Mailbox, Tail::Closed)
-            }
+            Delete | Subscribe | Unsubscribe | GetAcl | MyRights | GetQuotaRoot | LocalCreate
+            | LocalDelete => (Shape::Mailbox, Tail::Closed),
             Status | Append | SetMetadata => (Shape::Mailbox, Tail::Required),
             Rename => (Shape::Rename, Tail::Open),
             List | Rlist => (Shape::List, Tail::Closed),

@@ -43,6 +43,7 @@ mod route;
 #[cfg(test)]
 mod tests;
 mod transfer;
+mod xfer;
 
 use std::time::{Duration, Instant};
 
@@ -698,6 +699,29 @@ impl Session {
                             return;
                         };
                         let selected = self.selected.and(self.selected_mailbox.as_deref());
+                        let root = view.internal_name(&from.to_vec()).ok();
+                        if let Some(root) = root.filter(|old| {
+                            view.internal_name(&to.to_vec())
+                                .is_ok_and(|new| new == *old)
+                        }) {
+                            let servers = (&*source, &*target);
+                            let tree = match &self.config.backend_login {
+                                BackendLogin::Proxy { .. } => {
+                                    xfer::prepare_tree(&view, &root, servers, selected)
+                                }
+                                BackendLogin::ClientCredentials => Err(Refusal::CannotMove(
+                                    "a move under its own name needs the proxy's backend login",
+                                )),
+                            };
+                            match tree {
+                                Ok(tree) => self.start_tree_move(command, tree, (source, target)),
+                                Err(refusal) => {
+                                    let (code, text) = refusal.answer();
+                                    self.status(head.tag, StatusKind::No, code.as_ref(), &text);
+                                }
+                            }
+                            return;
+                        }
                         match relocate::prepare(&view, (from, to), selected) {
                             Ok(names) => {
                                 self.start_relocation(command, names, (source, target));

@@ -4,9 +4,10 @@
 //! A RENAME whose new name's parent lives on another backend than the mailbox, or whose third
 //! argument (an administrator's only, as in Cyrus: `RENAME old new be2` or `be2!partition`)
 //! names another server, comes here ([`super::route::Destination::Relocate`]). A mailbox with
-//! children, an INBOX, the selected mailbox and a move under the mailbox's own name are
-//! refused `NO [CANNOT]`: only a leaf mailbox moves. The steps, on two links of the session's
-//! own (the client's selected mailbox is not disturbed):
+//! children, an INBOX and the selected mailbox are refused `NO [CANNOT]`: under a new name
+//! only a leaf mailbox moves (an administrator's move under the mailbox's own name moves its
+//! whole tree by these steps, with the differences `session/xfer.rs` describes). The steps,
+//! on two links of the session's own (the client's selected mailbox is not disturbed):
 //!
 //! 1. the source link EXAMINEs the mailbox (its UIDVALIDITY) and lists its UIDs
 //!    (`UID FETCH 1:* (UID)`, one short line per message);
@@ -43,7 +44,10 @@ use corvid_proto::imap::response::Status;
 use corvid_proto::lex::AString;
 use corvid_proto::mailbox::name::is_inbox;
 
+use std::collections::VecDeque;
+
 use super::transfer::{FetchItems, MAX_MESSAGES, Transfer, parse_uid_set, plural, uid_set};
+use super::xfer::{Tree, TreeJournal, grants, refusal_is_harmless};
 use super::*;
 use crate::master::MasterError;
 
@@ -83,6 +87,13 @@ pub(super) struct Relocation {
     /// How many of `plan` the destination has.
     committed: usize,
     step: Step,
+    /// An administrator's same-name move of a whole tree (`session/xfer.rs`), `names` its
+    /// current mailbox's; `None` for a RENAME of one mailbox to a new name.
+    tree: Option<Box<Tree>>,
+    /// Commands still to send in this step (a tree's SETACLs, or its removals).
+    queued: VecDeque<Vec<u8>>,
+    /// The removal of a source copy in flight.
+    removal: Vec<u8>,
 }
 
 /// What a move needs of the table and the client's command, taken when it starts.
@@ -140,34 +151,58 @@ pub(super) fn prepare(
             "the mailbox is selected: close it first",
         ));
     }
-    let command_for = |verb: &str, name: &AString<'_>, tail: &str| {
-        let mut bytes = verb.as_bytes().to_vec();
-        let written = ResponseWriter::new(&mut bytes, true).mailbox(&name.to_vec());
-        bytes.extend_from_slice(tail.as_bytes());
-        (written.is_ok() && !bytes.contains(&b'\n')).then_some(bytes)
-    };
-    let (Some(examine), Some(status), Some(create), Some(delete), Some(append)) = (
-        command_for("EXAMINE ", &from, ""),
-        command_for("STATUS ", &to, " (MESSAGES)"),
-        command_for("CREATE ", &to, ""),
-        command_for("DELETE ", &from, ""),
-        command_for("APPEND ", &to, ""),
+    let (Some(from), Some(to)) = (
+        mailbox_argument(&from.to_vec()),
+        mailbox_argument(&to.to_vec()),
     ) else {
         return Err(Refusal::CannotMove(
             "the mailbox names cannot be sent to the backends",
         ));
     };
-    Ok(Names {
-        destination_exists: view.table.get(new.as_bytes()).is_some(),
-        acl: entry.acl.to_vec(),
-        old: old.into(),
-        new: new.into(),
-        examine,
-        status,
-        create,
-        delete,
-        append,
-    })
+    let destination_exists = view.table.get(new.as_bytes()).is_some();
+    Ok(Names::new(
+        (old.into(), new.into()),
+        (&from, &to),
+        ("CREATE ", "DELETE "),
+        entry.acl.to_vec(),
+        destination_exists,
+    ))
+}
+
+/// `name` (as a client sends it) written as an IMAP mailbox argument; `None` when it cannot
+/// be sent on one line.
+pub(super) fn mailbox_argument(name: &[u8]) -> Option<Vec<u8>> {
+    let mut argument = Vec::new();
+    ResponseWriter::new(&mut argument, true)
+        .mailbox(name)
+        .ok()?;
+    (!argument.contains(&b'\n')).then_some(argument)
+}
+
+impl Names {
+    /// The names of a move of internal `old` to `new`, written `from` and `to` (mailbox
+    /// arguments), made and removed with the `create` and `delete` verbs.
+    fn new(
+        (old, new): (Box<str>, Box<str>),
+        (from, to): (&[u8], &[u8]),
+        (create, delete): (&str, &str),
+        acl: Vec<u8>,
+        destination_exists: bool,
+    ) -> Names {
+        let command =
+            |verb: &str, name: &[u8], tail: &str| [verb.as_bytes(), name, tail.as_bytes()].concat();
+        Names {
+            old,
+            new,
+            examine: command("EXAMINE ", from, ""),
+            status: command("STATUS ", to, " (MESSAGES)"),
+            create: command(create, to, ""),
+            delete: command(delete, from, ""),
+            append: command("APPEND ", to, ""),
+            acl,
+            destination_exists,
+        }
+    }
 }
 
 /// Where a [`Relocation`] is.
@@ -191,6 +226,8 @@ enum Step {
     Creating,
     /// The master ACTIVATEs the new name.
     Activating,
+    /// The target gets the mailbox's ACL (a tree member, on a registering backend).
+    Granting,
     /// The messages are copied (the client is [`Client::Transferring`] meanwhile).
     Copying,
     /// The source is asked for messages that arrived during the copy.
@@ -201,6 +238,8 @@ enum Step {
     Deleting,
     /// The master DELETEs the old name (a source the proxy registers for).
     Unregistering,
+    /// A moved tree's source copies are removed, children first.
+    Removing,
     /// The driver removes the journal.
     Forgetting,
 }
@@ -229,7 +268,50 @@ impl Session {
             plan: Vec::new(),
             committed: 0,
             step: Step::Connecting,
+            tree: None,
+            queued: VecDeque::new(),
+            removal: Vec::new(),
         }));
+    }
+
+    /// Starts an administrator's same-name move of `tree` from `source` to `target` (see
+    /// `session/xfer.rs`): its journal is read first, then the mailboxes move one by one.
+    pub(super) fn start_tree_move(
+        &mut self,
+        command: InFlight,
+        tree: Tree,
+        (source_server, target_server): (Box<str>, Box<str>),
+    ) {
+        let login = self.login_for(&tree.login);
+        let source = self.open_link(source_server.clone(), login.clone());
+        let target = self.open_link(target_server.clone(), login);
+        let relocation = Box::new(Relocation {
+            command,
+            // Each member's names replace these when its turn comes.
+            names: Names::new(
+                (tree.root.clone(), tree.root.clone()),
+                (b"", b""),
+                ("", ""),
+                Vec::new(),
+                true,
+            ),
+            source_server,
+            target_server,
+            source,
+            target,
+            uid_validity: None,
+            exists: 0,
+            uids: Vec::new(),
+            plan: Vec::new(),
+            committed: 0,
+            step: Step::ReadingJournal,
+            tree: Some(Box::new(tree)),
+            queued: VecDeque::new(),
+            removal: Vec::new(),
+        });
+        self.actions
+            .push(Action::Journal(JournalOp::Read(relocation.key())));
+        self.client = Client::Relocating(relocation);
     }
 
     /// Link `id` is ready: once both of a move's links are, the source is EXAMINEd.
@@ -245,6 +327,13 @@ impl Session {
         {
             return;
         }
+        if relocation.tree.is_some() {
+            let Client::Relocating(relocation) = std::mem::replace(&mut self.client, Client::Ready)
+            else {
+                return;
+            };
+            return self.next_member(relocation);
+        }
         relocation.step = Step::Examining;
         self.links[relocation.source].send_own(Purpose::Relocate, &relocation.names.examine);
     }
@@ -255,7 +344,14 @@ impl Session {
         else {
             return;
         };
-        if status.kind != StatusKind::Ok {
+        let sent = match relocation.step {
+            Step::Creating => &relocation.names.create,
+            _ => &relocation.removal,
+        };
+        let tolerated = relocation.tree.is_some()
+            && matches!(relocation.step, Step::Creating | Step::Removing)
+            && refusal_is_harmless(sent, status);
+        if status.kind != StatusKind::Ok && !tolerated {
             let server = self.links[id].server.clone();
             let text = String::from_utf8_lossy(status.text);
             let reason = format!("backend {server} answered: {text}");
@@ -268,6 +364,9 @@ impl Session {
                         format!("backend {} gave no UIDVALIDITY", relocation.source_server);
                     return self.relocation_failed(relocation, &reason, now);
                 }
+                Some(_) if relocation.exists == 0 && relocation.tree.is_some() => {
+                    return self.create_member(relocation, now);
+                }
                 Some(_) if relocation.exists == 0 => {
                     relocation.step = Step::ReadingJournal;
                     self.actions
@@ -279,12 +378,25 @@ impl Session {
                         .send_own(Purpose::Relocate, b"UID FETCH 1:* (UID)");
                 }
             },
+            Step::Listing if relocation.tree.is_some() => {
+                return self.create_member(relocation, now);
+            }
             Step::Listing => {
                 relocation.step = Step::ReadingJournal;
                 self.actions
                     .push(Action::Journal(JournalOp::Read(relocation.key())));
             }
             Step::Counting => {
+                if relocation.tree.is_some()
+                    && relocation.plan.is_empty()
+                    && relocation.committed > 0
+                {
+                    let reason = format!(
+                        "{} holds {} messages in it already, which this move did not copy",
+                        relocation.target_server, relocation.committed
+                    );
+                    return self.relocation_failed(relocation, &reason, now);
+                }
                 if relocation.committed > relocation.plan.len() {
                     let reason = format!(
                         "{} has {} messages, more than the {} this move copies: not resumed",
@@ -295,6 +407,10 @@ impl Session {
                     return self.relocation_failed(relocation, &reason, now);
                 }
                 self.write_journal(&mut relocation);
+            }
+            Step::Creating if relocation.tree.is_some() => {
+                relocation.step = Step::Counting;
+                self.links[relocation.target].send_own(Purpose::Relocate, &relocation.names.status);
             }
             Step::Creating => {
                 if self
@@ -322,6 +438,19 @@ impl Session {
                 relocation.step = Step::Closing;
                 self.links[relocation.source].send_own(Purpose::Relocate, b"CLOSE");
             }
+            Step::Closing if relocation.tree.is_some() => {
+                relocation.step = Step::Activating;
+                self.actions.push(Action::Master(MasterCommand::Activate {
+                    name: relocation.names.old.as_bytes().to_vec(),
+                    location: format!("{}!default", relocation.target_server).into_bytes(),
+                    acl: relocation.names.acl.clone(),
+                }));
+            }
+            Step::Granting => match relocation.queued.pop_front() {
+                Some(grant) => self.links[relocation.target].send_own(Purpose::Relocate, &grant),
+                None => return self.switch_member(relocation),
+            },
+            Step::Removing => return self.next_removal(relocation),
             Step::Closing => {
                 relocation.step = Step::Deleting;
                 self.links[relocation.source].send_own(Purpose::Relocate, &relocation.names.delete);
@@ -378,6 +507,36 @@ impl Session {
             }
         };
         match relocation.step {
+            Step::ReadingJournal if relocation.tree.is_some() => {
+                return self.tree_journal_read(relocation, contents.as_deref(), now);
+            }
+            Step::WritingJournal
+                if relocation
+                    .tree
+                    .as_ref()
+                    .and_then(|tree| tree.member())
+                    .is_some_and(|member| member.switched) =>
+            {
+                return self.next_member(relocation);
+            }
+            Step::Forgetting if relocation.tree.is_some() => {
+                let members: Vec<Box<str>> = relocation
+                    .tree
+                    .as_ref()
+                    .map(|tree| tree.members.iter().map(|m| m.name.clone()).collect())
+                    .unwrap_or_default();
+                let text = format!(
+                    "RENAME completed: {} moved to {}",
+                    mailboxes(&members),
+                    relocation.target_server
+                );
+                self.ok(&relocation.command.tag, &text);
+                self.relocation_over(&relocation, now);
+                return self.await_table(TableWait {
+                    active: members,
+                    gone: Vec::new(),
+                });
+            }
             Step::ReadingJournal => {
                 let journal = contents
                     .as_deref()
@@ -467,6 +626,27 @@ impl Session {
                 let reason = format!("the mailbox master did not activate the new name: {error}");
                 return self.relocation_failed(relocation, &reason, now);
             }
+            (Step::Activating, Ok(())) if relocation.tree.is_some() => {
+                if self
+                    .config
+                    .proxy_registers
+                    .contains(&relocation.target_server)
+                {
+                    return self.switch_member(relocation);
+                }
+                let mailbox = relocation.tree.as_ref().and_then(|tree| {
+                    tree.mailbox_argument(&self.config.namespace, &relocation.names.old)
+                });
+                let grants = grants(&mailbox.unwrap_or_default(), &relocation.names.acl);
+                relocation.queued = grants.into();
+                relocation.step = Step::Granting;
+                match relocation.queued.pop_front() {
+                    Some(grant) => {
+                        self.links[relocation.target].send_own(Purpose::Relocate, &grant);
+                    }
+                    None => return self.switch_member(relocation),
+                }
+            }
             (Step::Activating, Ok(())) => return self.copy_relocated(relocation, now),
             (Step::Unregistering, result) => {
                 if let Err(error) = result {
@@ -540,15 +720,194 @@ impl Session {
                 .filter(|uid| !committed.contains(uid)),
         );
         relocation.plan = plan;
-        let journal = Journal {
-            destination: relocation.names.new.clone(),
-            uids: relocation.plan.clone(),
+        let uid_validity = relocation.uid_validity.unwrap_or_default();
+        let contents = match &mut relocation.tree {
+            Some(tree) => {
+                if let Some(member) = tree.members.get_mut(tree.current) {
+                    member.uids = relocation.plan.clone();
+                    member.uid_validity = uid_validity;
+                }
+                tree_journal(relocation)
+            }
+            None => Journal {
+                destination: relocation.names.new.clone(),
+                uids: relocation.plan.clone(),
+            }
+            .to_bytes(),
         };
         relocation.step = Step::WritingJournal;
         self.actions.push(Action::Journal(JournalOp::Write {
             key: relocation.key(),
-            contents: journal.to_bytes(),
+            contents,
         }));
+    }
+
+    /// A tree move's journal was read (`contents`, `None`: there is none): the move resumes
+    /// from it or starts afresh, once both links are ready.
+    fn tree_journal_read(
+        &mut self,
+        mut relocation: Box<Relocation>,
+        contents: Option<&[u8]>,
+        now: Instant,
+    ) {
+        let Some(tree) = relocation.tree.as_mut() else {
+            return;
+        };
+        match contents.map(TreeJournal::parse) {
+            Some(None) => {
+                let reason = "the journal of this move cannot be read";
+                return self.relocation_failed(relocation, reason, now);
+            }
+            Some(Some(journal)) => {
+                if journal.target != relocation.target_server {
+                    let reason = format!(
+                        "a move of this tree to {} is under way: finish it first",
+                        journal.target
+                    );
+                    return self.relocation_failed(relocation, &reason, now);
+                }
+                for member in &mut tree.members {
+                    if let Some(journaled) = journal.members.iter().find(|j| j.name == member.name)
+                    {
+                        member.uid_validity = journaled.uid_validity;
+                        member.uids.clone_from(&journaled.uids);
+                        member.switched |= journaled.switched;
+                    }
+                }
+                if let Some(gone) = journal
+                    .members
+                    .iter()
+                    .find(|j| !tree.members.iter().any(|member| member.name == j.name))
+                {
+                    let reason =
+                        format!("{} of this move is gone from the mailbox table", gone.name);
+                    return self.relocation_failed(relocation, &reason, now);
+                }
+                if journal.source != relocation.source_server {
+                    // The tree's root is at the target already: the source is the journal's.
+                    self.links[relocation.source].state = LinkState::Closed;
+                    self.actions.push(Action::CloseLink(relocation.source));
+                    let login = self.login_for(&tree.login);
+                    relocation.source = self.open_link(journal.source.clone(), login);
+                    relocation.source_server = journal.source;
+                }
+            }
+            None if relocation.source_server == relocation.target_server => {
+                let code = Code::Other {
+                    atom: b"CANNOT",
+                    argument: None,
+                };
+                let text = format!("the mailboxes are on {} already", relocation.target_server);
+                self.status(&relocation.command.tag, StatusKind::No, Some(&code), &text);
+                return self.relocation_over(&relocation, now);
+            }
+            None => {}
+        }
+        relocation.step = Step::Connecting;
+        let source = relocation.source;
+        self.client = Client::Relocating(relocation);
+        self.relocation_link_ready(source);
+    }
+
+    /// Moves the tree's first mailbox not switched yet; when every one is, removes the
+    /// source copies.
+    fn next_member(&mut self, mut relocation: Box<Relocation>) {
+        let Some(tree) = relocation.tree.as_mut() else {
+            return;
+        };
+        let ns = &self.config.namespace;
+        let Some(current) = tree.members.iter().position(|member| !member.switched) else {
+            let source_registers = !self
+                .config
+                .proxy_registers
+                .contains(&relocation.source_server);
+            let Some(removals) = tree.removals(ns, source_registers) else {
+                let reason = "the mailbox names cannot be sent to the backends";
+                return self.relocation_failed(relocation, reason, Instant::now());
+            };
+            relocation.queued = removals.into();
+            relocation.step = Step::Removing;
+            return self.next_removal(relocation);
+        };
+        tree.current = current;
+        let member = &tree.members[current];
+        let Some(mailbox) = tree.mailbox_argument(ns, &member.name) else {
+            let reason = "the mailbox names cannot be sent to the backends";
+            return self.relocation_failed(relocation, reason, Instant::now());
+        };
+        let create = if self
+            .config
+            .proxy_registers
+            .contains(&relocation.target_server)
+        {
+            "CREATE "
+        } else {
+            "LOCALCREATE "
+        };
+        let acl = member.acl.clone();
+        relocation.names = Names::new(
+            (member.name.clone(), member.name.clone()),
+            (&mailbox, &mailbox),
+            (create, "LOCALDELETE "),
+            acl,
+            true,
+        );
+        relocation.plan.clone_from(&member.uids);
+        relocation.uid_validity = None;
+        relocation.exists = 0;
+        relocation.uids.clear();
+        relocation.committed = 0;
+        relocation.step = Step::Examining;
+        self.links[relocation.source].send_own(Purpose::Relocate, &relocation.names.examine);
+        self.client = Client::Relocating(relocation);
+    }
+
+    /// Sends a moved tree's next removal at the source; after the last, removes the journal.
+    fn next_removal(&mut self, mut relocation: Box<Relocation>) {
+        match relocation.queued.pop_front() {
+            Some(removal) => {
+                self.links[relocation.source].send_own(Purpose::Relocate, &removal);
+                relocation.removal = removal;
+            }
+            None => {
+                relocation.step = Step::Forgetting;
+                self.actions
+                    .push(Action::Journal(JournalOp::Remove(relocation.key())));
+            }
+        }
+        self.client = Client::Relocating(relocation);
+    }
+
+    /// A tree member's source is examined and listed: its destination is made.
+    fn create_member(&mut self, mut relocation: Box<Relocation>, now: Instant) {
+        let begun = relocation
+            .tree
+            .as_ref()
+            .and_then(|tree| tree.member())
+            .map_or(0, |member| member.uid_validity);
+        if begun != 0 && relocation.uid_validity != Some(begun) {
+            let reason = "the source's UIDVALIDITY changed since the move began";
+            return self.relocation_failed(relocation, reason, now);
+        }
+        relocation.step = Step::Creating;
+        self.links[relocation.target].send_own(Purpose::Relocate, &relocation.names.create);
+        self.client = Client::Relocating(relocation);
+    }
+
+    /// A tree member is switched to the target in the master: the journal says so.
+    fn switch_member(&mut self, mut relocation: Box<Relocation>) {
+        if let Some(tree) = relocation.tree.as_mut()
+            && let Some(member) = tree.members.get_mut(tree.current)
+        {
+            member.switched = true;
+        }
+        relocation.step = Step::WritingJournal;
+        let contents = tree_journal(&relocation);
+        self.actions.push(Action::Journal(JournalOp::Write {
+            key: relocation.key(),
+            contents,
+        }));
+        self.client = Client::Relocating(relocation);
     }
 
     /// Copies the messages of the plan the destination does not have yet.
@@ -575,6 +934,32 @@ impl Session {
     /// Ends a move that stopped: `NO` saying what the destination has and that the source is
     /// intact.
     fn relocation_failed(&mut self, relocation: Box<Relocation>, reason: &str, now: Instant) {
+        if let Some(tree) = &relocation.tree {
+            let switched = tree.members.iter().filter(|m| m.switched).count();
+            let text = if relocation.step == Step::Removing {
+                format!(
+                    "every mailbox moved to {}, but not every source copy was removed ({reason}): RENAME again to finish",
+                    relocation.target_server
+                )
+            } else {
+                format!(
+                    "{switched} of {} moved to {}; {}: {} of {} there ({reason}); every mailbox not moved is intact at {}: RENAME again to finish",
+                    mailboxes(&tree.members),
+                    relocation.target_server,
+                    relocation.names.old,
+                    relocation.committed,
+                    plural(relocation.plan.len().max(relocation.exists as usize)),
+                    relocation.source_server,
+                )
+            };
+            self.status(
+                &relocation.command.tag,
+                StatusKind::No,
+                Some(&Code::Unavailable),
+                &text,
+            );
+            return self.relocation_over(&relocation, now);
+        }
         let reserved = matches!(relocation.step, Step::Creating | Step::Activating)
             && !relocation.names.destination_exists
             && self
@@ -661,11 +1046,40 @@ impl Relocation {
         Ok(())
     }
 
-    /// The journal's key: the source's internal name in hex, and its UIDVALIDITY.
+    /// The journal's key: the source's internal name in hex and its UIDVALIDITY; a tree's
+    /// root in hex.
     fn key(&self) -> String {
-        let mut key: String = self.names.old.bytes().map(|b| format!("{b:02x}")).collect();
-        key += &format!(".{}", self.uid_validity.unwrap_or_default());
-        key
+        let hex = |name: &str| name.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+        match &self.tree {
+            Some(tree) => hex(&tree.root),
+            None => format!(
+                "{}.{}",
+                hex(&self.names.old),
+                self.uid_validity.unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// The journal of a tree move as it stands.
+fn tree_journal(relocation: &Relocation) -> Vec<u8> {
+    TreeJournal {
+        source: relocation.source_server.clone(),
+        target: relocation.target_server.clone(),
+        members: relocation
+            .tree
+            .as_ref()
+            .map(|tree| tree.members.clone())
+            .unwrap_or_default(),
+    }
+    .to_bytes()
+}
+
+/// "1 mailbox", "3 mailboxes".
+fn mailboxes<T>(members: &[T]) -> String {
+    match members.len() {
+        1 => "1 mailbox".into(),
+        n => format!("{n} mailboxes"),
     }
 }
 

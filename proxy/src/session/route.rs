@@ -9,7 +9,8 @@
 //! the placement policy picks ([`crate::placement`]), else the user's INBOX server; SUBSCRIBE, UNSUBSCRIBE and
 //! server-wide metadata to the INBOX server; COPY and MOVE stay on the selected server when
 //! the destination lives there, and are done by the proxy itself when it lives on another
-//! ([`Destination::Transfer`], after the table's ACL granted `i` on it); everything else goes to the selected server, or the INBOX server when nothing is selected
+//! ([`Destination::Transfer`], after the table's ACL granted `i` on it); LOCALCREATE and
+//! LOCALDELETE, a frontend's own commands to a backend, are refused; everything else goes to the selected server, or the INBOX server when nothing is selected
 //! (so a FETCH with no mailbox gets the backend's own answer). LIST, LSUB and the ACL reads
 //! are answered from the table and never come here.
 //!
@@ -52,6 +53,9 @@ pub enum Refusal {
     /// A RENAME to another backend that the proxy does not do (see `session/relocate.rs`).
     #[error("{0}")]
     CannotMove(&'static str),
+    /// A command only a frontend sends a backend (LOCALCREATE, LOCALDELETE).
+    #[error("{0} is the frontend's own command")]
+    FrontendOnly(&'static str),
 }
 
 /// Where a command the proxy does not answer itself goes.
@@ -80,10 +84,12 @@ impl Refusal {
             Refusal::TryCreate => Some(Code::TryCreate),
             Refusal::AlreadyExists => Some(Code::AlreadyExists),
             Refusal::NotAdmin => None,
-            Refusal::UnknownServer(_) | Refusal::CannotMove(_) => Some(Code::Other {
-                atom: b"CANNOT",
-                argument: None,
-            }),
+            Refusal::UnknownServer(_) | Refusal::CannotMove(_) | Refusal::FrontendOnly(_) => {
+                Some(Code::Other {
+                    atom: b"CANNOT",
+                    argument: None,
+                })
+            }
         };
         (code, self.to_string())
     }
@@ -100,6 +106,9 @@ pub(super) fn destination(
         (_, Args::Copy { mailbox, .. }) => return copy_destination(view, &mailbox, selected),
         (CommandKind::Rename, Args::Rename { from, to, location }) => {
             return rename_destination(view, &from, &to, location, config);
+        }
+        (CommandKind::LocalCreate | CommandKind::LocalDelete, _) => {
+            return Err(Refusal::FrontendOnly(head.kind.as_str()));
         }
         _ => {}
     }
@@ -225,17 +234,26 @@ fn rename_destination(
     if location.is_some() && !view.viewer.is_admin() {
         return Err(Refusal::NotAdmin);
     }
-    let source_entry = view.resolve_with(&from.to_vec(), Rights::DELETE_MAILBOX)?;
+    // An administrator moving a mailbox to a server needs no right on it (Cyrus's XFER).
+    let source_entry = match location {
+        Some(_) => view.resolve(&from.to_vec())?,
+        None => view.resolve_with(&from.to_vec(), Rights::DELETE_MAILBOX)?,
+    };
     let source = server_name(source_entry.server());
     let new = view
         .internal_name(&to.to_vec())
         .map_err(LookupError::from)?;
+    let same_name = view
+        .internal_name(&from.to_vec())
+        .is_ok_and(|old| old == new);
     let parent = nearest_parent(view, &new);
     if let Some(parent) = &parent
+        && !(same_name && location.is_some())
         && !view.viewer.rights(parent).contains(Rights::CREATE)
     {
         return Err(LookupError::PermissionDenied.into());
     }
+    let location_given = location.is_some();
     let target = match location {
         Some(location) => {
             let location = location.to_vec();
@@ -248,6 +266,18 @@ fn rename_destination(
         }
         None => parent.map_or_else(|| source.clone(), |parent| server_name(parent.server())),
     };
+    // An administrator's `RENAME old old server`: the tree moves under its own name (and
+    // may be at the target in part or whole already: an interrupted move is resumed).
+    if same_name && location_given {
+        // The root may have been moved already, the rest of the tree not.
+        let source = view
+            .table
+            .subtree(new.as_bytes())
+            .map(|entry| server_name(entry.server()))
+            .find(|server| *server != target)
+            .unwrap_or(source);
+        return Ok(Destination::Relocate { source, target });
+    }
     let existing = view.table.get(new.as_bytes());
     if target == source {
         return match existing {

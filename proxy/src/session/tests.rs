@@ -1767,3 +1767,100 @@ fn a_stopped_move_rolls_back_only_the_proxys_own_reservation() {
             .starts_with("a2 NO [UNAVAILABLE] 0 of 1 message at be2")
     );
 }
+
+/// Expects `command` (tag `Cv<tag>`) on link `id` and answers it with `untagged` and an OK.
+fn own_command(h: &mut Harness, id: LinkId, (tag, command): (u32, &str), untagged: &str) {
+    assert_eq!(h.link_text(id), format!("Cv{tag} {command}\r\n"));
+    let answer = format!("{untagged}Cv{tag} OK done\r\n");
+    h.backend(id, answer.as_bytes(), 4096);
+}
+
+#[test]
+fn an_administrator_moves_a_users_tree_under_its_own_name() {
+    // alice's INBOX and Drafts on be1, her Archive on be2 already; be2 registers its own.
+    let mut h = logged_in(create_config(&[], &["alice"]));
+    h.client(b"a2 RENAME INBOX INBOX be2\r\n", 4096);
+    assert_eq!(h.connects, ["be1", "be1", "be2"]);
+    let key = "757365722e616c696365".to_string();
+    assert_eq!(journal_ops(&mut h), [JournalOp::Read(key.clone())]);
+    journal_answer(&mut h, Ok(None));
+    link_logs_in(&mut h, 1);
+    link_logs_in(&mut h, 2);
+    let empty = "* 0 EXISTS\r\n* OK [UIDVALIDITY 2] x\r\n";
+    let mut written = Vec::new();
+    for (n, (mailbox, name)) in [("INBOX", "user.alice"), ("Drafts", "user.alice.Drafts")]
+        .into_iter()
+        .enumerate()
+    {
+        let tag = 2 + 3 * n as u32;
+        own_command(&mut h, 1, (tag, &format!("EXAMINE {mailbox}")), empty);
+        // A destination there already (an earlier attempt's) is used when empty.
+        assert_eq!(h.link_text(2), format!("Cv{tag} LOCALCREATE {mailbox}\r\n"));
+        let exists = format!("Cv{tag} NO [ALREADYEXISTS] exists\r\n");
+        h.backend(2, exists.as_bytes(), 4096);
+        let status = format!("STATUS {mailbox} (MESSAGES)");
+        let counted = format!("* STATUS {mailbox} (MESSAGES 0)\r\n");
+        own_command(&mut h, 2, (tag + 1, &status), &counted);
+        written.extend(journal_ops(&mut h));
+        journal_answer(&mut h, Ok(None));
+        own_command(&mut h, 1, (tag + 1, "UID FETCH 1:* (UID)"), "");
+        own_command(&mut h, 1, (tag + 2, "CLOSE"), "");
+        assert_eq!(
+            master_actions(&mut h),
+            [MasterCommand::Activate {
+                name: name.as_bytes().to_vec(),
+                location: b"be2!default".to_vec(),
+                acl: b"alice\tlrswipkxtecda\t".to_vec(),
+            }]
+        );
+        h.session.master_answered(Ok(()), h.now);
+        h.collect();
+        let grant = format!("SETACL {mailbox} \"alice\" \"lrswipkxtecda\"");
+        own_command(&mut h, 2, (tag + 2, &grant), "");
+        written.extend(journal_ops(&mut h));
+        journal_answer(&mut h, Ok(None));
+    }
+    let JournalOp::Write { contents, .. } = &written[3] else {
+        panic!("{written:?}");
+    };
+    assert_eq!(
+        String::from_utf8_lossy(contents),
+        "corvid move journal 1\nsource be1\ntarget be2\nmailbox 2 switched - user.alice\n\
+mailbox 0 switched - user.alice.Archive\nmailbox 2 switched - user.alice.Drafts\n"
+    );
+    // Every mailbox switched: the source copies go, children first, the master untouched.
+    own_command(&mut h, 1, (8, "LOCALDELETE Drafts"), "");
+    assert_eq!(h.link_text(1), "Cv9 LOCALDELETE Archive\r\n");
+    // Gone already (Cyrus says so without a code); an INBOX is emptied first, and a backend
+    // may keep it (Cyrus does, for its own administrator only deletes a user).
+    h.backend(1, b"Cv9 NO Mailbox does not exist\r\n", 4096);
+    own_command(&mut h, 1, (10, "SELECT INBOX"), "");
+    own_command(
+        &mut h,
+        1,
+        (11, "UID STORE 1:* +FLAGS.SILENT (\\Deleted)"),
+        "",
+    );
+    own_command(&mut h, 1, (12, "CLOSE"), "");
+    assert_eq!(h.link_text(1), "Cv13 LOCALDELETE INBOX\r\n");
+    h.backend(
+        1,
+        b"Cv13 NO Operation is not supported on mailbox\r\n",
+        4096,
+    );
+    assert_eq!(journal_ops(&mut h), [JournalOp::Remove(key)]);
+    assert!(master_actions(&mut h).is_empty());
+    journal_answer(&mut h, Ok(None));
+    assert_eq!(
+        h.client_text(),
+        "a2 OK RENAME completed: 3 mailboxes moved to be2\r\n"
+    );
+
+    // A client may not send the frontend's own commands.
+    let mut h = logged_in(create_config(&[], &["alice"]));
+    h.client(b"a3 LOCALDELETE Drafts\r\n", 4096);
+    assert_eq!(
+        h.client_text(),
+        "a3 NO [CANNOT] LOCALDELETE is the frontend's own command\r\n"
+    );
+}

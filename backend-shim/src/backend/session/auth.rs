@@ -116,6 +116,7 @@ impl Session {
         self.waiting = Some(Waiting::Password {
             tag: tag.to_vec(),
             identity: identity.to_owned(),
+            by_proxy: self.config.proxy_users.iter().any(|p| p == authcid),
         });
         Some(Action::Verify {
             authcid: authcid.to_owned(),
@@ -128,11 +129,12 @@ impl Session {
         &mut self,
         store: &mut Store,
         tag: Vec<u8>,
-        identity: String,
+        (identity, by_proxy): (String, bool),
         ok: bool,
         out: &mut Vec<u8>,
     ) -> Option<Action> {
         let admin = self.config.admins.contains(&identity);
+        self.local_commands = admin || by_proxy;
         let viewer = match Viewer::new(&self.config.namespace, &identity, Vec::new(), admin) {
             Ok(viewer) if ok => viewer,
             _ => return self.login_failed(&tag, out),

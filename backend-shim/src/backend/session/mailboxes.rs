@@ -271,6 +271,58 @@ impl Session {
         )
     }
 
+    /// LOCALCREATE: CREATE here alone, for a mailbox the master holds already (a frontend
+    /// moving it here from another backend registers it itself).
+    pub(super) fn local_create(
+        &mut self,
+        store: &mut Store,
+        tag: &[u8],
+        name: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        if !self.local_commands {
+            no(out, tag, Some(Code::NoPerm), b"Permission denied");
+            return;
+        }
+        let Some(internal) = self.new_name(store, name, out, tag) else {
+            return;
+        };
+        let acl = default_acl(store, &internal);
+        match store.create(&internal, &acl) {
+            Ok(_) => ok(out, tag),
+            Err(error) => no(out, tag, None, error.to_string().as_bytes()),
+        }
+    }
+
+    /// LOCALDELETE: DELETE here alone (an INBOX too), the master untouched (a frontend that
+    /// moved the mailbox away has pointed the master at its new place).
+    pub(super) fn local_delete(
+        &mut self,
+        store: &mut Store,
+        tag: &[u8],
+        name: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        if !self.local_commands {
+            no(out, tag, Some(Code::NoPerm), b"Permission denied");
+            return;
+        }
+        let internal = match self.locate_with(store, name, Rights::DELETE_MAILBOX) {
+            Ok(internal) => internal,
+            Err(error) => {
+                lookup_failed(&error, tag, out);
+                return;
+            }
+        };
+        if self.selected.as_ref().is_some_and(|s| s.name == internal) {
+            self.selected = None;
+        }
+        match store.delete(&internal) {
+            Ok(()) => ok(out, tag),
+            Err(error) => no(out, tag, None, error.to_string().as_bytes()),
+        }
+    }
+
     /// RENAME: the new name is RESERVEd first, then the mailbox (and its subtree) renamed here.
     pub(super) fn rename(
         &mut self,

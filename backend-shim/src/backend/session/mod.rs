@@ -149,6 +149,9 @@ pub struct Session {
     /// The tag of an AUTHENTICATE waiting for the client's response line.
     sasl: Option<Vec<u8>>,
     failed_logins: u32,
+    /// The login may use LOCALCREATE and LOCALDELETE: an administrator's, or one a proxy
+    /// identity authenticated (a frontend moving mailboxes between backends).
+    local_commands: bool,
     /// LOGOUT (or a fatal error) was answered: nothing more is read.
     closing: bool,
 }
@@ -156,8 +159,13 @@ pub struct Session {
 /// A command waiting for the driver.
 #[derive(Debug)]
 enum Waiting {
-    /// A password check; then the session is logged in as `identity`.
-    Password { tag: Vec<u8>, identity: String },
+    /// A password check; then the session is logged in as `identity` (`by_proxy`: a proxy
+    /// identity authenticated).
+    Password {
+        tag: Vec<u8>,
+        identity: String,
+        by_proxy: bool,
+    },
     /// A RESERVE of `name` in the master; then the mailbox is made here.
     Reserved {
         tag: Vec<u8>,
@@ -217,6 +225,7 @@ impl Session {
             idle: None,
             sasl: None,
             failed_logins: 0,
+            local_commands: false,
             closing: false,
         }
     }
@@ -302,9 +311,11 @@ impl Session {
     /// The answer to [`Action::Verify`].
     pub fn verified(&mut self, store: &mut Store, ok: bool, out: &mut Vec<u8>) -> Option<Action> {
         match self.waiting.take() {
-            Some(Waiting::Password { tag, identity }) => {
-                self.password_checked(store, tag, identity, ok, out)
-            }
+            Some(Waiting::Password {
+                tag,
+                identity,
+                by_proxy,
+            }) => self.password_checked(store, tag, (identity, by_proxy), ok, out),
             other => {
                 self.waiting = other;
                 None
@@ -483,6 +494,8 @@ impl Session {
             }
             Command::Create(name) => return self.create(store, tag, &name.to_vec(), out),
             Command::Delete(name) => return self.delete(store, tag, &name.to_vec(), out),
+            Command::LocalCreate(name) => self.local_create(store, tag, &name.to_vec(), out),
+            Command::LocalDelete(name) => self.local_delete(store, tag, &name.to_vec(), out),
             Command::Rename { from, to } => {
                 return self.rename(store, tag, &from.to_vec(), &to.to_vec(), out);
             }

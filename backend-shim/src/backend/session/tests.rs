@@ -593,3 +593,56 @@ fn a_proxy_identity_logged_in_as_itself_gets_no_inbox() {
     assert!(backend.master.is_empty(), "{:?}", backend.master);
     assert!(backend.store.mailbox("user.proxy").is_none());
 }
+
+#[test]
+fn localcreate_and_localdelete_change_only_this_server_and_only_for_a_proxy_or_an_admin() {
+    use base64::Engine as _;
+    let mut backend = Backend::new();
+    // john himself may not: the master would not know of his mailbox.
+    let mut john = backend.login("john");
+    let answer = backend.send(&mut john, "a LOCALCREATE Moved\r\nb LOCALDELETE INBOX\r\n");
+    assert_eq!(
+        answer,
+        "a NO [NOPERM] Permission denied\r\nb NO [NOPERM] Permission denied\r\n"
+    );
+    assert!(backend.store.mailbox("user.john").is_some());
+    let told = backend.master.len();
+
+    // The proxy, acting for jane (whose INBOX the master holds elsewhere: the RESERVE of
+    // her login is refused), makes and removes her mailboxes here alone.
+    backend
+        .refusals
+        .push_back(Some("mailbox already exists".into()));
+    let mut session = backend.session();
+    let plain = base64::engine::general_purpose::STANDARD.encode(b"jane\0proxy\0pw");
+    let answer = backend.send(&mut session, &format!("l AUTHENTICATE PLAIN {plain}\r\n"));
+    assert!(answer.starts_with("l OK [CAPABILITY"), "{answer}");
+    assert!(backend.store.mailbox("user.jane").is_none());
+    let answer = backend.send(
+        &mut session,
+        "a LOCALCREATE INBOX\r\nb LOCALCREATE Sent\r\nc LOCALCREATE Sent\r\n",
+    );
+    assert_eq!(
+        answer,
+        "a OK Completed\r\nb OK Completed\r\nc NO [ALREADYEXISTS] Mailbox already exists\r\n"
+    );
+    assert!(backend.store.mailbox("user.jane.Sent").is_some());
+    let answer = backend.send(
+        &mut session,
+        "d LOCALDELETE Sent\r\ne LOCALDELETE INBOX\r\nf LOCALDELETE INBOX\r\n",
+    );
+    assert!(
+        answer.starts_with("d OK Completed\r\ne OK Completed\r\nf NO [NONEXISTENT]"),
+        "{answer}"
+    );
+    assert!(backend.store.mailbox("user.jane").is_none());
+    assert!(backend.store.mailbox("user.jane.Sent").is_none());
+    // Only the login's RESERVE reached the master.
+    assert_eq!(backend.master.len(), told + 1, "{:?}", backend.master);
+
+    // An administrator may too.
+    let mut admin = backend.login("admin");
+    let answer = backend.send(&mut admin, "a LOCALCREATE \"Other Users/jane\"\r\n");
+    assert_eq!(answer, "a OK Completed\r\n");
+    assert!(backend.store.mailbox("user.jane").is_some());
+}

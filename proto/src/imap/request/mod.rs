@@ -142,6 +142,12 @@ pub enum Command<'a> {
     Create(AString<'a>),
     /// `DELETE mailbox`.
     Delete(AString<'a>),
+    /// `LOCALCREATE mailbox` (Cyrus's, a frontend's or an administrator's only): CREATE on
+    /// this server alone, the mailbox master not told.
+    LocalCreate(AString<'a>),
+    /// `LOCALDELETE mailbox` (Cyrus's, a frontend's or an administrator's only): DELETE on
+    /// this server alone, the mailbox master not told.
+    LocalDelete(AString<'a>),
     /// `RENAME from to`.
     Rename {
         /// The existing name.
@@ -528,6 +534,8 @@ fn parse_command(i: &[u8]) -> Step<'_, Command<'_>> {
         K::Select | K::Examine => select(i, kind == K::Examine),
         K::Create => with_mailbox(i, Command::Create),
         K::Delete => with_mailbox(i, Command::Delete),
+        K::LocalCreate => with_mailbox(i, Command::LocalCreate),
+        K::LocalDelete => with_mailbox(i, Command::LocalDelete),
         K::Subscribe => with_mailbox(i, Command::Subscribe),
         K::Unsubscribe => with_mailbox(i, Command::Unsubscribe),
         K::GetAcl => with_mailbox(i, Command::GetAcl),

@@ -172,6 +172,11 @@ fn valid() -> Vec<(&'static [u8], Command<'static>)> {
             },
         ),
         (b"a1 CREATE a/b\r\n", Command::Create(atom(b"a/b"))),
+        (b"a1 LocalCreate a/b\r\n", Command::LocalCreate(atom(b"a/b"))),
+        (
+            b"a1 LOCALDELETE \"a b\"\r\n",
+            Command::LocalDelete(AString::Quoted(b"a b")),
+        ),
         (
             b"a1 DELETE {1}\r\nx\r\n",
             Command::Delete(AString::Literal(sync, b"x")),
