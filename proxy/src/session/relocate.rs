@@ -96,6 +96,17 @@ pub(super) struct Relocation {
     removal: Vec<u8>,
 }
 
+impl Relocation {
+    /// The master's ACTIVATE of `name` at the target, with the mailbox's ACL.
+    fn activation(&self, name: &str) -> MasterCommand {
+        MasterCommand::Activate {
+            name: name.as_bytes().to_vec(),
+            location: format!("{}!default", self.target_server).into_bytes(),
+            acl: self.names.acl.clone(),
+        }
+    }
+}
+
 /// What a move needs of the table and the client's command, taken when it starts.
 #[derive(Debug)]
 pub(super) struct Names {
@@ -419,11 +430,8 @@ impl Session {
                     .contains(&relocation.target_server)
                 {
                     relocation.step = Step::Activating;
-                    self.actions.push(Action::Master(MasterCommand::Activate {
-                        name: relocation.names.new.as_bytes().to_vec(),
-                        location: format!("{}!default", relocation.target_server).into_bytes(),
-                        acl: relocation.names.acl.clone(),
-                    }));
+                    let activate = relocation.activation(&relocation.names.new);
+                    self.actions.push(Action::Master(activate));
                 } else {
                     return self.copy_relocated(relocation, now);
                 }
@@ -440,11 +448,8 @@ impl Session {
             }
             Step::Closing if relocation.tree.is_some() => {
                 relocation.step = Step::Activating;
-                self.actions.push(Action::Master(MasterCommand::Activate {
-                    name: relocation.names.old.as_bytes().to_vec(),
-                    location: format!("{}!default", relocation.target_server).into_bytes(),
-                    acl: relocation.names.acl.clone(),
-                }));
+                let activate = relocation.activation(&relocation.names.old);
+                self.actions.push(Action::Master(activate));
             }
             Step::Granting => match relocation.queued.pop_front() {
                 Some(grant) => self.links[relocation.target].send_own(Purpose::Relocate, &grant),
