@@ -145,18 +145,30 @@ fn remove_stale_socket(path: &Path) -> io::Result<()> {
             "the path exists and is not a socket",
         ));
     }
-    match std::os::unix::net::UnixStream::connect(path) {
-        Ok(_) => Err(io::Error::new(
-            io::ErrorKind::AddrInUse,
-            "a running server accepts on this socket",
-        )),
-        Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
-            tracing::info!(path = %path.display(), "removing a stale socket file");
-            std::fs::remove_file(path)
+    // A server killed a moment ago may still take connections while the kernel releases its
+    // socket (an io_uring's files are dropped after the process is reaped): a socket that
+    // accepts is asked again for a while before it counts as live.
+    for probe in 0..=STALE_PROBES {
+        match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) if probe < STALE_PROBES => std::thread::sleep(STALE_PROBE_PAUSE),
+            Ok(_) => break,
+            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
+                tracing::info!(path = %path.display(), "removing a stale socket file");
+                return std::fs::remove_file(path);
+            }
+            Err(error) => return Err(error),
         }
-        Err(error) => Err(error),
     }
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        "a running server accepts on this socket",
+    ))
 }
+
+/// How many more times a socket that accepted is asked before it counts as live, and the
+/// pause between two probes (about 2 s in all).
+const STALE_PROBES: u32 = 20;
+const STALE_PROBE_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A listening socket of either kind a corvid server accepts on.
 pub enum Listener {
