@@ -109,15 +109,10 @@ impl CorvidMurder {
             master,
             proxy,
         };
-        for user in [JOHN, JANE, BOSS, CHIEF] {
-            let ready = wait_until(Duration::from_secs(20), || murder.login(user).ok());
-            assert!(
-                ready.is_some(),
-                "no login for {}:\n{}",
-                user.0,
-                murder.proxy.logs()
-            );
-        }
+        murder
+            .proxy
+            .wait_for_logins(&[JOHN, JANE, BOSS, CHIEF])
+            .logout();
         murder
     }
 
@@ -254,10 +249,7 @@ fn corvid_most_free_places_a_new_user_on_the_backend_with_the_most_space() {
     assert!((28 * MIB..=32 * MIB).contains(&free2), "be2 free {free2}");
     assert_eq!(master_entry(&master, "user.proxy"), None);
 
-    let ready = wait_until(Duration::from_secs(20), || {
-        ImapClient::login(&proxy.addr(), BOSS.0, BOSS.1).ok()
-    });
-    let mut boss = ready.unwrap_or_else(|| panic!("no login:\n{}", proxy.logs()));
+    let mut boss = proxy.wait_for_logins(&[BOSS]);
     for user in ["newuser1", "newuser2"] {
         boss.create(&format!("Other Users/{user}")).unwrap();
         let (location, active) = master_entry(&master, &format!("user.{user}")).unwrap();
@@ -344,15 +336,7 @@ impl DovecotMurder {
             master,
             proxy,
         };
-        for user in users {
-            let ready = wait_until(Duration::from_secs(20), || murder.login(user).ok());
-            assert!(
-                ready.is_some(),
-                "no login for {}:\n{}",
-                user.0,
-                murder.proxy.logs()
-            );
-        }
+        murder.proxy.wait_for_logins(&users).logout();
         murder
     }
 

@@ -307,6 +307,23 @@ impl CorvidProxy {
         self.args[at + 1].clone()
     }
 
+    /// Waits (at most 20 s) until each of `users` (name, password) logs in through the proxy,
+    /// which it does once its follower has their INBOXes; panics with the proxy's log if one
+    /// never does. Returns the last user's session, logged in.
+    pub fn wait_for_logins(&self, users: &[(&str, &str)]) -> super::ImapClient {
+        let mut last = None;
+        for (user, password) in users {
+            let login = || super::ImapClient::login(&self.addr(), user, password).ok();
+            let session = super::wait_until(std::time::Duration::from_secs(20), login);
+            let session =
+                session.unwrap_or_else(|| panic!("no login for {user}:\n{}", self.logs()));
+            if let Some(previous) = last.replace(session) {
+                super::ImapClient::logout(previous);
+            }
+        }
+        last.expect("at least one user")
+    }
+
     /// A counter of `/metrics` summed over its labels (every core): `corvid_proxy_<name>_total`.
     pub fn metric_total(&self, name: &str) -> u64 {
         let prefix = format!("corvid_proxy_{name}_total{{");
