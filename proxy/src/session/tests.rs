@@ -822,6 +822,12 @@ fn master_actions(h: &mut Harness) -> Vec<MasterCommand> {
         .collect()
 }
 
+/// The master accepts the change the session asked for; the session's output is collected.
+fn master_ok(h: &mut Harness) {
+    h.session.master_answered(Ok(()), h.now);
+    h.collect();
+}
+
 fn awaited(h: &Harness) -> Vec<&str> {
     h.actions
         .iter()
@@ -909,8 +915,7 @@ fn create_on_an_unregistered_backend_reserves_creates_then_activates() {
         "nothing reaches the backend before the master agreed"
     );
     assert!(!h.session.wants_client_input());
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     assert_eq!(h.link_text(0), "a2 CREATE Projects (USE (\\Archive))\r\n");
     h.backend(0, b"a2 OK Created\r\n", 4096);
     assert_eq!(h.client_text(), "", "the OK waits for the master");
@@ -922,8 +927,7 @@ fn create_on_an_unregistered_backend_reserves_creates_then_activates() {
             acl: b"alice\tlrswipkxtecda\t".to_vec(),
         }]
     );
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     assert_eq!(h.client_text(), "a2 OK Created\r\n");
     assert_eq!(awaited(&h), ["user.alice.Projects"]);
     h.session.table_caught_up();
@@ -935,8 +939,7 @@ fn a_create_the_backend_refuses_rolls_back_its_reservation() {
     let mut h = logged_in(create_config(&["be1"], &[]));
     h.client(b"a2 CREATE Bad\r\n", 4096);
     master_actions(&mut h);
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     h.backend(0, b"a2 NO [CANNOT] Invalid name\r\n", 4096);
     assert_eq!(
         master_actions(&mut h),
@@ -945,8 +948,7 @@ fn a_create_the_backend_refuses_rolls_back_its_reservation() {
         }]
     );
     assert_eq!(h.client_text(), "");
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     assert_eq!(h.client_text(), "a2 NO [CANNOT] Invalid name\r\n");
     assert!(awaited(&h).is_empty());
 
@@ -954,8 +956,7 @@ fn a_create_the_backend_refuses_rolls_back_its_reservation() {
     // this session's own, goes too.
     h.client(b"a3 CREATE Orphan\r\n", 4096);
     master_actions(&mut h);
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     h.backend(0, b"a3 NO [ALREADYEXISTS] Mailbox already exists\r\n", 4096);
     assert_eq!(
         master_actions(&mut h),
@@ -963,8 +964,7 @@ fn a_create_the_backend_refuses_rolls_back_its_reservation() {
             name: b"user.alice.Orphan".to_vec()
         }]
     );
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     assert_eq!(
         h.client_text(),
         "a3 NO [ALREADYEXISTS] Mailbox already exists\r\n"
@@ -973,8 +973,7 @@ fn a_create_the_backend_refuses_rolls_back_its_reservation() {
     // The backend lost under the CREATE: rolled back, and the client told.
     h.client(b"a4 CREATE Lost\r\n", 4096);
     master_actions(&mut h);
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     h.session.link_failed(0, "reset", h.now);
     h.collect();
     assert_eq!(
@@ -983,8 +982,7 @@ fn a_create_the_backend_refuses_rolls_back_its_reservation() {
             name: b"user.alice.Lost".to_vec()
         }]
     );
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     let answer = h.client_text();
     assert!(answer.contains("a4 NO [UNAVAILABLE]"), "{answer}");
 }
@@ -1326,8 +1324,7 @@ fn rename_on_an_unregistered_backend_moves_the_subtree_in_the_master() {
         }]
     );
     assert_eq!(h.link_text(0), "", "the backend waits for the master");
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     assert_eq!(h.link_text(0), "a2 RENAME Drafts Sent\r\n");
     h.backend(0, b"a2 OK Renamed\r\n", 4096);
     let mut published = Vec::new();
@@ -1341,8 +1338,7 @@ fn rename_on_an_unregistered_backend_moves_the_subtree_in_the_master() {
         };
         assert_eq!(h.client_text(), "", "the OK waits for the master");
         published.push(command);
-        h.session.master_answered(Ok(()), h.now);
-        h.collect();
+        master_ok(&mut h);
     }
     let activate = |name: &str, location: &str, acl: &str| MasterCommand::Activate {
         name: name.as_bytes().to_vec(),
@@ -1387,8 +1383,7 @@ fn delete_on_an_unregistered_backend_is_published_and_a_refused_rename_rolled_ba
             name: b"user.alice.Drafts".to_vec()
         }]
     );
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     assert_eq!(h.client_text(), "a2 OK Deleted\r\n");
     assert_eq!(table_waits(&h), [wait(&[], &["user.alice.Drafts"])]);
     h.session.table_caught_up();
@@ -1396,8 +1391,7 @@ fn delete_on_an_unregistered_backend_is_published_and_a_refused_rename_rolled_ba
     // The backend refuses a RENAME: the new name's reservation goes.
     h.client(b"a3 RENAME Drafts Junk\r\n", 4096);
     master_actions(&mut h);
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     h.backend(0, b"a3 NO [CANNOT] No\r\n", 4096);
     assert_eq!(
         master_actions(&mut h),
@@ -1405,19 +1399,16 @@ fn delete_on_an_unregistered_backend_is_published_and_a_refused_rename_rolled_ba
             name: b"user.alice.Junk".to_vec()
         }]
     );
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     assert_eq!(h.client_text(), "a3 NO [CANNOT] No\r\n");
     assert!(table_waits(&h).is_empty());
 
     // The master refuses a later change: the client is told the master lags.
     h.client(b"a4 RENAME Drafts Junk\r\n", 4096);
     master_actions(&mut h);
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     h.backend(0, b"a4 OK Renamed\r\n", 4096);
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     let down = crate::master::MasterError::Unreachable("reset".into());
     h.session.master_answered(Err(down), h.now);
     h.collect();
@@ -1693,8 +1684,7 @@ fn an_administrator_names_the_server_a_mailbox_moves_to() {
             location: b"be2!default".to_vec(),
         }]
     );
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     assert_eq!(h.link_text(2), "Cv2 CREATE Moved\r\n");
     h.backend(2, b"Cv2 OK\r\n", 4096);
     assert_eq!(
@@ -1705,8 +1695,7 @@ fn an_administrator_names_the_server_a_mailbox_moves_to() {
             acl: b"alice\tlrswipkxtecda\t".to_vec(),
         }]
     );
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     assert_eq!(
         h.link_text(1),
         "Cv3 UID FETCH 1:* (UID)\r\n",
@@ -1730,8 +1719,7 @@ fn a_stopped_move_rolls_back_only_the_proxys_own_reservation() {
     journal_ops(&mut h);
     journal_answer(&mut h, Ok(None));
     master_actions(&mut h);
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     assert_eq!(h.link_text(2), "Cv2 CREATE Archive/Drafts\r\n");
     h.backend(2, b"Cv2 NO [SERVERBUG] disk\r\n", 4096);
     assert_eq!(
@@ -1752,12 +1740,10 @@ fn a_stopped_move_rolls_back_only_the_proxys_own_reservation() {
     journal_ops(&mut h);
     journal_answer(&mut h, Ok(None));
     master_actions(&mut h);
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     h.backend(2, b"Cv2 OK created\r\n", 4096);
     assert_eq!(master_actions(&mut h).len(), 1, "the ACTIVATE");
-    h.session.master_answered(Ok(()), h.now);
-    h.collect();
+    master_ok(&mut h);
     h.session.link_failed(2, "connection reset", h.now);
     h.collect();
     h.backend(1, b"Cv4 OK done\r\n", 4096);
@@ -1813,8 +1799,7 @@ fn an_administrator_moves_a_users_tree_under_its_own_name() {
                 acl: b"alice\tlrswipkxtecda\t".to_vec(),
             }]
         );
-        h.session.master_answered(Ok(()), h.now);
-        h.collect();
+        master_ok(&mut h);
         let grant = format!("SETACL {mailbox} \"alice\" \"lrswipkxtecda\"");
         own_command(&mut h, 2, (tag + 2, &grant), "");
         written.extend(journal_ops(&mut h));
